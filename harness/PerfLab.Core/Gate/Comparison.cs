@@ -1,0 +1,84 @@
+using Perfolizer.Mathematics.Distributions.ContinuousDistributions;
+using Pragmastat.Algorithms;
+
+namespace PerfLab.Core.Gate;
+
+/// <summary>The closed set of answers the gate gives for one cell and metric.</summary>
+public enum Verdict { Unchanged, Improved, Regressed, Inconclusive }
+
+/// <summary>
+/// One comparison: the effect as a ratio candidate/baseline of the metric (Hodges–Lehmann shift of the logs, so
+/// a ratio of typical values), its confidence interval, and the verdict with the reason in words.
+/// </summary>
+public sealed record Comparison(
+    Verdict Verdict,
+    double Ratio,
+    double RatioLower,
+    double RatioUpper,
+    double ConfidenceLevel,
+    int BaselineN,
+    int CandidateN,
+    string Reason)
+{
+    /// <summary>Effect as a signed percentage of the baseline (+ means the metric grew).</summary>
+    public double EffectPct => (Ratio - 1) * 100;
+}
+
+/// <summary>
+/// Compares two samples of a positive metric with a significance test and a practical threshold.
+/// The interval is the distribution-free one that inverts the Mann–Whitney test (Lehmann): it excludes 1
+/// exactly when the test rejects "no shift" at 1 − confidence, two-sided.
+///   regressed:    the change is significant in the bad direction and its estimate exceeds the threshold;
+///   improved:     the same in the good direction;
+///   unchanged:    the whole interval lies within ±threshold (equivalence shown);
+///   inconclusive: anything else: the data cannot tell, and the reason says why.
+/// </summary>
+public static class SampleComparer
+{
+    /// <summary>Pairwise differences grow as n·m; above this many pairs both samples are thinned evenly (seeded).</summary>
+    private const int MaxPerSample = 4000;
+    private static readonly NormalDistribution StandardNormal = new(0, 1);
+
+    public static Comparison Compare(IReadOnlyList<double> baseline, IReadOnlyList<double> candidate, bool higherIsBetter,
+        double thresholdPct, double confidence)
+    {
+        var x = Prepare(baseline);
+        var y = Prepare(candidate);
+        if (x.Length < 5 || y.Length < 5)
+            return new Comparison(Verdict.Inconclusive, double.NaN, double.NaN, double.NaN, confidence, x.Length, y.Length,
+                $"too few samples to compare (baseline {x.Length}, candidate {y.Length}; need at least 5 each)");
+
+        double n = x.Length, m = y.Length;
+        var z = StandardNormal.Quantile(1 - (1 - confidence) / 2);
+        // Lehmann's interval: the k-th smallest and k-th largest of the n·m pairwise differences.
+        var k = Math.Floor(n * m / 2 - z * Math.Sqrt(n * m * (n + m + 1) / 12));
+        var pLow = Math.Clamp(k / (n * m), 0, 0.5);
+        var q = FastShift.Estimate(y, x, [pLow, 0.5, 1 - pLow], true);
+        double lo = Math.Exp(q[0]), est = Math.Exp(q[1]), hi = Math.Exp(q[2]);
+        var t = 1 + thresholdPct / 100;
+
+        // "Worse" is growth for latencies and shrinkage for throughput; test in the metric's own direction.
+        bool worse = higherIsBetter ? hi < 1 && est < 1 / t : lo > 1 && est > t;
+        bool better = higherIsBetter ? lo > 1 && est > t : hi < 1 && est < 1 / t;
+        var ci = $"{(est - 1) * 100:+0.0;-0.0}% [{(lo - 1) * 100:+0.0;-0.0}%, {(hi - 1) * 100:+0.0;-0.0}%]";
+        if (worse) return Done(Verdict.Regressed, $"significantly worse by {ci}, beyond the {thresholdPct:0.#}% threshold");
+        if (better) return Done(Verdict.Improved, $"significantly better by {ci}, beyond the {thresholdPct:0.#}% threshold");
+        if (lo >= 1 / t && hi <= t) return Done(Verdict.Unchanged, $"change {ci} lies within ±{thresholdPct:0.#}%");
+        var significant = lo > 1 || hi < 1;
+        return Done(Verdict.Inconclusive, significant
+            ? $"a significant change {ci} whose interval crosses the {thresholdPct:0.#}% threshold; more samples would settle it"
+            : $"interval {ci} is wider than ±{thresholdPct:0.#}%: too noisy to tell; run longer or quieten the host");
+
+        Comparison Done(Verdict v, string reason) => new(v, est, lo, hi, confidence, x.Length, y.Length, reason);
+    }
+
+    /// <summary>Log-transformed, sorted, thinned to at most MaxPerSample values (evenly by rank, so quantiles keep).</summary>
+    private static double[] Prepare(IReadOnlyList<double> values)
+    {
+        var logs = values.Where(v => v > 0 && double.IsFinite(v)).Select(v => Math.Log(v)).Order().ToArray();
+        if (logs.Length <= MaxPerSample) return logs;
+        var thin = new double[MaxPerSample];
+        for (var i = 0; i < MaxPerSample; i++) thin[i] = logs[(int)((i + 0.5) * logs.Length / MaxPerSample)];
+        return thin;
+    }
+}

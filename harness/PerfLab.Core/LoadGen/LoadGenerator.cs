@@ -1,0 +1,226 @@
+using PerfLab.Core.Suites;
+using PerfLab.Core.Units;
+
+namespace PerfLab.Core.LoadGen;
+
+/// <summary>The settings a scenario actually ran with (LoadGen's effective TestSettings), logged beside the requested ones.</summary>
+public sealed record EffectiveSettings(
+    string Scenario,
+    string Kind,
+    double? TargetQps,
+    long QueriesPlanned,
+    double MinDurationS,
+    double MaxDurationS,
+    int MinQueryCount,
+    int Seed,
+    string WaitStrategy,
+    int PerformanceSampleCount);
+
+/// <summary>What one scenario produced: every query record, kept raw, and how the scenario ended.</summary>
+public sealed record ScenarioRun(
+    EffectiveSettings Effective,
+    QueryRecord[] Records,
+    long DurationNs,
+    string? Failure,
+    bool Interrupted,
+    bool TimedOut);
+
+/// <summary>
+/// One engine, three scheduling policies (MLPerf LoadGen semantics):
+/// single-stream issues the next query when the previous completes; server issues at Poisson arrival times fixed
+/// in advance from a seed, latency counted from the scheduled time; offline issues every query at once.
+/// </summary>
+public sealed class LoadGenerator(IWaitStrategy wait)
+{
+    public LoadGenerator() : this(new SpinYieldWait()) { }
+
+    /// <summary>Poisson arrival offsets from the scenario's start, in ns: the server schedule, fixed before the run.</summary>
+    public static long[] PoissonSchedule(double qps, long count, int seed)
+    {
+        var rng = new Random(seed);
+        var times = new long[count];
+        double t = 0;
+        for (long i = 0; i < count; i++)
+        {
+            t += -Math.Log(1 - rng.NextDouble()) / qps;
+            times[i] = (long)(t * 1e9);
+        }
+        return times;
+    }
+
+    /// <summary>Queries a server or offline scenario issues: enough to fill the minimum duration and the minimum count.</summary>
+    public static long PlannedQueries(ScenarioSpec spec) => spec.Kind switch
+    {
+        ScenarioKind.SingleStream => spec.MinQueryCount,
+        _ when spec.TargetQps is { } q => Math.Max(spec.MinQueryCount, (long)Math.Ceiling(q * spec.MinDuration.Seconds)),
+        _ => spec.MinQueryCount,
+    };
+
+    public ScenarioRun Run(ScenarioSpec spec, ISystemUnderTest sut, IQuerySampleLibrary qsl, int seed,
+        CancellationToken cancel = default, Action<double>? progress = null)
+    {
+        var perfCount = qsl.PerformanceSampleCount;
+        var indices = Enumerable.Range(0, perfCount).ToList();
+        qsl.LoadSamples(indices);
+        var sampleRng = new Random(unchecked(seed * 31 + 7));
+        var planned = PlannedQueries(spec);
+        var state = new RunState(spec.Kind == ScenarioKind.SingleStream);
+        var effective = new EffectiveSettings(spec.Name, spec.Kind.Name(), spec.TargetQps, planned, spec.MinDuration.Seconds,
+            spec.MaxDuration.Seconds, spec.MinQueryCount, seed, wait.Name, perfCount);
+        try
+        {
+            state.StartNs = MonotonicClock.NowNs();
+            var deadline = state.StartNs + spec.MaxDuration.Value;
+            switch (spec.Kind)
+            {
+                case ScenarioKind.SingleStream:
+                    RunSingleStream(spec, sut, state, sampleRng, perfCount, deadline, cancel, progress);
+                    break;
+                case ScenarioKind.Server:
+                    RunServer(spec, sut, state, sampleRng, perfCount, planned, seed, cancel, progress);
+                    break;
+                default:
+                    RunOffline(sut, state, sampleRng, perfCount, planned);
+                    break;
+            }
+            sut.FlushQueries();
+            state.IssuingDone();
+            state.WaitAll(deadline, cancel, progress);
+        }
+        finally
+        {
+            qsl.UnloadSamples(indices);
+        }
+        var end = MonotonicClock.NowNs();
+        var timedOut = state.Failure is null && !cancel.IsCancellationRequested && state.Completed < state.Log.Count;
+        return new ScenarioRun(effective, state.Log.ToArray(), end - state.StartNs, state.Failure, cancel.IsCancellationRequested, timedOut);
+    }
+
+    private void RunSingleStream(ScenarioSpec spec, ISystemUnderTest sut, RunState s, Random rng, int perf, long deadline,
+        CancellationToken cancel, Action<double>? progress)
+    {
+        Span<QuerySample> one = stackalloc QuerySample[1];
+        var minEnd = s.StartNs + spec.MinDuration.Value;
+        while (!cancel.IsCancellationRequested && s.Failure is null)
+        {
+            var now = MonotonicClock.NowNs();
+            if (s.Log.Count >= spec.MinQueryCount && now >= minEnd) break;
+            if (now >= deadline) break;
+            // Single-stream: the query is due the moment the previous one completed.
+            var id = s.Log.Add(rng.Next(perf), now - s.StartNs);
+            s.Log[id].IssuedNs = MonotonicClock.NowNs() - s.StartNs;
+            one[0] = new QuerySample(id, s.Log[id].SampleIndex);
+            sut.IssueQuery(one, s);
+            if (!s.WaitOne(deadline, cancel)) break;
+            progress?.Invoke(Math.Min(1, Math.Max((double)s.Log.Count / spec.MinQueryCount, (double)(now - s.StartNs) / spec.MinDuration.Value)));
+        }
+    }
+
+    private void RunServer(ScenarioSpec spec, ISystemUnderTest sut, RunState s, Random rng, int perf, long planned, int seed,
+        CancellationToken cancel, Action<double>? progress)
+    {
+        var schedule = PoissonSchedule(spec.TargetQps!.Value, planned, seed);
+        Span<QuerySample> one = stackalloc QuerySample[1];
+        var reportEvery = Math.Max(1, planned / 100);
+        for (long i = 0; i < planned && !cancel.IsCancellationRequested && s.Failure is null; i++)
+        {
+            var target = s.StartNs + schedule[i];
+            wait.WaitUntil(target);
+            var id = s.Log.Add(rng.Next(perf), schedule[i]);
+            ref var r = ref s.Log[id];
+            r.IssuedNs = MonotonicClock.NowNs() - s.StartNs;
+            one[0] = new QuerySample(id, r.SampleIndex);
+            sut.IssueQuery(one, s);
+            if (i % reportEvery == 0) progress?.Invoke((double)i / planned);
+        }
+    }
+
+    private static void RunOffline(ISystemUnderTest sut, RunState s, Random rng, int perf, long planned)
+    {
+        var all = new QuerySample[planned];
+        for (long i = 0; i < planned; i++)
+        {
+            var id = s.Log.Add(rng.Next(perf), 0);
+            all[i] = new QuerySample(id, s.Log[id].SampleIndex);
+        }
+        var issued = MonotonicClock.NowNs() - s.StartNs;
+        for (long i = 0; i < planned; i++) s.Log[i].IssuedNs = issued;
+        sut.IssueQuery(all, s);
+    }
+
+    /// <summary>The completion side: timestamps arrivals and wakes the issue thread. Called from SUT threads.</summary>
+    private sealed class RunState(bool singleStream) : IResponseSink
+    {
+        public readonly QueryLog Log = new();
+        public long StartNs;
+        private long _completed;
+        private readonly SemaphoreSlim _one = new(0);
+        private readonly ManualResetEventSlim _done = new(false);
+        private volatile bool _issuingDone;
+        private volatile string? _failure;
+
+        public long Completed => Interlocked.Read(ref _completed);
+        public string? Failure => _failure;
+
+        public void FirstToken(long queryId)
+        {
+            var now = MonotonicClock.NowNs() - StartNs;
+            if (!Known(queryId)) return;
+            ref var r = ref Log[queryId];
+            if (r.FirstTokenNs < 0) r.FirstTokenNs = now;
+        }
+
+        public void Complete(long queryId, int tokens, long insideNs)
+        {
+            var now = MonotonicClock.NowNs() - StartNs;
+            if (!Known(queryId)) return;
+            ref var r = ref Log[queryId];
+            if (r.CompletedNs >= 0) { Fail($"the SUT completed query {queryId} twice"); return; }
+            r.Tokens = tokens;
+            r.InsideNs = insideNs;
+            r.CompletedNs = now;
+            var c = Interlocked.Increment(ref _completed);
+            if (singleStream) _one.Release();
+            if (_issuingDone && c >= Log.Count) _done.Set();
+        }
+
+        public void Fail(string reason)
+        {
+            _failure ??= reason;
+            _one.Release();
+            _done.Set();
+        }
+
+        private bool Known(long id)
+        {
+            if ((ulong)id < (ulong)Log.Count) return true;
+            Fail($"the SUT answered query {id}, which was never issued");
+            return false;
+        }
+
+        public void IssuingDone()
+        {
+            _issuingDone = true;
+            if (Completed >= Log.Count) _done.Set();
+        }
+
+        public bool WaitOne(long deadlineNs, CancellationToken cancel)
+        {
+            var ms = Math.Max(0, (deadlineNs - MonotonicClock.NowNs()) / 1_000_000) + 1;
+            try { return _one.Wait(TimeSpan.FromMilliseconds(ms), cancel) && _failure is null; }
+            catch (OperationCanceledException) { return false; }
+        }
+
+        public void WaitAll(long deadlineNs, CancellationToken cancel, Action<double>? progress)
+        {
+            while (!_done.IsSet && !cancel.IsCancellationRequested)
+            {
+                var left = deadlineNs - MonotonicClock.NowNs();
+                if (left <= 0) return;
+                try { _done.Wait(TimeSpan.FromMilliseconds(Math.Min(250, left / 1_000_000 + 1)), cancel); }
+                catch (OperationCanceledException) { return; }
+                if (Log.Count > 0) progress?.Invoke((double)Completed / Log.Count);
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using PerfLab.Core.Units;
+
+namespace PerfLab.Core.Suites;
+
+/// <summary>Who launches the Realm. See DESIGN.md, "Platforms".</summary>
+public enum Platform { Native, Vm, Cca, CcaEmulated }
+
+/// <summary>How a figure was obtained. Never blurred: every cell, summary row and chart carries one.</summary>
+public enum Evidence { Measured, Emulated, Projected }
+
+/// <summary>How large pages are obtained when a page size above 4 KiB is asked for.</summary>
+public enum HugePageBacking { Thp, Hugetlb }
+
+public static class Names
+{
+    public static readonly IReadOnlyDictionary<string, Platform> Platforms = new Dictionary<string, Platform>
+    {
+        ["native"] = Platform.Native, ["vm"] = Platform.Vm, ["cca"] = Platform.Cca, ["cca-emulated"] = Platform.CcaEmulated,
+    };
+
+    public static string Name(this Platform p) => Platforms.First(kv => kv.Value == p).Key;
+    public static string Name(this Evidence e) => e.ToString().ToLowerInvariant();
+    public static string Name(this HugePageBacking b) => b.ToString().ToLowerInvariant();
+}
+
+/// <summary>MPAM (or RDT) partitioning: a cache portion and a memory-bandwidth limit, each optional.</summary>
+public sealed record MpamSetting(int? CachePortionPct, int? BandwidthPct)
+{
+    public static readonly MpamSetting Off = new(null, null);
+    public bool IsOff => CachePortionPct is null && BandwidthPct is null;
+
+    public string ToShort() => IsOff ? "off"
+        : string.Join("-", new[] { CachePortionPct is { } c ? $"l3{c}" : null, BandwidthPct is { } b ? $"mb{b}" : null }.Where(s => s != null));
+}
+
+/// <summary>CPU pinning: none, automatic (one CPU per vCPU, counted from the last CPU down), or an explicit list.</summary>
+public sealed record Pinning(string Kind, IReadOnlyList<int> Cpus)
+{
+    public static readonly Pinning None = new("none", []);
+    public static readonly Pinning Auto = new("auto", []);
+    public string ToShort() => Kind == "list" ? "cpu" + string.Join("_", Cpus) : Kind;
+}
+
+/// <summary>The requested settings of one Realm: one point of a suite's matrix.</summary>
+public sealed record RealmConfig(
+    Platform Platform,
+    PageSize PageSize,
+    HugePageBacking Backing,
+    Bytes RsiBatch,
+    MpamSetting Mpam,
+    int Vcpus,
+    Bytes Memory,
+    Pinning Pinning)
+{
+    /// <summary>File-system-safe, stable identifier of these settings, part of a cell id.</summary>
+    public string Id =>
+        $"{Platform.Name()}.p{PageSize.ToShort()}{(PageSize == PageSize.Kib4 ? "" : "-" + Backing.Name())}" +
+        $".rsi{RsiBatch.ToShort()}.mpam-{Mpam.ToShort()}.v{Vcpus}.{Pinning.ToShort()}";
+}

@@ -1,0 +1,68 @@
+using PerfLab.Core.Units;
+
+namespace PerfLab.Core.Suites;
+
+public enum ScenarioKind { SingleStream, Server, Offline }
+
+/// <summary>Whether durations and counts meet MLPerf's minimums. A ci profile runs but is marked non-compliant.</summary>
+public enum RunProfile { Ci, Full }
+
+public static class ScenarioNames
+{
+    public static readonly IReadOnlyDictionary<string, ScenarioKind> All = new Dictionary<string, ScenarioKind>
+    {
+        ["single-stream"] = ScenarioKind.SingleStream, ["server"] = ScenarioKind.Server, ["offline"] = ScenarioKind.Offline,
+    };
+
+    public static string Name(this ScenarioKind k) => All.First(kv => kv.Value == k).Key;
+}
+
+/// <summary>A workload as the suite names it: its kind and its validated parameters (passed verbatim to the agent).</summary>
+public sealed record WorkloadSpec(string Name, string Kind, IReadOnlyDictionary<string, string> Parameters)
+{
+    public double GetDouble(string key) => double.Parse(Parameters[key], System.Globalization.CultureInfo.InvariantCulture);
+    public int GetInt(string key) => (int)GetDouble(key);
+    public string GetString(string key) => Parameters[key];
+}
+
+/// <summary>Requested scenario settings (MLPerf TestSettings). The effective ones are recorded per cell after the run.</summary>
+public sealed record ScenarioSpec(
+    string Name,
+    ScenarioKind Kind,
+    double? TargetQps,
+    Nanoseconds MinDuration,
+    Nanoseconds MaxDuration,
+    int MinQueryCount,
+    Nanoseconds? LatencyLimit,
+    Nanoseconds? TtftLimit,
+    Nanoseconds? TpotLimit,
+    double TargetPercentile,
+    double EarlyStoppingConfidence);
+
+/// <summary>Gate settings: the practical threshold and the confidence of the significance test.</summary>
+public sealed record GateSpec(double ThresholdPct, double Confidence, IReadOnlyList<string> Metrics)
+{
+    public static readonly IReadOnlyList<string> AllMetrics = ["latency", "ttft", "tpot", "throughput"];
+    public static readonly GateSpec Default = new(5, 0.99, AllMetrics);
+}
+
+/// <summary>One point of the matrix: one RealmConfig × one workload × one scenario.</summary>
+public sealed record Cell(string Id, WorkloadSpec Workload, ScenarioSpec Scenario, RealmConfig Realm, bool IsBaseline)
+{
+    /// <summary>The id of the cell this one is compared with for overhead (same workload and scenario), if any.</summary>
+    public string? BaselineId { get; init; }
+}
+
+/// <summary>A validated suite with its matrix expanded.</summary>
+public sealed record Suite(
+    string Name,
+    string SourcePath,
+    string SourceText,
+    string Description,
+    int Seed,
+    RunProfile Profile,
+    Nanoseconds AgentTimeout,
+    IReadOnlyList<WorkloadSpec> Workloads,
+    IReadOnlyList<ScenarioSpec> Scenarios,
+    IReadOnlyList<Cell> Cells,
+    GateSpec Gate);

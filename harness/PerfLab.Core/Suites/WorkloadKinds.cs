@@ -1,0 +1,41 @@
+namespace PerfLab.Core.Suites;
+
+/// <summary>One parameter a workload kind accepts: a number in a range, or one of a set of words.</summary>
+public sealed record ParameterSpec(string Name, string Default, string Description, double Min = 0, double Max = double.MaxValue,
+    IReadOnlyList<string>? Choices = null, bool Integer = false)
+{
+    public string ValidText => Choices is { } c
+        ? "one of " + string.Join(", ", c)
+        : $"{(Integer ? "a whole number" : "a number")} from {Min} to {(Max == double.MaxValue ? "any" : Max.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
+}
+
+/// <summary>
+/// The workload kinds the agent knows, with their parameters. The suite validator checks against this table,
+/// so a new kind is a new row here plus its system under test in the agent.
+/// </summary>
+public static class WorkloadKinds
+{
+    private static readonly ParameterSpec Samples = new("samples", "256", "performance sample count of the query sample library", 1, 1_000_000, Integer: true);
+    private static readonly ParameterSpec Concurrency = new("concurrency", "1", "sequences the agent serves at once", 1, 256, Integer: true);
+
+    public static readonly IReadOnlyDictionary<string, IReadOnlyList<ParameterSpec>> All = new Dictionary<string, IReadOnlyList<ParameterSpec>>
+    {
+        // Answers at once: measures the load generator and the channel, nothing else.
+        ["null"] = [Samples, Concurrency],
+        // A token-streaming stand-in for an LLM: real CPU work for prefill and each decoded token, and a real
+        // memory walk over a working set so that page size and TLB reach matter.
+        ["synthetic"] =
+        [
+            Samples, Concurrency,
+            new("prompt_tokens", "64", "tokens in each prompt", 1, 1_000_000, Integer: true),
+            new("output_tokens", "16", "tokens generated per query", 1, 1_000_000, Integer: true),
+            new("prefill_us_per_token", "2", "busy CPU time per prompt token, in microseconds", 0, 1_000_000),
+            new("decode_us_per_token", "200", "busy CPU time per generated token, in microseconds", 0, 10_000_000),
+            new("working_set_mib", "64", "memory the SUT allocates (malloc) and walks; its page size is the cell's", 0, 65536, Integer: true),
+            new("touch_pages_per_token", "64", "random pages of the working set read per generated token", 0, 1_000_000, Integer: true),
+            new("fault", "none", "test hook: make the agent crash, hang or exit after fault_after queries",
+                Choices: ["none", "crash", "hang", "exit"]),
+            new("fault_after", "0", "queries served before the fault hook fires", 0, 1_000_000_000, Integer: true),
+        ],
+    };
+}

@@ -1,0 +1,1 @@
+namespace PerfLab.Lab; public static class Placeholder {}
