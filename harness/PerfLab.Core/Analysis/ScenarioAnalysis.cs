@@ -29,12 +29,15 @@ public sealed record ScenarioAnalysis(
     IReadOnlyList<BoundCheck> Bounds,
     Validity Validity)
 {
-    public static ScenarioAnalysis Of(ScenarioSpec spec, ScenarioRun run, RunProfile profile, double judgeThresholdPct, double confidenceLevel = 0.95)
+    /// <param name="gate">whose threshold decides when a gated metric is too noisy to judge</param>
+    public static ScenarioAnalysis Of(ScenarioSpec spec, ScenarioRun run, RunProfile profile, GateSpec gate, double confidenceLevel = 0.95)
     {
         var values = Metrics.FromRecords(run.Records, spec.Kind);
-        var distributions = values.ToDictionary(kv => kv.Key, kv => DistributionSummary.Of(kv.Value, confidenceLevel, judgeThresholdPct)!);
+        var distributions = values.ToDictionary(kv => kv.Key,
+            kv => DistributionSummary.Of(kv.Value, confidenceLevel, gate.Metrics.Contains(kv.Key) ? gate.ThresholdPct : null)!);
         var done = run.Records.Where(r => r.IsComplete).ToArray();
-        var durationS = done.Length == 0 ? run.DurationNs / 1e9 : Math.Max(1e-9, (done.Max(r => r.CompletedNs) - done.Min(r => r.IssuedNs)) / 1e9);
+        // Duration counts from the scenario's start, as LoadGen's does, to the last completion.
+        var durationS = done.Length == 0 ? run.DurationNs / 1e9 : Math.Max(1e-9, done.Max(r => r.CompletedNs) / 1e9);
         var tokens = done.Sum(r => (long)Math.Max(1, r.Tokens));
 
         var reasons = new List<string>();

@@ -34,27 +34,27 @@ public sealed class LoadGenerator(IWaitStrategy wait)
 {
     public LoadGenerator() : this(new SpinYieldWait()) { }
 
-    /// <summary>Poisson arrival offsets from the scenario's start, in ns: the server schedule, fixed before the run.</summary>
-    public static long[] PoissonSchedule(double qps, long count, int seed)
+    /// <summary>
+    /// The server schedule, fixed before the run: Poisson arrival offsets from the scenario's start in ns, generated
+    /// (as LoadGen does) until both the minimum query count and the minimum duration are covered.
+    /// </summary>
+    public static long[] PoissonSchedule(double qps, long minQueries, long minDurationNs, int seed)
     {
         var rng = new Random(seed);
-        var times = new long[count];
+        var times = new List<long>((int)Math.Min(int.MaxValue / 2, Math.Max(minQueries, (long)(qps * minDurationNs / 1e9) + 16)));
         double t = 0;
-        for (long i = 0; i < count; i++)
+        while (times.Count < minQueries || (times.Count > 0 ? times[^1] : 0) < minDurationNs)
         {
             t += -Math.Log(1 - rng.NextDouble()) / qps;
-            times[i] = (long)(t * 1e9);
+            times.Add((long)(t * 1e9));
         }
-        return times;
+        return times.ToArray();
     }
 
-    /// <summary>Queries a server or offline scenario issues: enough to fill the minimum duration and the minimum count.</summary>
-    public static long PlannedQueries(ScenarioSpec spec) => spec.Kind switch
-    {
-        ScenarioKind.SingleStream => spec.MinQueryCount,
-        _ when spec.TargetQps is { } q => Math.Max(spec.MinQueryCount, (long)Math.Ceiling(q * spec.MinDuration.Seconds)),
-        _ => spec.MinQueryCount,
-    };
+    /// <summary>Queries an offline scenario issues: enough for the expected QPS to fill the minimum duration, and the minimum count.</summary>
+    public static long OfflineQueries(ScenarioSpec spec) => spec.TargetQps is { } q
+        ? Math.Max(spec.MinQueryCount, (long)Math.Ceiling(q * spec.MinDuration.Seconds))
+        : spec.MinQueryCount;
 
     public ScenarioRun Run(ScenarioSpec spec, ISystemUnderTest sut, IQuerySampleLibrary qsl, int seed,
         CancellationToken cancel = default, Action<double>? progress = null)
@@ -63,7 +63,13 @@ public sealed class LoadGenerator(IWaitStrategy wait)
         var indices = Enumerable.Range(0, perfCount).ToList();
         qsl.LoadSamples(indices);
         var sampleRng = new Random(unchecked(seed * 31 + 7));
-        var planned = PlannedQueries(spec);
+        var schedule = spec.Kind == ScenarioKind.Server ? PoissonSchedule(spec.TargetQps!.Value, spec.MinQueryCount, spec.MinDuration.Value, seed) : null;
+        var planned = spec.Kind switch
+        {
+            ScenarioKind.Server => schedule!.LongLength,
+            ScenarioKind.Offline => OfflineQueries(spec),
+            _ => spec.MinQueryCount,
+        };
         var state = new RunState(spec.Kind == ScenarioKind.SingleStream);
         var effective = new EffectiveSettings(spec.Name, spec.Kind.Name(), spec.TargetQps, planned, spec.MinDuration.Seconds,
             spec.MaxDuration.Seconds, spec.MinQueryCount, seed, wait.Name, perfCount);
@@ -77,7 +83,7 @@ public sealed class LoadGenerator(IWaitStrategy wait)
                     RunSingleStream(spec, sut, state, sampleRng, perfCount, deadline, cancel, progress);
                     break;
                 case ScenarioKind.Server:
-                    RunServer(spec, sut, state, sampleRng, perfCount, planned, seed, cancel, progress);
+                    RunServer(schedule!, sut, state, sampleRng, perfCount, cancel, progress);
                     break;
                 default:
                     RunOffline(sut, state, sampleRng, perfCount, planned);
@@ -116,10 +122,10 @@ public sealed class LoadGenerator(IWaitStrategy wait)
         }
     }
 
-    private void RunServer(ScenarioSpec spec, ISystemUnderTest sut, RunState s, Random rng, int perf, long planned, int seed,
+    private void RunServer(long[] schedule, ISystemUnderTest sut, RunState s, Random rng, int perf,
         CancellationToken cancel, Action<double>? progress)
     {
-        var schedule = PoissonSchedule(spec.TargetQps!.Value, planned, seed);
+        var planned = schedule.LongLength;
         Span<QuerySample> one = stackalloc QuerySample[1];
         var reportEvery = Math.Max(1, planned / 100);
         for (long i = 0; i < planned && !cancel.IsCancellationRequested && s.Failure is null; i++)

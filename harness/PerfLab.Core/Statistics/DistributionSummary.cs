@@ -34,6 +34,7 @@ public sealed record DistributionSummary(
     {
         if (values.Count == 0) return null;
         var sample = new Sample(values.ToArray());
+        double min = values.Min(), max = values.Max();
         var hd = HarrellDavisQuantileEstimator.Instance;
         Estimate Q(double p)
         {
@@ -43,7 +44,8 @@ public sealed record DistributionSummary(
                 return new Estimate(v, double.NaN, double.NaN, confidenceLevel);
             }
             var ci = hd.QuantileConfidenceIntervalEstimator(sample, p).ConfidenceInterval(new ConfidenceLevel(confidenceLevel));
-            return new Estimate(ci.Estimation, ci.Lower, ci.Upper, confidenceLevel);
+            // Maritz–Jarrett is a normal approximation and can stray past the data in the tails; no quantile can.
+            return new Estimate(ci.Estimation, Math.Max(ci.Lower, min), Math.Min(ci.Upper, max), confidenceLevel);
         }
         var median = Q(0.5);
         var mad = values.Count < 3 ? 0 : MedianAbsoluteDeviationEstimator.Simple.Mad(sample);
@@ -60,7 +62,7 @@ public sealed record DistributionSummary(
         else if (judgeThresholdPct is { } t && median.RelativeHalfWidth * 100 > t / 2)
             warning = $"median known only to ±{median.RelativeHalfWidth * 100:0.#}% (CI {confidenceLevel:P0}), too wide to judge a {t:0.#}% change; " +
                       "run longer, pin CPUs or quieten the host";
-        return new DistributionSummary(values.Count, values.Min(), values.Max(), values.Average(), median, Q(0.9), Q(0.99),
+        return new DistributionSummary(values.Count, min, max, values.Average(), median, Q(0.9), Q(0.99),
             mad, robustCv, outliers, warning);
     }
 }

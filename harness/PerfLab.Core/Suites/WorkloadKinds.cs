@@ -33,8 +33,8 @@ public static class WorkloadKinds
             new("decode_us_per_token", "200", "busy CPU time per generated token, in microseconds", 0, 10_000_000),
             new("working_set_mib", "64", "memory the SUT allocates (malloc) and walks; its page size is the cell's", 0, 65536, Integer: true),
             new("touch_pages_per_token", "64", "random pages of the working set read per generated token", 0, 1_000_000, Integer: true),
-            new("fault", "none", "test hook: make the agent crash, hang or exit after fault_after queries",
-                Choices: ["none", "crash", "hang", "exit"]),
+            new("fault", "none", "test hook: make the agent crash (unhandled exception), hang, or be killed (SIGKILL) after fault_after queries",
+                Choices: ["none", "crash", "hang", "kill"]),
             new("fault_after", "0", "queries served before the fault hook fires", 0, 1_000_000_000, Integer: true),
         ],
     };

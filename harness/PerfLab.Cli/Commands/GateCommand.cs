@@ -1,0 +1,59 @@
+using System.CommandLine;
+using PerfLab.Core.Gate;
+using PerfLab.Lab.Results;
+
+namespace PerfLab.Cli.Commands;
+
+/// <summary>`perflab gate`: compare a candidate run with a baseline; exit 1 on any regression.</summary>
+public static class GateCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var baseline = new Option<string>("--baseline") { Description = "a run folder or a baseline file (results/baselines/<name>.json)", Required = true };
+        var candidate = new Option<string>("--candidate") { Description = "the run folder to judge", Required = true };
+        var threshold = new Option<double?>("--threshold-pct") { Description = "practical threshold in percent; default: the candidate suite's gate.threshold_pct" };
+        var output = new Option<string?>("--output") { Description = "where to write the Markdown table; default: <candidate>/gate.md" };
+        var update = new Option<bool>("--update-baseline") { Description = "write the candidate's samples to the --baseline file instead of comparing" };
+        var cmd = new Command("gate", "Compare a candidate run with a baseline per cell and metric: regressed, improved, unchanged or inconclusive,\n" +
+                                      "with the effect and its interval. Prints a Markdown table (also written to a file); exits 1 on a regression.\n" +
+                                      "Example: perflab gate --baseline results/baselines/quick.json --candidate results/runs/20261124T203000Z-quick")
+        {
+            baseline, candidate, threshold, output, update,
+        };
+        cmd.SetAction(p => (int)Execute(p.GetValue(baseline)!, p.GetValue(candidate)!, p.GetValue(threshold), p.GetValue(output), p.GetValue(update), stdout, stderr));
+        return cmd;
+    }
+
+    public static ExitCode Execute(string baselinePath, string candidatePath, double? thresholdPct, string? output, bool update, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            var cand = RunReader.Load(candidatePath);
+            if (update)
+            {
+                RunReader.WriteBaseline(cand, baselinePath, candidatePath);
+                stdout.WriteLine($"baseline written: {baselinePath} ({cand.Input.Cells.Count} cells from {candidatePath})");
+                return ExitCode.Ok;
+            }
+            var bas = RunReader.Load(baselinePath);
+            var spec = cand.Spec ?? bas.Spec ?? PerfLab.Core.Suites.GateSpec.Default;
+            if (thresholdPct is { } t)
+            {
+                if (t is <= 0 or >= 100) { stderr.WriteLine($"--threshold-pct {t}: give a percentage above 0 and below 100"); return ExitCode.BadInput; }
+                spec = spec with { ThresholdPct = t };
+            }
+            var report = GateEvaluator.Evaluate(bas.Input, cand.Input, spec);
+            var md = report.ToMarkdown();
+            stdout.Write(md);
+            var file = output ?? (Directory.Exists(candidatePath) ? Path.Combine(candidatePath, "gate.md") : "gate.md");
+            File.WriteAllText(file, md);
+            stdout.WriteLine($"\n(written to {file})");
+            return report.AnyRegression ? ExitCode.Failed : ExitCode.Ok;
+        }
+        catch (ResultsFormatException e)
+        {
+            stderr.WriteLine("error: " + e.Message);
+            return ExitCode.BadInput;
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using System.CommandLine;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Suites;
+using PerfLab.Lab.Backends;
+using PerfLab.Lab.Os;
+using PerfLab.Lab.Progress;
+using PerfLab.Lab.Runner;
+using Spectre.Console;
+
+namespace PerfLab.Cli.Commands;
+
+/// <summary>`perflab run`: validate a suite, run its cells, write the run folder.</summary>
+public static class RunCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var suite = new Option<FileInfo>("--suite") { Description = "the suite YAML to run", Required = true };
+        var results = new Option<DirectoryInfo>("--results") { Description = "where run folders go", DefaultValueFactory = _ => new DirectoryInfo("results/runs") };
+        var wait = new Option<string>("--wait") { Description = "how the load generator waits for a scheduled time: precise (nanosleep+spin) or spin-yield", DefaultValueFactory = _ => "precise" };
+        wait.AcceptOnlyFromAmong("precise", "spin-yield");
+        var plain = new Option<bool>("--plain") { Description = "plain progress lines even at a terminal" };
+        var cmd = new Command("run", "Run a suite: every cell of its matrix, with results written as the run goes.\n" +
+                                     "Example: perflab run --suite bench/suites/quick.yaml")
+        {
+            suite, results, wait, plain,
+        };
+        cmd.SetAction(async (p, cancel) => (int)await Task.Run(() =>
+            Execute(p.GetValue(suite)!.FullName, p.GetValue(results)!.FullName, p.GetValue(wait)!, p.GetValue(plain), stdout, stderr, cancel)));
+        return cmd;
+    }
+
+    public static ExitCode Execute(string suitePath, string runsDir, string waitName, bool plain, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
+        Suite suite;
+        try { suite = SuiteLoader.Load(suitePath); }
+        catch (SuiteValidationException e)
+        {
+            stderr.WriteLine(e.Message);
+            stderr.WriteLine("nothing was run; fix the suite (perflab suite validate checks it without running)");
+            return ExitCode.BadInput;
+        }
+        IWaitStrategy wait = waitName == "precise" && OperatingSystem.IsLinux() ? new PreciseWait() : new SpinYieldWait();
+        var runner = new SuiteRunner([new NativeBackend()], wait);
+        RunOutcome outcome;
+        if (!plain && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out))
+        {
+            RunOutcome? o = null;
+            AnsiConsole.Progress().AutoClear(false).Start(ctx => o = runner.Run(suite, runsDir, new SpectreProgress(ctx), cancel));
+            outcome = o!;
+        }
+        else outcome = runner.Run(suite, runsDir, new PlainProgress(stdout), cancel);
+
+        stdout.WriteLine($"run folder: {outcome.FolderPath}");
+        stdout.WriteLine($"{outcome.Cells.Count(c => c.Status == PerfLab.Core.Results.CellStatus.Ok)} cells ok, {outcome.Failed} failed, {outcome.Skipped} skipped" +
+                         (outcome.Interrupted ? ", interrupted" : ""));
+        if (outcome.Interrupted) return ExitCode.Interrupted;
+        if (outcome.Failed > 0) return ExitCode.Failed;
+        if (outcome.Skipped == outcome.Cells.Count) return ExitCode.Environment;
+        return ExitCode.Ok;
+    }
+}

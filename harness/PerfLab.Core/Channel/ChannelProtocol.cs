@@ -1,0 +1,112 @@
+using System.Globalization;
+
+namespace PerfLab.Core.Channel;
+
+/// <summary>The kinds of line on the host↔agent channel.</summary>
+public enum MessageKind { Hello, Load, Ready, Query, FirstToken, Complete, Stats, Bye, Error }
+
+/// <summary>One parsed line. Numeric fields are filled for the hot messages; Text carries the rest (JSON or words).</summary>
+public readonly record struct ChannelMessage(MessageKind Kind, long Id = 0, long A = 0, long B = 0, string Text = "");
+
+/// <summary>
+/// The host↔agent line protocol, version 1. One message per line, words separated by one space:
+///   agent → host   hello perflab-channel/1 &lt;pid&gt;
+///   host → agent   load &lt;json: workload and realm settings&gt;
+///   agent → host   ready &lt;load_ns&gt; &lt;json: what the agent loaded&gt;
+///   host → agent   query &lt;id&gt; &lt;sample-index&gt;
+///   agent → host   first-token &lt;id&gt;
+///   agent → host   complete &lt;id&gt; &lt;tokens&gt; &lt;inside_ns&gt;
+///   host → agent   stats            agent → host   stats &lt;json&gt;
+///   host → agent   bye              agent → host   bye
+///   agent → host   error &lt;text&gt;     (fatal: the agent cannot go on)
+/// The hot messages (query, first-token, complete) are positional integers so both sides parse them without
+/// allocating; the rare ones carry JSON. A host refuses an agent whose hello names another version.
+/// </summary>
+public static class ChannelProtocol
+{
+    public const string Version = "perflab-channel/1";
+
+    private static readonly (string Word, MessageKind Kind)[] Words =
+    [
+        ("query", MessageKind.Query), ("first-token", MessageKind.FirstToken), ("complete", MessageKind.Complete),
+        ("hello", MessageKind.Hello), ("load", MessageKind.Load), ("ready", MessageKind.Ready),
+        ("stats", MessageKind.Stats), ("bye", MessageKind.Bye), ("error", MessageKind.Error),
+    ];
+
+    public static string Hello(int pid) => $"hello {Version} {pid}";
+    public static string Load(string json) => "load " + json;
+    public static string Ready(long loadNs, string json) => $"ready {loadNs} {json}";
+    public static string Query(long id, int sample) => $"query {id} {sample}";
+    public static string FirstToken(long id) => $"first-token {id}";
+    public static string Complete(long id, int tokens, long insideNs) => $"complete {id} {tokens} {insideNs}";
+    public static string StatsRequest() => "stats";
+    public static string Stats(string json) => "stats " + json;
+    public static string Bye() => "bye";
+    public static string Error(string text) => "error " + text.ReplaceLineEndings(" ");
+
+    /// <summary>Parses one line; returns false (and a reason) for anything not in the protocol.</summary>
+    public static bool TryParse(ReadOnlySpan<char> line, out ChannelMessage message, out string? problem)
+    {
+        message = default;
+        problem = null;
+        var space = line.IndexOf(' ');
+        var word = space < 0 ? line : line[..space];
+        var rest = space < 0 ? ReadOnlySpan<char>.Empty : line[(space + 1)..];
+        foreach (var (w, kind) in Words)
+        {
+            if (!word.SequenceEqual(w)) continue;
+            switch (kind)
+            {
+                case MessageKind.Query:
+                    if (!Ints(rest, out var q0, out var q1, out _, 2)) break;
+                    message = new ChannelMessage(kind, q0, q1);
+                    return true;
+                case MessageKind.FirstToken:
+                    if (!Ints(rest, out var f0, out _, out _, 1)) break;
+                    message = new ChannelMessage(kind, f0);
+                    return true;
+                case MessageKind.Complete:
+                    if (!Ints(rest, out var c0, out var c1, out var c2, 3)) break;
+                    message = new ChannelMessage(kind, c0, c1, c2);
+                    return true;
+                case MessageKind.Hello:
+                {
+                    var s = rest.IndexOf(' ');
+                    if (s < 0 || !long.TryParse(rest[(s + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) break;
+                    message = new ChannelMessage(kind, pid, Text: rest[..s].ToString());
+                    return true;
+                }
+                case MessageKind.Ready:
+                {
+                    var s = rest.IndexOf(' ');
+                    if (s < 0 || !long.TryParse(rest[..s], NumberStyles.None, CultureInfo.InvariantCulture, out var ns)) break;
+                    message = new ChannelMessage(kind, A: ns, Text: rest[(s + 1)..].ToString());
+                    return true;
+                }
+                default:
+                    message = new ChannelMessage(kind, Text: rest.ToString());
+                    return true;
+            }
+            problem = $"malformed '{w}' message: '{Trim(line)}'";
+            return false;
+        }
+        problem = $"unknown message '{Trim(line)}'; valid: {string.Join(", ", Words.Select(x => x.Word))}";
+        return false;
+    }
+
+    private static string Trim(ReadOnlySpan<char> s) => s.Length > 80 ? s[..80].ToString() + "…" : s.ToString();
+
+    private static bool Ints(ReadOnlySpan<char> s, out long a, out long b, out long c, int count)
+    {
+        a = b = c = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var sp = s.IndexOf(' ');
+            var part = i == count - 1 ? s : sp < 0 ? ReadOnlySpan<char>.Empty : s[..sp];
+            if (!long.TryParse(part, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)) return false;
+            switch (i) { case 0: a = v; break; case 1: b = v; break; default: c = v; break; }
+            s = sp < 0 ? ReadOnlySpan<char>.Empty : s[(sp + 1)..];
+        }
+        return true;
+    }
+}

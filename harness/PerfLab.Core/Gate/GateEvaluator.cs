@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text;
+using PerfLab.Core.Analysis;
+using PerfLab.Core.Suites;
+
+namespace PerfLab.Core.Gate;
+
+/// <summary>The metric samples of one side of a comparison: cell id → metric → values.</summary>
+public sealed record GateInput(string Label, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double[]>> Cells);
+
+public sealed record GateRow(string CellId, string Metric, Comparison Comparison);
+
+/// <summary>The gate's answer for a whole run: one row per cell and metric, and what could not be compared.</summary>
+public sealed record GateReport(string Baseline, string Candidate, GateSpec Spec, IReadOnlyList<GateRow> Rows,
+    IReadOnlyList<string> MissingCells, IReadOnlyList<string> Notes)
+{
+    /// <summary>A regressed metric, or a cell that the baseline has and the candidate lost (it failed or vanished).</summary>
+    public bool AnyRegression => MissingCells.Count > 0 || Rows.Any(r => r.Comparison.Verdict == Verdict.Regressed);
+    public int Count(Verdict v) => Rows.Count(r => r.Comparison.Verdict == v);
+
+    /// <summary>A Markdown table fit for a CI job summary.</summary>
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        var headline = AnyRegression ? "❌ regression" : Count(Verdict.Inconclusive) > 0 ? "⚠️ no regression shown; some cells inconclusive" : "✅ no regression";
+        sb.AppendLine($"## PerfLab gate: {headline}");
+        sb.AppendLine();
+        sb.AppendLine($"Baseline `{Baseline}` vs candidate `{Candidate}`; threshold {Spec.ThresholdPct:0.##}%, confidence {Spec.Confidence:0.###}. " +
+                      $"{Count(Verdict.Regressed)} regressed, {Count(Verdict.Improved)} improved, {Count(Verdict.Unchanged)} unchanged, {Count(Verdict.Inconclusive)} inconclusive.");
+        sb.AppendLine();
+        sb.AppendLine("| cell | metric | verdict | change | interval | n (base/cand) | why |");
+        sb.AppendLine("|---|---|---|---:|---|---:|---|");
+        foreach (var r in Rows.OrderBy(r => r.Comparison.Verdict switch { Verdict.Regressed => 0, Verdict.Inconclusive => 1, Verdict.Improved => 2, _ => 3 }).ThenBy(r => r.CellId))
+        {
+            var c = r.Comparison;
+            string P(double ratio) => double.IsNaN(ratio) ? "–" : ((ratio - 1) * 100).ToString("+0.0;-0.0", CultureInfo.InvariantCulture) + "%";
+            sb.AppendLine($"| `{r.CellId}` | {r.Metric} | **{c.Verdict.ToString().ToLowerInvariant()}** | {P(c.Ratio)} | [{P(c.RatioLower)}, {P(c.RatioUpper)}] | {c.BaselineN}/{c.CandidateN} | {c.Reason} |");
+        }
+        foreach (var m in MissingCells)
+            sb.AppendLine($"| `{m}` | – | **missing** | – | – | – | in the baseline, but the candidate has no result for it (failed or removed) |");
+        if (Notes.Count > 0)
+        {
+            sb.AppendLine();
+            foreach (var n in Notes) sb.AppendLine("- " + n);
+        }
+        return sb.ToString();
+    }
+}
+
+/// <summary>Compares a candidate run with a baseline per cell and metric. Pure: the inputs are samples, not files.</summary>
+public static class GateEvaluator
+{
+    public static GateReport Evaluate(GateInput baseline, GateInput candidate, GateSpec spec)
+    {
+        var rows = new List<GateRow>();
+        var notes = new List<string>();
+        foreach (var (cellId, candMetrics) in candidate.Cells.OrderBy(kv => kv.Key))
+        {
+            if (!baseline.Cells.TryGetValue(cellId, out var baseMetrics))
+            {
+                notes.Add($"`{cellId}`: not in the baseline; nothing to compare (a new cell is neither a pass nor a failure)");
+                continue;
+            }
+            foreach (var metric in spec.Metrics)
+            {
+                var info = Metrics.ByName(metric);
+                var hasC = candMetrics.TryGetValue(metric, out var c);
+                var hasB = baseMetrics.TryGetValue(metric, out var b);
+                if (!hasC && !hasB) continue;
+                if (!hasC || !hasB)
+                {
+                    notes.Add($"`{cellId}` {metric}: present in the {(hasB ? "baseline" : "candidate")} only");
+                    continue;
+                }
+                rows.Add(new GateRow(cellId, metric, SampleComparer.Compare(b!, c!, info.HigherIsBetter, spec.ThresholdPct, spec.Confidence)));
+            }
+        }
+        var missing = baseline.Cells.Keys.Except(candidate.Cells.Keys).Order().ToList();
+        return new GateReport(baseline.Label, candidate.Label, spec, rows, missing, notes);
+    }
+}

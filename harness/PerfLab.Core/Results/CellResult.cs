@@ -1,0 +1,30 @@
+using PerfLab.Core.Analysis;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Suites;
+
+namespace PerfLab.Core.Results;
+
+public enum CellStatus { Ok, Failed, Skipped, Interrupted }
+
+/// <summary>Overhead of a cell against its baseline cell for one metric: a ratio with its interval.</summary>
+public sealed record Overhead(string Metric, string BaselineCell, double Pct, double PctLower, double PctUpper);
+
+/// <summary>
+/// The outcome of one cell: its status, evidence, effective settings (scenario and Realm), timed lifecycle
+/// phases, and the analysis of its queries. Raw query records live in samples.csv, not here.
+/// </summary>
+public sealed record CellResult(
+    Cell Cell,
+    CellStatus Status,
+    string? Reason,
+    Evidence Evidence,
+    EffectiveSettings? Effective,
+    IReadOnlyDictionary<string, string> EffectiveRealm,
+    IReadOnlyDictionary<string, double> PhasesMs,
+    ScenarioAnalysis? Analysis,
+    double? HostCpuUsPerQuery,
+    string? StderrTail,
+    IReadOnlyList<Overhead> Overheads)
+{
+    public string StatusWord => Status.ToString().ToLowerInvariant();
+}

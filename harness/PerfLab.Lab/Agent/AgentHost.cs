@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using PerfLab.Core.Channel;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Suites;
+using PerfLab.Core.Units;
+using PerfLab.Lab.Os;
+
+namespace PerfLab.Lab.Agent;
+
+/// <summary>What the host sends in the load message: the workload and the Realm settings the agent must honour.</summary>
+public sealed record LoadRequest(string Workload, string Kind, Dictionary<string, string> Parameters, string PageSize, string Backing);
+
+/// <summary>The agent's own settings from its command line: applied before it says hello.</summary>
+public sealed record AgentOptions(PageSize PageSize, HugePageBacking Backing, IReadOnlyList<int> Cpus);
+
+/// <summary>
+/// The in-Realm side of the channel: says hello, loads the workload it is told to, serves queries, answers
+/// stats, leaves on bye or when the host goes away. Everything it says goes through one locked writer.
+/// </summary>
+public sealed class AgentHost(TextReader input, Stream output, AgentOptions options) : IResponseSink
+{
+    private readonly object _writeLock = new();
+    private readonly byte[] _buffer = new byte[256];
+    private ISystemUnderTest? _sut;
+    private string _policy = "";
+    private string _pinning = "";
+
+    public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public int Run()
+    {
+        _policy = PagePolicy.ApplyToSelf(options.PageSize);
+        _pinning = Affinity.PinSelf(options.Cpus);
+        Send(ChannelProtocol.Hello(Environment.ProcessId));
+        Span<QuerySample> one = stackalloc QuerySample[1];
+        while (input.ReadLine() is { } line)
+        {
+            if (!ChannelProtocol.TryParse(line, out var msg, out var problem))
+            {
+                Send(ChannelProtocol.Error(problem!));
+                return 2;
+            }
+            switch (msg.Kind)
+            {
+                case MessageKind.Load:
+                    if (!Load(msg.Text)) return 2;
+                    break;
+                case MessageKind.Query when _sut is null:
+                    Send(ChannelProtocol.Error("query before load: send load first"));
+                    return 2;
+                case MessageKind.Query:
+                    one[0] = new QuerySample(msg.Id, (int)msg.A);
+                    _sut.IssueQuery(one, this);
+                    break;
+                case MessageKind.Stats:
+                    Send(ChannelProtocol.Stats(JsonSerializer.Serialize(Stats(), Json)));
+                    break;
+                case MessageKind.Bye:
+                    Send(ChannelProtocol.Bye());
+                    (_sut as IDisposable)?.Dispose();
+                    return 0;
+                default:
+                    Send(ChannelProtocol.Error($"the agent does not accept '{msg.Kind}' messages"));
+                    return 2;
+            }
+        }
+        return 0;
+    }
+
+    private bool Load(string json)
+    {
+        var start = MonotonicClock.NowNs();
+        LoadRequest? req;
+        try { req = JsonSerializer.Deserialize<LoadRequest>(json, Json); }
+        catch (JsonException e) { Send(ChannelProtocol.Error("load: not valid JSON: " + e.Message)); return false; }
+        if (req is null) { Send(ChannelProtocol.Error("load: empty request")); return false; }
+        var spec = new WorkloadSpec(req.Workload, req.Kind, req.Parameters);
+        try
+        {
+            _sut = req.Kind switch
+            {
+                "null" => new NullSut(),
+                "synthetic" => new SyntheticTokenSut(SyntheticSettings.From(spec), options.PageSize, options.Backing),
+                _ => throw new ArgumentException($"unknown workload kind '{req.Kind}'; this agent knows: {string.Join(", ", WorkloadKinds.All.Keys)}"),
+            };
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            Send(ChannelProtocol.Error("load failed: " + e.Message));
+            return false;
+        }
+        var info = new Dictionary<string, string>
+        {
+            ["sut"] = _sut.Name,
+            ["page_policy"] = _policy,
+            ["pinning"] = _pinning,
+            ["working_set_bytes"] = ((_sut as SyntheticTokenSut)?.WorkingSetBytes ?? 0).ToString(),
+        };
+        Send(ChannelProtocol.Ready(MonotonicClock.NowNs() - start, JsonSerializer.Serialize(info, Json)));
+        return true;
+    }
+
+    private Dictionary<string, long> Stats()
+    {
+        var self = Process.GetCurrentProcess();
+        var smaps = PagePolicy.SmapsRollup(Environment.ProcessId);
+        return new Dictionary<string, long>
+        {
+            ["queries_served"] = (_sut as SyntheticTokenSut)?.Served ?? 0,
+            ["cpu_time_us"] = (long)self.TotalProcessorTime.TotalMicroseconds,
+            ["rss_kb"] = smaps.GetValueOrDefault("Rss"),
+            ["anon_huge_pages_kb"] = smaps.GetValueOrDefault("AnonHugePages"),
+            ["hugetlb_kb"] = smaps.GetValueOrDefault("Private_Hugetlb") + smaps.GetValueOrDefault("Shared_Hugetlb"),
+        };
+    }
+
+    public void FirstToken(long queryId) => Send(ChannelProtocol.FirstToken(queryId));
+    public void Complete(long queryId, int tokens, long insideNs) => Send(ChannelProtocol.Complete(queryId, tokens, insideNs));
+    public void Fail(string reason) => Send(ChannelProtocol.Error(reason));
+
+    private void Send(string line)
+    {
+        lock (_writeLock)
+        {
+            var n = Encoding.UTF8.GetByteCount(line) + 1;
+            var buf = n <= _buffer.Length ? _buffer : new byte[n];
+            Encoding.UTF8.GetBytes(line, buf);
+            buf[n - 1] = (byte)'\n';
+            output.Write(buf, 0, n);
+            output.Flush();
+        }
+    }
+}

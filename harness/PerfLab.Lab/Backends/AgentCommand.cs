@@ -1,0 +1,17 @@
+namespace PerfLab.Lab.Backends;
+
+/// <summary>Finds how to start `perflab agent` from wherever the host is running (the CLI, a test, a benchmark).</summary>
+public static class AgentCommand
+{
+    /// <summary>Executable and leading arguments; PERFLAB_AGENT overrides (a path to a perflab executable).</summary>
+    public static (string File, string[] Args) Resolve()
+    {
+        if (Environment.GetEnvironmentVariable("PERFLAB_AGENT") is { Length: > 0 } custom) return (custom, ["agent"]);
+        var dir = AppContext.BaseDirectory;
+        var apphost = Path.Combine(dir, "perflab");
+        if (File.Exists(apphost)) return (apphost, ["agent"]);
+        var dll = Path.Combine(dir, "perflab.dll");
+        if (File.Exists(dll)) return ("dotnet", [dll, "agent"]);
+        throw new FileNotFoundException($"cannot find the perflab agent next to {dir} (looked for perflab and perflab.dll); build harness/PerfLab.Cli or set PERFLAB_AGENT");
+    }
+}

@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Text;
+using PerfLab.Core.Channel;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Units;
+
+namespace PerfLab.Lab.Backends;
+
+/// <summary>
+/// The host's end of the channel to one agent process: writes queries, reads and dispatches the agent's lines
+/// on its own thread (timestamps are taken by the sink at arrival), keeps the tail of stderr, and runs a
+/// watchdog that ends an agent which stops answering while something is asked of it.
+/// </summary>
+public sealed class AgentProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StreamWriter _stdin;
+    private readonly object _writeLock = new();
+    private readonly Queue<string> _stderr = new();
+    private readonly Thread _reader, _watchdog;
+    private readonly TimeSpan _timeout;
+    private readonly TaskCompletionSource<ChannelMessage> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<ChannelMessage>? _pending;
+    private volatile IResponseSink? _sink;
+    private long _outstanding, _lastMessageNs;
+    private volatile bool _byeSent, _stopped;
+    private volatile string? _failure;
+
+    public int Pid => _process.Id;
+    public string? Failure => _failure;
+    public long Outstanding => Interlocked.Read(ref _outstanding);
+
+    public AgentProcess(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, TimeSpan timeout)
+    {
+        _timeout = timeout;
+        var psi = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        _process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (_stderr)
+            {
+                _stderr.Enqueue(e.Data);
+                while (_stderr.Count > 40) _stderr.Dequeue();
+            }
+        };
+        Touch();
+        if (!_process.Start()) throw new RealmFailedException($"could not start the agent '{fileName}'", "");
+        _process.BeginErrorReadLine();
+        _stdin = _process.StandardInput;
+        _stdin.AutoFlush = false;
+        _stdin.NewLine = "\n";
+        _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"agent-{Pid}-reader" };
+        _watchdog = new Thread(WatchLoop) { IsBackground = true, Name = $"agent-{Pid}-watchdog" };
+        _reader.Start();
+        _watchdog.Start();
+    }
+
+    public string StderrTail
+    {
+        get { lock (_stderr) return string.Join("\n", _stderr); }
+    }
+
+    /// <summary>Waits for hello and checks the protocol version.</summary>
+    public ChannelMessage AwaitHello()
+    {
+        var hello = Await(_hello, "hello");
+        if (hello.Text != ChannelProtocol.Version)
+            throw Fail($"the agent speaks '{hello.Text}', the host speaks '{ChannelProtocol.Version}': rebuild so both match");
+        return hello;
+    }
+
+    /// <summary>Sends a request and waits for its one reply (load → ready, stats → stats, bye → bye).</summary>
+    public ChannelMessage Request(string line, string what)
+    {
+        var tcs = new TaskCompletionSource<ChannelMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending = tcs;
+        if (line == ChannelProtocol.Bye()) _byeSent = true;
+        Touch();
+        Write(line);
+        return Await(tcs, what);
+    }
+
+    public void Issue(ReadOnlySpan<QuerySample> samples, IResponseSink sink)
+    {
+        _sink = sink;
+        if (_failure is { } f) { sink.Fail(f); return; }
+        if (Interlocked.Add(ref _outstanding, samples.Length) == samples.Length) Touch();
+        lock (_writeLock)
+        {
+            try
+            {
+                foreach (var q in samples) _stdin.WriteLine(ChannelProtocol.Query(q.Id, q.SampleIndex));
+                _stdin.Flush();
+            }
+            catch (IOException e) { Fail("could not write to the agent (it has gone away): " + e.Message); }
+        }
+    }
+
+    private void Write(string line)
+    {
+        lock (_writeLock)
+        {
+            try { _stdin.WriteLine(line); _stdin.Flush(); }
+            catch (IOException e) { Fail("could not write to the agent (it has gone away): " + e.Message); }
+        }
+    }
+
+    private ChannelMessage Await(TaskCompletionSource<ChannelMessage> tcs, string what)
+    {
+        try
+        {
+            // The watchdog bounds the wait; the extra second only covers its polling.
+            if (!tcs.Task.Wait(_timeout + TimeSpan.FromSeconds(1)))
+                throw Fail($"no '{what}' from the agent within {_timeout.TotalSeconds:0.#} s");
+            return tcs.Task.Result;
+        }
+        catch (AggregateException e) when (e.InnerException is RealmFailedException r) { throw r; }
+    }
+
+    private void ReadLoop()
+    {
+        var stdout = _process.StandardOutput;
+        try
+        {
+            while (stdout.ReadLine() is { } line)
+            {
+                Touch();
+                if (!ChannelProtocol.TryParse(line, out var msg, out var problem))
+                {
+                    Fail("the agent broke the protocol: " + problem);
+                    continue;
+                }
+                switch (msg.Kind)
+                {
+                    case MessageKind.FirstToken:
+                        _sink?.FirstToken(msg.Id);
+                        break;
+                    case MessageKind.Complete:
+                        Interlocked.Decrement(ref _outstanding);
+                        _sink?.Complete(msg.Id, (int)msg.A, msg.B);
+                        break;
+                    case MessageKind.Hello:
+                        _hello.TrySetResult(msg);
+                        break;
+                    case MessageKind.Error:
+                        Fail("the agent reported: " + msg.Text);
+                        break;
+                    default:
+                        _pending?.TrySetResult(msg);
+                        break;
+                }
+            }
+        }
+        catch (IOException) { }
+        if (_byeSent) return;
+        _process.WaitForExit(2000);
+        var how = _process.HasExited
+            ? _process.ExitCode > 128 ? $"was killed by signal {_process.ExitCode - 128}" : $"exited with code {_process.ExitCode}"
+            : "closed its output";
+        Fail($"the agent {how} with {Outstanding} queries outstanding");
+    }
+
+    private void WatchLoop()
+    {
+        while (!_stopped && !_process.HasExited)
+        {
+            Thread.Sleep(100);
+            var waiting = Outstanding > 0 || !_hello.Task.IsCompleted || _pending is { Task.IsCompleted: false };
+            var silentNs = MonotonicClock.NowNs() - Interlocked.Read(ref _lastMessageNs);
+            if (!waiting || silentNs < _timeout.TotalNanoseconds) continue;
+            Fail($"the agent stopped answering: silent for {silentNs / 1e9:0.#} s (agent_timeout_s {_timeout.TotalSeconds:0.#}) " +
+                 $"with {Outstanding} queries outstanding; it was killed");
+            Kill();
+            return;
+        }
+    }
+
+    private void Touch() => Interlocked.Exchange(ref _lastMessageNs, MonotonicClock.NowNs());
+
+    private RealmFailedException Fail(string reason)
+    {
+        _failure ??= reason;
+        _hello.TrySetException(new RealmFailedException(reason, StderrTail));
+        _pending?.TrySetException(new RealmFailedException(reason, StderrTail));
+        _sink?.Fail(reason);
+        return new RealmFailedException(reason, StderrTail);
+    }
+
+    public void Kill()
+    {
+        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+    }
+
+    /// <summary>Waits for the process to end (after bye), killing it if it lingers.</summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (_process.WaitForExit(timeout)) return true;
+        Kill();
+        return false;
+    }
+
+    public void Dispose()
+    {
+        _stopped = true;
+        Kill();
+        _process.WaitForExit(2000);
+        _process.Dispose();
+    }
+}

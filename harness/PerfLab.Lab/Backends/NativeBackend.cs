@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using PerfLab.Core.Channel;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Suites;
+using PerfLab.Core.Units;
+using PerfLab.Lab.Agent;
+using PerfLab.Lab.Os;
+
+namespace PerfLab.Lab.Backends;
+
+/// <summary>
+/// The non-confidential baseline: the agent runs as a child process of the host, with the cell's page policy
+/// applied to the whole process and its CPUs pinned. Evidence: measured.
+/// </summary>
+public sealed class NativeBackend : IRealmBackend
+{
+    public Platform Platform => Platform.Native;
+    public Evidence EvidenceFor(RealmConfig config) => Evidence.Measured;
+
+    public string? CannotRun(Cell cell)
+    {
+        if (!OperatingSystem.IsLinux()) return "the native backend needs Linux (prctl, /proc smaps)";
+        var bytes = cell.Workload.Kind == "synthetic" ? cell.Workload.GetInt("working_set_mib") * Bytes.MiB : 0;
+        if (PagePolicy.CannotProvide(cell.Realm.PageSize, cell.Realm.Backing, bytes) is { } why) return why;
+        var cpus = Cpus(cell.Realm);
+        if (cpus.FirstOrDefault(c => c >= Environment.ProcessorCount, -1) is var bad and >= 0)
+            return $"pinning asks for CPU {bad}, this host has CPUs 0..{Environment.ProcessorCount - 1}";
+        return null;
+    }
+
+    public static IReadOnlyList<int> Cpus(RealmConfig c) => c.Pinning.Kind switch
+    {
+        "auto" => Affinity.Auto(c.Vcpus),
+        "list" => c.Pinning.Cpus,
+        _ => [],
+    };
+
+    public IRealm Launch(Cell cell, TimeSpan agentTimeout)
+    {
+        var (file, lead) = AgentCommand.Resolve();
+        var cpus = Cpus(cell.Realm);
+        var args = lead.Concat(["--page-size", cell.Realm.PageSize.ToShort(), "--backing", cell.Realm.Backing.Name()]).ToList();
+        if (cpus.Count > 0) args.AddRange(["--cpus", string.Join(",", cpus)]);
+        var env = new Dictionary<string, string>(PagePolicy.LaunchEnvironment(cell.Realm.PageSize, cell.Realm.Backing))
+        {
+            // Workstation GC: server GC would start a heap and a GC thread per core beside the SUT's own threads.
+            ["DOTNET_gcServer"] = "0",
+        };
+        var realm = new NativeRealm(cell);
+        var sw = Stopwatch.StartNew();
+        var agent = new AgentProcess(file, args, env, agentTimeout);
+        realm.Attach(agent);
+        try
+        {
+            agent.AwaitHello();
+            realm.Phase("launch", sw);
+            var req = new LoadRequest(cell.Workload.Name, cell.Workload.Kind, cell.Workload.Parameters.ToDictionary(), cell.Realm.PageSize.ToShort(), cell.Realm.Backing.Name());
+            sw.Restart();
+            var ready = agent.Request(ChannelProtocol.Load(JsonSerializer.Serialize(req, AgentHost.Json)), "ready");
+            realm.Phase("load", sw);
+            realm.PhasesMsMutable["load_inside"] = ready.A / 1e6;
+            foreach (var (k, v) in JsonSerializer.Deserialize<Dictionary<string, string>>(ready.Text, AgentHost.Json) ?? [])
+                realm.EffectiveMutable["agent." + k] = v;
+            realm.EffectiveMutable["pid"] = agent.Pid.ToString(CultureInfo.InvariantCulture);
+            realm.EffectiveMutable["cpus_allowed"] = Affinity.AllowedList(agent.Pid);
+            foreach (var (k, v) in PagePolicy.LaunchEnvironment(cell.Realm.PageSize, cell.Realm.Backing)) realm.EffectiveMutable["env." + k] = v;
+            return realm;
+        }
+        catch
+        {
+            realm.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class NativeRealm(Cell cell) : IRealm, ISystemUnderTest
+    {
+        private AgentProcess? _agent;
+        public readonly Dictionary<string, double> PhasesMsMutable = new();
+        public readonly Dictionary<string, string> EffectiveMutable = new();
+
+        public void Attach(AgentProcess a) => _agent = a;
+        public void Phase(string name, Stopwatch sw) => PhasesMsMutable[name] = sw.Elapsed.TotalMilliseconds;
+
+        public ISystemUnderTest Sut => this;
+        public IQuerySampleLibrary Library { get; } = new CountingSampleLibrary(cell.Workload.Name, cell.Workload.GetInt("samples"));
+        public IReadOnlyDictionary<string, double> PhasesMs => PhasesMsMutable;
+        public IReadOnlyDictionary<string, string> Effective => EffectiveMutable;
+        public string StderrTail => _agent?.StderrTail ?? "";
+        public string Name => $"agent:{cell.Workload.Kind}";
+
+        public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink) => _agent!.Issue(samples, sink);
+        public void FlushQueries() { }
+
+        public void CollectStats()
+        {
+            var stats = _agent!.Request(ChannelProtocol.StatsRequest(), "stats");
+            foreach (var (k, v) in JsonSerializer.Deserialize<Dictionary<string, long>>(stats.Text, AgentHost.Json) ?? [])
+                EffectiveMutable["agent." + k] = v.ToString(CultureInfo.InvariantCulture);
+            // The host checks the page sizes itself as well, from the kernel's view of the agent process.
+            var smaps = PagePolicy.SmapsRollup(_agent.Pid);
+            EffectiveMutable["smaps.AnonHugePages_kb"] = smaps.GetValueOrDefault("AnonHugePages").ToString(CultureInfo.InvariantCulture);
+            EffectiveMutable["smaps.Hugetlb_kb"] = (smaps.GetValueOrDefault("Private_Hugetlb") + smaps.GetValueOrDefault("Shared_Hugetlb")).ToString(CultureInfo.InvariantCulture);
+            EffectiveMutable["smaps.Rss_kb"] = smaps.GetValueOrDefault("Rss").ToString(CultureInfo.InvariantCulture);
+            EffectiveMutable["page_size_obtained"] = smaps.GetValueOrDefault("Private_Hugetlb") + smaps.GetValueOrDefault("Shared_Hugetlb") > 0 ? "hugetlb"
+                : smaps.GetValueOrDefault("AnonHugePages") > 0 ? "thp-2m" : "4k";
+        }
+
+        public void Teardown()
+        {
+            if (_agent is null) return;
+            var sw = Stopwatch.StartNew();
+            try
+            {
+                if (_agent.Failure is null) _agent.Request(ChannelProtocol.Bye(), "bye");
+                _agent.WaitForExit(TimeSpan.FromSeconds(5));
+            }
+            catch (RealmFailedException) { _agent.Kill(); }
+            PhasesMsMutable["teardown"] = sw.Elapsed.TotalMilliseconds;
+        }
+
+        public void Dispose() => _agent?.Dispose();
+    }
+}

@@ -1,0 +1,32 @@
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Units;
+
+namespace PerfLab.Lab.Os;
+
+/// <summary>
+/// Sleeps with clock_nanosleep (absolute, CLOCK_MONOTONIC) with the thread's timer slack set to 1 ns, and
+/// busy-spins only the last stretch. Linux's default 50 µs slack would otherwise be the generator's error.
+/// </summary>
+public sealed class PreciseWait(long spinWindowNs = 30_000) : IWaitStrategy
+{
+    [ThreadStatic] private static bool _slackSet;
+
+    public string Name => "nanosleep+spin";
+
+    public void WaitUntil(long targetNs)
+    {
+        if (!_slackSet)
+        {
+            Libc.prctl(Libc.PR_SET_TIMERSLACK, 1, 0, 0, 0);
+            _slackSet = true;
+        }
+        var sleepUntil = targetNs - spinWindowNs;
+        if (sleepUntil - MonotonicClock.NowNs() > 0 && System.Diagnostics.Stopwatch.Frequency == 1_000_000_000)
+        {
+            // Stopwatch ticks are CLOCK_MONOTONIC nanoseconds on Linux, so the target converts directly.
+            var ts = new Libc.Timespec { Seconds = sleepUntil / 1_000_000_000, Nanoseconds = sleepUntil % 1_000_000_000 };
+            Libc.clock_nanosleep(Libc.CLOCK_MONOTONIC, Libc.TIMER_ABSTIME, ts, 0);
+        }
+        while (MonotonicClock.NowNs() < targetNs) Thread.SpinWait(4);
+    }
+}

@@ -1,1 +1,0 @@
-namespace PerfLab.Lab; public static class Placeholder {}

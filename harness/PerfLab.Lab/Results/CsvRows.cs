@@ -1,0 +1,60 @@
+using CsvHelper;
+
+namespace PerfLab.Lab.Results;
+
+/// <summary>One row of samples.csv: one query, raw, times in ns from the start of its cell's scenario.</summary>
+[CsvRecord]
+public sealed partial class SampleRow
+{
+    [CsvColumn("cell")] public string Cell { get; set; } = "";
+    [CsvColumn("scenario")] public string Scenario { get; set; } = "";
+    [CsvColumn("query_id")] public long QueryId { get; set; }
+    [CsvColumn("sample_index")] public int SampleIndex { get; set; }
+    [CsvColumn("scheduled_ns")] public long ScheduledNs { get; set; }
+    [CsvColumn("issued_ns")] public long IssuedNs { get; set; }
+    [CsvColumn("first_token_ns")] public long FirstTokenNs { get; set; }
+    [CsvColumn("completed_ns")] public long CompletedNs { get; set; }
+    [CsvColumn("tokens")] public int Tokens { get; set; }
+    [CsvColumn("inside_ns")] public long InsideNs { get; set; }
+}
+
+/// <summary>One row of summary.csv: one cell and metric (or one row for a cell with no metrics: failed or skipped).</summary>
+[CsvRecord]
+public sealed partial class SummaryRow
+{
+    [CsvColumn("cell")] public string Cell { get; set; } = "";
+    [CsvColumn("workload")] public string Workload { get; set; } = "";
+    [CsvColumn("scenario")] public string Scenario { get; set; } = "";
+    [CsvColumn("platform")] public string Platform { get; set; } = "";
+    [CsvColumn("page_size")] public string PageSize { get; set; } = "";
+    [CsvColumn("huge_backing")] public string HugeBacking { get; set; } = "";
+    [CsvColumn("rsi_batch")] public string RsiBatch { get; set; } = "";
+    [CsvColumn("mpam")] public string Mpam { get; set; } = "";
+    [CsvColumn("vcpus")] public int Vcpus { get; set; }
+    [CsvColumn("pinning")] public string Pinning { get; set; } = "";
+    [CsvColumn("evidence")] public string Evidence { get; set; } = "";
+    [CsvColumn("status")] public string Status { get; set; } = "";
+    [CsvColumn("result")] public string Result { get; set; } = "";
+    [CsvColumn("metric")] public string Metric { get; set; } = "";
+    [CsvColumn("unit")] public string Unit { get; set; } = "";
+    [CsvColumn("n")] public int N { get; set; }
+    [CsvColumn("median")] public double Median { get; set; }
+    [CsvColumn("median_ci_lower")] public double MedianLower { get; set; }
+    [CsvColumn("median_ci_upper")] public double MedianUpper { get; set; }
+    [CsvColumn("p90")] public double P90 { get; set; }
+    [CsvColumn("p90_ci_lower")] public double P90Lower { get; set; }
+    [CsvColumn("p90_ci_upper")] public double P90Upper { get; set; }
+    [CsvColumn("p99")] public double P99 { get; set; }
+    [CsvColumn("p99_ci_lower")] public double P99Lower { get; set; }
+    [CsvColumn("p99_ci_upper")] public double P99Upper { get; set; }
+    [CsvColumn("mad")] public double Mad { get; set; }
+    [CsvColumn("upper_outliers")] public int UpperOutliers { get; set; }
+    [CsvColumn("queries_per_s")] public double QueriesPerSecond { get; set; }
+    [CsvColumn("tokens_per_s")] public double TokensPerSecond { get; set; }
+    [CsvColumn("overhead_pct")] public double? OverheadPct { get; set; }
+    [CsvColumn("overhead_ci_lower_pct")] public double? OverheadLowerPct { get; set; }
+    [CsvColumn("overhead_ci_upper_pct")] public double? OverheadUpperPct { get; set; }
+    [CsvColumn("baseline_cell")] public string BaselineCell { get; set; } = "";
+    [CsvColumn("warning")] public string Warning { get; set; } = "";
+    [CsvColumn("reason")] public string Reason { get; set; } = "";
+}

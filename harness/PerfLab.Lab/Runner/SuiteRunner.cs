@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using PerfLab.Core.Analysis;
+using PerfLab.Core.Gate;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Results;
+using PerfLab.Core.Suites;
+using PerfLab.Lab.Backends;
+using PerfLab.Lab.Hosts;
+using PerfLab.Lab.Progress;
+using PerfLab.Lab.Results;
+
+namespace PerfLab.Lab.Runner;
+
+/// <summary>What a finished (or interrupted) run leaves: its folder and every cell's result.</summary>
+public sealed record RunOutcome(string FolderPath, IReadOnlyList<CellResult> Cells, bool Interrupted)
+{
+    public int Failed => Cells.Count(c => c.Status == CellStatus.Failed);
+    public int Skipped => Cells.Count(c => c.Status == CellStatus.Skipped);
+}
+
+/// <summary>
+/// Runs a validated suite: probes every cell's backend first (SKIP with the reason, before anything is measured),
+/// then per cell launches the Realm, drives the load, collects stats, tears down, analyses and records.
+/// A cell whose Realm fails, hangs or dies fails alone; the suite goes on.
+/// </summary>
+public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, IWaitStrategy wait)
+{
+    public RunOutcome Run(Suite suite, string runsDir, IRunProgress progress, CancellationToken cancel)
+    {
+        var host = HostEnvironment.Capture();
+        var plan = suite.Cells
+            .OrderByDescending(c => c.IsBaseline) // baselines first, so every other cell can state its overhead at once
+            .Select(c => (Cell: c, Skip: SkipReason(c)))
+            .ToList();
+        var skipped = plan.Where(p => p.Skip != null).Select(p => $"SKIP {p.Cell.Id}: {p.Skip}").ToList();
+        foreach (var s in skipped) progress.Note(s);
+
+        using var folder = RunFolder.Create(runsDir, suite, host, skipped);
+        progress.Note($"run folder: {folder.Path}");
+        var results = new Dictionary<string, CellResult>();
+        var index = 0;
+        var interrupted = false;
+        foreach (var (cell, skip) in plan)
+        {
+            index++;
+            if (cancel.IsCancellationRequested) { interrupted = true; break; }
+            var backend = backends.FirstOrDefault(b => b.Platform == cell.Realm.Platform);
+            if (skip != null || backend is null)
+            {
+                var r = Empty(cell, CellStatus.Skipped, skip ?? "no backend", backend?.EvidenceFor(cell.Realm) ?? Evidence.Measured);
+                results[cell.Id] = r;
+                folder.AddCell(r, "-");
+                continue;
+            }
+            progress.CellStarted(index, plan.Count, cell);
+            var result = RunCell(suite, cell, backend, folder, progress, cancel, results);
+            results[cell.Id] = result;
+            folder.AddCell(result, $"agent:{cell.Workload.Kind}");
+            progress.CellFinished(result);
+            if (result.Status == CellStatus.Interrupted) { interrupted = true; break; }
+        }
+        folder.Finish(interrupted);
+        return new RunOutcome(folder.Path, folder.Cells, interrupted);
+    }
+
+    private string? SkipReason(Cell cell)
+    {
+        var backend = backends.FirstOrDefault(b => b.Platform == cell.Realm.Platform);
+        if (backend is null)
+            return $"the {cell.Realm.Platform.Name()} backend is not available in this build (backends here: {string.Join(", ", backends.Select(b => b.Platform.Name()))})";
+        return backend.CannotRun(cell);
+    }
+
+    private CellResult RunCell(Suite suite, Cell cell, IRealmBackend backend, RunFolder folder, IRunProgress progress,
+        CancellationToken cancel, IReadOnlyDictionary<string, CellResult> done)
+    {
+        var evidence = backend.EvidenceFor(cell.Realm);
+        IRealm realm;
+        try
+        {
+            realm = backend.Launch(cell, TimeSpan.FromSeconds(suite.AgentTimeout.Seconds));
+        }
+        catch (RealmFailedException e)
+        {
+            return Empty(cell, CellStatus.Failed, "launch failed: " + e.Message, evidence) with { StderrTail = e.StderrTail };
+        }
+        using (realm)
+        {
+            var self = Process.GetCurrentProcess();
+            var cpuBefore = self.TotalProcessorTime;
+            var run = new LoadGenerator(wait).Run(cell.Scenario, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress);
+            self.Refresh();
+            var cpuUs = (self.TotalProcessorTime - cpuBefore).TotalMicroseconds;
+            string? reason = run.Failure;
+            if (reason is null)
+            {
+                try { realm.CollectStats(); }
+                catch (RealmFailedException e) { reason = "stats failed: " + e.Message; }
+            }
+            realm.Teardown();
+            folder.AppendSamples(cell, run.Records);
+            var analysis = ScenarioAnalysis.Of(cell.Scenario, run, suite.Profile, suite.Gate);
+            var values = Metrics.FromRecords(run.Records, cell.Scenario.Kind);
+            if (cell.IsBaseline) _baselineValues[cell.Id] = values;
+            var status = reason != null ? CellStatus.Failed : run.Interrupted ? CellStatus.Interrupted : CellStatus.Ok;
+            return new CellResult(cell, status, reason, evidence, run.Effective, realm.Effective, realm.PhasesMs, analysis,
+                run.Records.Length == 0 ? null : cpuUs / run.Records.Length, status == CellStatus.Failed ? realm.StderrTail : null,
+                Overheads(cell, values, done, suite.Gate.Confidence));
+        }
+    }
+
+    /// <summary>Each gated metric of the cell against its baseline cell: the ratio of typical values with its interval.</summary>
+    private IReadOnlyList<Overhead> Overheads(Cell cell, Dictionary<string, double[]> mine, IReadOnlyDictionary<string, CellResult> done, double confidence)
+    {
+        if (cell.BaselineId is not { } bid || !done.TryGetValue(bid, out var baseline) || baseline.Status != CellStatus.Ok) return [];
+        if (!_baselineValues.TryGetValue(bid, out var theirs)) return [];
+        var list = new List<Overhead>();
+        foreach (var (metric, values) in mine)
+        {
+            if (metric is "issue_lag" || !theirs.TryGetValue(metric, out var b)) continue;
+            var c = SampleComparer.Compare(b, values, Metrics.ByName(metric).HigherIsBetter, 1, confidence);
+            if (double.IsNaN(c.Ratio)) continue;
+            list.Add(new Overhead(metric, bid, c.EffectPct, (c.RatioLower - 1) * 100, (c.RatioUpper - 1) * 100));
+        }
+        return list;
+    }
+
+    // Baseline cells' metric values, kept for the overhead of the cells that follow them.
+    private readonly Dictionary<string, Dictionary<string, double[]>> _baselineValues = new();
+
+    private static CellResult Empty(Cell cell, CellStatus status, string reason, Evidence evidence) =>
+        new(cell, status, reason, evidence, null, new Dictionary<string, string>(), new Dictionary<string, double>(), null, null, null, []);
+}
