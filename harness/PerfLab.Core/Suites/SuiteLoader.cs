@@ -36,6 +36,11 @@ public static partial class SuiteLoader
         {
             r.Errors.Add(new SuiteError(file, (int)e.Start.Line, (int)e.Start.Column, "(yaml)", null, "not valid YAML: " + e.Message));
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner gives up this way on some unterminated flow collections, without a position.
+            r.Errors.Add(new SuiteError(file, 0, 0, "(yaml)", null, "not valid YAML (look for an unclosed [ or {): " + e.Message));
+        }
         if (root is null) throw new SuiteValidationException(r.Errors);
 
         r.CheckKeys(root, "", ["name", "description", "seed", "profile", "agent_timeout_s", "workloads", "scenarios", "matrix", "exclude", "baseline", "gate"]);

@@ -21,7 +21,7 @@ public static class WorkloadKinds
     public static readonly IReadOnlyDictionary<string, IReadOnlyList<ParameterSpec>> All = new Dictionary<string, IReadOnlyList<ParameterSpec>>
     {
         // Answers at once: measures the load generator and the channel, nothing else.
-        ["null"] = [Samples, Concurrency],
+        ["noop"] = [Samples, Concurrency],
         // A token-streaming stand-in for an LLM: real CPU work for prefill and each decoded token, and a real
         // memory walk over a working set so that page size and TLB reach matter.
         ["synthetic"] =

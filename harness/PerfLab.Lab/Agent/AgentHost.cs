@@ -81,7 +81,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         {
             _sut = req.Kind switch
             {
-                "null" => new NullSut(),
+                "noop" => new NullSut(),
                 "synthetic" => new SyntheticTokenSut(SyntheticSettings.From(spec), options.PageSize, options.Backing),
                 _ => throw new ArgumentException($"unknown workload kind '{req.Kind}'; this agent knows: {string.Join(", ", WorkloadKinds.All.Keys)}"),
             };

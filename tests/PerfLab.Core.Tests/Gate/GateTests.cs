@@ -1,0 +1,119 @@
+using PerfLab.Core.Gate;
+using PerfLab.Core.Suites;
+using PerfLab.Core.Tests.Suites;
+
+namespace PerfLab.Core.Tests.Gate;
+
+public class GateTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    /// <summary>Skewed and noisy, like request latencies: log-normal body, 2 % of queries slowed 3×.</summary>
+    private static double[] Latencies(Random rng, int n, double scale)
+    {
+        var v = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            var z = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            v[i] = scale * 1_000_000 * Math.Exp(0.3 * z) * (rng.NextDouble() < 0.02 ? 3 : 1);
+        }
+        return v;
+    }
+
+    /// <summary>The default sample size: the smallest min_queries of the default suite's scenarios.</summary>
+    private static int DefaultSampleSize() =>
+        SuiteLoader.Load(Path.Combine(SuiteLoaderTests.RepoRoot(), "bench", "suites", "quick.yaml")).Scenarios.Min(s => s.MinQueryCount);
+
+    [Fact]
+    public void AA_comparisons_rarely_claim_a_regression()
+    {
+        var n = DefaultSampleSize();
+        var spec = GateSpec.Default;
+        var rng = new Random(11);
+        var regressed = 0;
+        const int trials = 300;
+        for (var i = 0; i < trials; i++)
+        {
+            var c = SampleComparer.Compare(Latencies(rng, n, 1), Latencies(rng, n, 1), false, spec.ThresholdPct, spec.Confidence);
+            if (c.Verdict == Verdict.Regressed) regressed++;
+        }
+        output.WriteLine($"A/A: {regressed} of {trials} said regressed at n = {n}");
+        Assert.True(regressed <= trials / 100, $"{regressed} of {trials} A/A comparisons said regressed (n = {n})");
+    }
+
+    [Fact]
+    public void A_ten_percent_slowdown_is_detected_at_the_default_sample_size()
+    {
+        var n = DefaultSampleSize();
+        var spec = GateSpec.Default;
+        var rng = new Random(12);
+        var detected = 0;
+        const int trials = 300;
+        for (var i = 0; i < trials; i++)
+        {
+            var c = SampleComparer.Compare(Latencies(rng, n, 1), Latencies(rng, n, 1.10), false, spec.ThresholdPct, spec.Confidence);
+            if (c.Verdict == Verdict.Regressed) detected++;
+        }
+        output.WriteLine($"+10 %: {detected} of {trials} detected at n = {n}");
+        Assert.True(detected >= trials * 95 / 100, $"only {detected} of {trials} 10 % slowdowns detected (n = {n})");
+    }
+
+    [Fact]
+    public void Direction_follows_the_metric_throughput_falling_is_a_regression()
+    {
+        var rng = new Random(13);
+        var before = Enumerable.Range(0, 200).Select(_ => 1000 + rng.NextDouble() * 10).ToArray();
+        var after = before.Select(v => v * 0.8).ToArray();
+        Assert.Equal(Verdict.Regressed, SampleComparer.Compare(before, after, true, 5, 0.99).Verdict);
+        Assert.Equal(Verdict.Improved, SampleComparer.Compare(after, before, true, 5, 0.99).Verdict);
+        Assert.Equal(Verdict.Improved, SampleComparer.Compare(before, after, false, 5, 0.99).Verdict);
+    }
+
+    [Fact]
+    public void Verdicts_unchanged_inconclusive_and_the_effect_interval()
+    {
+        var rng = new Random(14);
+        var a = Enumerable.Range(0, 2000).Select(_ => 100 + rng.NextDouble()).ToArray();
+        var b = Enumerable.Range(0, 2000).Select(_ => 100 + rng.NextDouble()).ToArray();
+        var same = SampleComparer.Compare(a, b, false, 5, 0.99);
+        Assert.Equal(Verdict.Unchanged, same.Verdict);
+        Assert.InRange(same.Ratio, 0.99, 1.01);
+        Assert.True(same.RatioLower <= same.Ratio && same.Ratio <= same.RatioUpper);
+
+        var wild1 = Enumerable.Range(0, 8).Select(_ => Math.Exp(rng.NextDouble() * 4)).ToArray();
+        var wild2 = Enumerable.Range(0, 8).Select(_ => Math.Exp(rng.NextDouble() * 4)).ToArray();
+        var noisy = SampleComparer.Compare(wild1, wild2, false, 5, 0.99);
+        Assert.Equal(Verdict.Inconclusive, noisy.Verdict);
+        Assert.Contains("too noisy", noisy.Reason);
+
+        var few = SampleComparer.Compare([1, 2], [1, 2], false, 5, 0.99);
+        Assert.Equal(Verdict.Inconclusive, few.Verdict);
+    }
+
+    [Fact]
+    public void Ratio_estimate_recovers_a_known_shift()
+    {
+        var rng = new Random(15);
+        var a = Latencies(rng, 3000, 1);
+        var b = Latencies(rng, 3000, 1.2);
+        var c = SampleComparer.Compare(a, b, false, 5, 0.99);
+        Assert.InRange(c.Ratio, 1.17, 1.23);
+        Assert.True(c.RatioLower < 1.2 && 1.2 < c.RatioUpper);
+    }
+
+    [Fact]
+    public void Report_counts_verdicts_treats_a_lost_cell_as_regression_and_renders_markdown()
+    {
+        var rng = new Random(16);
+        IReadOnlyDictionary<string, double[]> M(double scale) => new Dictionary<string, double[]> { ["latency"] = Latencies(rng, 600, scale) };
+        var baseline = new GateInput("base", new Dictionary<string, IReadOnlyDictionary<string, double[]>> { ["a"] = M(1), ["b"] = M(1), ["gone"] = M(1) });
+        var candidate = new GateInput("cand", new Dictionary<string, IReadOnlyDictionary<string, double[]>> { ["a"] = M(1), ["b"] = M(1.3), ["new"] = M(1) });
+        var report = GateEvaluator.Evaluate(baseline, candidate, GateSpec.Default);
+        Assert.Equal(Verdict.Regressed, report.Rows.Single(r => r.CellId == "b").Comparison.Verdict);
+        Assert.NotEqual(Verdict.Regressed, report.Rows.Single(r => r.CellId == "a").Comparison.Verdict);
+        Assert.Equal(["gone"], report.MissingCells);
+        Assert.Contains(report.Notes, n => n.Contains("`new`"));
+        Assert.True(report.AnyRegression);
+        var md = report.ToMarkdown();
+        Assert.Contains("| `b` | latency | **regressed** |", md);
+        Assert.Contains("| `gone` | – | **missing** |", md);
+    }
+}

@@ -1,0 +1,126 @@
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Suites;
+using PerfLab.Core.Units;
+
+namespace PerfLab.Core.Tests.LoadGen;
+
+public class LoadGeneratorTests
+{
+    private static ScenarioSpec Spec(ScenarioKind kind, double? qps = null, double minS = 0, int minQ = 20, double maxS = 30) =>
+        new(kind.Name(), kind, qps, Nanoseconds.FromSeconds(minS), Nanoseconds.FromSeconds(maxS), minQ, null, null, null, 0.99, 0.99);
+
+    private static readonly IQuerySampleLibrary Qsl = new CountingSampleLibrary("t", 10);
+
+    [Fact]
+    public void Single_stream_issues_one_query_at_a_time_until_the_count_is_reached()
+    {
+        using var sut = new MockSut { ServiceNs = 200_000 };
+        var run = new LoadGenerator().Run(Spec(ScenarioKind.SingleStream, minQ: 25), sut, Qsl, 1);
+        Assert.Equal(25, run.Records.Length);
+        Assert.All(run.Records, r => Assert.True(r.IsComplete));
+        // The next query is issued only after the previous one completed.
+        for (var i = 1; i < run.Records.Length; i++) Assert.True(run.Records[i].IssuedNs >= run.Records[i - 1].CompletedNs);
+        Assert.All(run.Records, r => Assert.True(r.LatencyNs >= 200_000));
+        Assert.Null(run.Failure);
+    }
+
+    [Fact]
+    public void Poisson_schedule_is_fixed_by_its_seed_and_has_the_asked_rate()
+    {
+        var a = LoadGenerator.PoissonSchedule(1000, 20_000, 0, 5);
+        var b = LoadGenerator.PoissonSchedule(1000, 20_000, 0, 5);
+        var c = LoadGenerator.PoissonSchedule(1000, 20_000, 0, 6);
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+        var rate = a.Length / (a[^1] / 1e9);
+        Assert.InRange(rate, 970, 1030);
+        // Exponential gaps: the coefficient of variation of the gaps is 1.
+        var gaps = a.Zip(a.Skip(1), (x, y) => (double)(y - x)).ToArray();
+        var mean = gaps.Average();
+        var sd = Math.Sqrt(gaps.Sum(g => (g - mean) * (g - mean)) / gaps.Length);
+        Assert.InRange(sd / mean, 0.95, 1.05);
+    }
+
+    [Fact]
+    public void Poisson_schedule_covers_the_minimum_duration_as_well_as_the_count()
+    {
+        var s = LoadGenerator.PoissonSchedule(100, 10, 5_000_000_000, 1);
+        Assert.True(s[^1] >= 5_000_000_000);
+        Assert.True(s.Length > 400);
+    }
+
+    [Fact]
+    public void Server_latency_counts_from_the_scheduled_time_so_queueing_is_charged_to_the_SUT()
+    {
+        // One server taking 2 ms per query against 1000 queries/s arrivals: it falls behind, and queries wait.
+        using var sut = new MockSut { ServiceNs = 2_000_000 };
+        var run = new LoadGenerator().Run(Spec(ScenarioKind.Server, qps: 1000, minQ: 100), sut, Qsl, 3);
+        Assert.Equal(100, run.Records.Length);
+        var last = run.Records.OrderBy(r => r.ScheduledNs).Last();
+        Assert.True(last.LatencyNs > 50 * 2_000_000 / 2, $"latency of the last query {last.LatencyNs} ns should include its wait in the queue");
+        Assert.All(run.Records, r => Assert.True(r.IssuedNs >= r.ScheduledNs));
+        var schedule = LoadGenerator.PoissonSchedule(1000, 100, 0, 3);
+        Assert.Equal(schedule, run.Records.Select(r => r.ScheduledNs).ToArray());
+    }
+
+    [Fact]
+    public void Offline_issues_every_query_at_once()
+    {
+        using var sut = new MockSut { ServiceNs = 50_000 };
+        var run = new LoadGenerator().Run(Spec(ScenarioKind.Offline, qps: 100, minS: 1, minQ: 50), sut, Qsl, 1);
+        Assert.Equal(100, run.Records.Length); // expected QPS × min duration beats min_queries
+        Assert.Single(run.Records.Select(r => r.ScheduledNs).Distinct());
+        Assert.Single(run.Records.Select(r => r.IssuedNs).Distinct());
+        Assert.All(run.Records, r => Assert.True(r.IsComplete));
+    }
+
+    [Fact]
+    public void A_failing_SUT_ends_the_scenario_with_its_reason()
+    {
+        using var sut = new MockSut { ServiceNs = 10_000, FailAfter = 5 };
+        var run = new LoadGenerator().Run(Spec(ScenarioKind.SingleStream, minQ: 50), sut, Qsl, 1);
+        Assert.Equal("mock failure", run.Failure);
+        Assert.True(run.Records.Length <= 6);
+    }
+
+    [Fact]
+    public void A_silent_SUT_times_out_at_max_duration_and_the_run_says_so()
+    {
+        using var sut = new MockSut { Silent = true };
+        var run = new LoadGenerator().Run(Spec(ScenarioKind.Offline, minQ: 10, maxS: 0.3), sut, Qsl, 1);
+        Assert.True(run.TimedOut);
+        Assert.All(run.Records, r => Assert.False(r.IsComplete));
+    }
+
+    [Fact]
+    public void Cancellation_stops_the_run_and_marks_it_interrupted()
+    {
+        using var sut = new MockSut { ServiceNs = 1_000_000 };
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        var run = new LoadGenerator().Run(Spec(ScenarioKind.SingleStream, minS: 20, minQ: 100_000), sut, Qsl, 1, cts.Token);
+        Assert.True(run.Interrupted);
+        Assert.InRange(run.Records.Length, 1, 1000);
+    }
+
+    [Fact]
+    public void Sample_indices_stay_within_the_performance_sample_count()
+    {
+        using var sut = new MockSut();
+        var run = new LoadGenerator().Run(Spec(ScenarioKind.Offline, minQ: 500), sut, new CountingSampleLibrary("t", 7), 1);
+        Assert.All(run.Records, r => Assert.InRange(r.SampleIndex, 0, 6));
+        Assert.Equal(7, run.Records.Select(r => r.SampleIndex).Distinct().Count());
+    }
+
+    [Fact]
+    public void Query_log_addresses_stay_stable_across_chunks()
+    {
+        var log = new QueryLog();
+        for (var i = 0; i < 10_000; i++) log.Add(i % 3, i);
+        ref var r = ref log[5000];
+        r.Tokens = 9;
+        for (var i = 0; i < 10_000; i++) log.Add(0, 0);
+        Assert.Equal(9, log[5000].Tokens);
+        Assert.Equal(20_000, log.Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => log[20_000].Tokens);
+    }
+}
