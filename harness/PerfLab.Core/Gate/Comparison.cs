@@ -1,4 +1,5 @@
 using Perfolizer.Mathematics.Distributions.ContinuousDistributions;
+using PerfLab.Core.Units;
 using Pragmastat.Algorithms;
 
 namespace PerfLab.Core.Gate;
@@ -60,7 +61,7 @@ public static class SampleComparer
         // "Worse" is growth for latencies and shrinkage for throughput; test in the metric's own direction.
         bool worse = higherIsBetter ? hi < 1 && est < 1 / t : lo > 1 && est > t;
         bool better = higherIsBetter ? lo > 1 && est > t : hi < 1 && est < 1 / t;
-        var ci = $"{(est - 1) * 100:+0.0;-0.0}% [{(lo - 1) * 100:+0.0;-0.0}%, {(hi - 1) * 100:+0.0;-0.0}%]";
+        var ci = $"{Percent.Signed((est - 1) * 100)} [{Percent.Signed((lo - 1) * 100)}, {Percent.Signed((hi - 1) * 100)}]";
         if (worse) return Done(Verdict.Regressed, $"significantly worse by {ci}, beyond the {thresholdPct:0.#}% threshold");
         if (better) return Done(Verdict.Improved, $"significantly better by {ci}, beyond the {thresholdPct:0.#}% threshold");
         if (lo >= 1 / t && hi <= t) return Done(Verdict.Unchanged, $"change {ci} lies within ±{thresholdPct:0.#}%");

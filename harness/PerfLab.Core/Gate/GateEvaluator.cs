@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using PerfLab.Core.Analysis;
 using PerfLab.Core.Suites;
+using PerfLab.Core.Units;
 
 namespace PerfLab.Core.Gate;
 
@@ -33,7 +34,7 @@ public sealed record GateReport(string Baseline, string Candidate, GateSpec Spec
         foreach (var r in Rows.OrderBy(r => r.Comparison.Verdict switch { Verdict.Regressed => 0, Verdict.Inconclusive => 1, Verdict.Improved => 2, _ => 3 }).ThenBy(r => r.CellId))
         {
             var c = r.Comparison;
-            string P(double ratio) => double.IsNaN(ratio) ? "–" : ((ratio - 1) * 100).ToString("+0.0;-0.0", CultureInfo.InvariantCulture) + "%";
+            static string P(double ratio) => Percent.Signed((ratio - 1) * 100);
             sb.AppendLine($"| `{r.CellId}` | {r.Metric} | **{c.Verdict.ToString().ToLowerInvariant()}** | {P(c.Ratio)} | [{P(c.RatioLower)}, {P(c.RatioUpper)}] | {c.BaselineN}/{c.CandidateN} | {c.Reason} |");
         }
         foreach (var m in MissingCells)

@@ -122,3 +122,10 @@ public static class PageSizes
 
     public static string ToShort(this PageSize p) => new Bytes(p.ByteCount()).ToShort();
 }
+
+/// <summary>Signed percentages as reports print them: +4.2%, -0.3%, 0.0%.</summary>
+public static class Percent
+{
+    public static string Signed(double pct) => double.IsNaN(pct) ? "–"
+        : Math.Round(pct, 1).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) + "%";
+}

@@ -160,12 +160,22 @@ public sealed class AgentProcess : IDisposable
         }
         catch (IOException) { }
         if (_byeSent) return;
-        _process.WaitForExit(2000);
+        // The untimed wait also drains stderr, so the failure carries the agent's last words.
+        if (_process.WaitForExit(2000)) _process.WaitForExit();
         var how = _process.HasExited
-            ? _process.ExitCode > 128 ? $"was killed by signal {_process.ExitCode - 128}" : $"exited with code {_process.ExitCode}"
+            ? _process.ExitCode > 128 ? $"was killed by signal {_process.ExitCode - 128}{SignalName(_process.ExitCode - 128)}" : $"exited with code {_process.ExitCode}"
             : "closed its output";
         Fail($"the agent {how} with {Outstanding} queries outstanding");
     }
+
+    private static string SignalName(int signal) => signal switch
+    {
+        6 => " (SIGABRT: an abort, e.g. an unhandled exception)",
+        9 => " (SIGKILL)",
+        11 => " (SIGSEGV: a memory fault)",
+        15 => " (SIGTERM)",
+        _ => "",
+    };
 
     private void WatchLoop()
     {
@@ -202,7 +212,11 @@ public sealed class AgentProcess : IDisposable
     /// <summary>Waits for the process to end (after bye), killing it if it lingers.</summary>
     public bool WaitForExit(TimeSpan timeout)
     {
-        if (_process.WaitForExit(timeout)) return true;
+        if (_process.WaitForExit(timeout))
+        {
+            _process.WaitForExit(); // drains the redirected stderr
+            return true;
+        }
         Kill();
         return false;
     }

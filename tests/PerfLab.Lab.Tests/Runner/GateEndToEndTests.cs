@@ -1,0 +1,59 @@
+using PerfLab.Core.Gate;
+using PerfLab.Core.Results;
+using PerfLab.Lab.Results;
+
+namespace PerfLab.Lab.Tests.Runner;
+
+/// <summary>
+/// The gate on real runs of real agents: two runs of the same build are never called a regression; a run whose
+/// synthetic service time is 10 % longer is.
+/// </summary>
+public class GateEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static string Suite(double prefillUs, double decodeUs) => $$"""
+        name: gate-e2e
+        seed: 3
+        workloads:
+          - name: w
+            kind: synthetic
+            concurrency: 1
+            prompt_tokens: 64
+            output_tokens: 16
+            prefill_us_per_token: {{prefillUs}}
+            decode_us_per_token: {{decodeUs}}
+            working_set_mib: 0
+        scenarios:
+          - {type: single-stream, min_queries: 500, min_duration_s: 1}
+          - {type: server, qps: 100, min_queries: 500, min_duration_s: 1}
+          - {type: offline, qps: 250, min_queries: 500, min_duration_s: 1}
+        matrix: {platform: native, vcpus: 1, pinning: auto}
+        gate: {threshold_pct: 5, metrics: [latency, tpot, throughput]}
+        """;
+
+    [Fact]
+    public void Same_build_is_not_a_regression_and_ten_percent_slower_is()
+    {
+        using var scratch = new Scratch();
+        var a1 = scratch.Run(Suite(4, 200));
+        var a2 = scratch.Run(Suite(4, 200));
+        var slow = scratch.Run(Suite(4 * 1.1, 200 * 1.1));
+        Assert.All(a1.Cells.Concat(a2.Cells).Concat(slow.Cells), c => Assert.Equal(CellStatus.Ok, c.Status));
+
+        var spec = RunReader.Load(a1.FolderPath).Spec!;
+        var same = GateEvaluator.Evaluate(RunReader.Load(a1.FolderPath).Input, RunReader.Load(a2.FolderPath).Input, spec);
+        output.WriteLine(same.ToMarkdown());
+        // latency and tpot for all three cells, throughput for offline only
+        Assert.Equal(7, same.Rows.Count);
+        Assert.DoesNotContain(same.Rows, r => r.Comparison.Verdict is Verdict.Regressed or Verdict.Improved);
+        Assert.False(same.AnyRegression);
+
+        var worse = GateEvaluator.Evaluate(RunReader.Load(a1.FolderPath).Input, RunReader.Load(slow.FolderPath).Input, spec);
+        output.WriteLine(worse.ToMarkdown());
+        Assert.True(worse.AnyRegression);
+        // Every cell's service-bound metrics: single-stream latency, TPOT everywhere, offline throughput.
+        Assert.Equal(Verdict.Regressed, worse.Rows.Single(r => r.CellId.StartsWith("w.single-stream") && r.Metric == "latency").Comparison.Verdict);
+        Assert.All(worse.Rows.Where(r => r.Metric == "tpot"), r => Assert.Equal(Verdict.Regressed, r.Comparison.Verdict));
+        Assert.Equal(Verdict.Regressed, worse.Rows.Single(r => r.CellId.StartsWith("w.offline") && r.Metric == "throughput").Comparison.Verdict);
+        Assert.All(worse.Rows.Where(r => r.Comparison.Verdict == Verdict.Regressed), r => Assert.InRange(Math.Abs(r.Comparison.EffectPct), 5, 15));
+    }
+}
