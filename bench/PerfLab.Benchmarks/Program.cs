@@ -1,1 +1,10 @@
-class P { static void Main() {} }
+using BenchmarkDotNet.Running;
+using PerfLab.Benchmarks;
+
+// Two kinds of measurement live here:
+//   BenchmarkDotNet benchmarks of the lab's own hot paths (channel, statistics, gate, generator): dotnet run -c Release -- --filter '*'
+//   the load generator's timing accuracy, a distribution rather than a mean:                      dotnet run -c Release -- accuracy
+if (args.Length > 0 && args[0] == "accuracy")
+    return GeneratorAccuracy.Run(args.Skip(1).ToArray(), Console.Out);
+BenchmarkSwitcher.FromAssembly(typeof(ChannelBenchmarks).Assembly).Run(args);
+return 0;

@@ -23,6 +23,18 @@ public static class Metrics
 
     public static MetricInfo ByName(string name) => All.First(m => m.Name == name);
 
+    /// <summary>
+    /// Whether a metric says something about the SUT in this scenario. Offline latency and TTFT only say where a
+    /// query stood in a queue that was filled at once, so offline is judged on throughput and TPOT, as MLPerf does.
+    /// </summary>
+    public static bool IsGateable(ScenarioKind kind, string metric) => metric switch
+    {
+        "throughput" => kind == ScenarioKind.Offline,
+        "latency" or "ttft" => kind != ScenarioKind.Offline,
+        "tpot" => true,
+        _ => false,
+    };
+
     /// <summary>The values of every metric this scenario yields, from completed queries only.</summary>
     public static Dictionary<string, double[]> FromRecords(IReadOnlyList<QueryRecord> records, ScenarioKind kind)
     {

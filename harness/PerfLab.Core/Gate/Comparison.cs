@@ -40,8 +40,9 @@ public static class SampleComparer
     private const int MaxPerSample = 4000;
     private static readonly NormalDistribution StandardNormal = new(0, 1);
 
+    /// <param name="absoluteFloor">a change smaller than this, in the metric's unit, is never practical (0: none)</param>
     public static Comparison Compare(IReadOnlyList<double> baseline, IReadOnlyList<double> candidate, bool higherIsBetter,
-        double thresholdPct, double confidence)
+        double thresholdPct, double confidence, double absoluteFloor = 0)
     {
         var x = Prepare(baseline);
         var y = Prepare(candidate);
@@ -56,6 +57,9 @@ public static class SampleComparer
         var pLow = Math.Clamp(k / (n * m), 0, 0.5);
         var q = FastShift.Estimate(y, x, [pLow, 0.5, 1 - pLow], true);
         double lo = Math.Exp(q[0]), est = Math.Exp(q[1]), hi = Math.Exp(q[2]);
+        // The absolute floor, as a fraction of the baseline's median, raises the relative threshold when larger.
+        var floorPct = absoluteFloor > 0 ? absoluteFloor / Math.Exp(x[x.Length / 2]) * 100 : 0;
+        if (floorPct > thresholdPct) thresholdPct = floorPct;
         var t = 1 + thresholdPct / 100;
 
         // "Worse" is growth for latencies and shrinkage for throughput; test in the metric's own direction.

@@ -26,7 +26,8 @@ public sealed record GateReport(string Baseline, string Candidate, GateSpec Spec
         var headline = AnyRegression ? "❌ regression" : Count(Verdict.Inconclusive) > 0 ? "⚠️ no regression shown; some cells inconclusive" : "✅ no regression";
         sb.AppendLine($"## PerfLab gate: {headline}");
         sb.AppendLine();
-        sb.AppendLine($"Baseline `{Baseline}` vs candidate `{Candidate}`; threshold {Spec.ThresholdPct:0.##}%, confidence {Spec.Confidence:0.###}. " +
+        sb.AppendLine($"Baseline `{Baseline}` vs candidate `{Candidate}`; threshold {Spec.ThresholdPct:0.##}%" +
+                      (Spec.ThresholdAbsNs > 0 ? $" (at least {Nanoseconds.Format(Spec.ThresholdAbsNs)} for times)" : "") + $", confidence {Spec.Confidence:0.###}. " +
                       $"{Count(Verdict.Regressed)} regressed, {Count(Verdict.Improved)} improved, {Count(Verdict.Unchanged)} unchanged, {Count(Verdict.Inconclusive)} inconclusive.");
         sb.AppendLine();
         sb.AppendLine("| cell | metric | verdict | change | interval | n (base/cand) | why |");
@@ -73,7 +74,8 @@ public static class GateEvaluator
                     notes.Add($"`{cellId}` {metric}: present in the {(hasB ? "baseline" : "candidate")} only");
                     continue;
                 }
-                rows.Add(new GateRow(cellId, metric, SampleComparer.Compare(b!, c!, info.HigherIsBetter, spec.ThresholdPct, spec.Confidence)));
+                rows.Add(new GateRow(cellId, metric, SampleComparer.Compare(b!, c!, info.HigherIsBetter, spec.ThresholdPct, spec.Confidence,
+                    info.Unit == "ns" ? spec.ThresholdAbsNs : 0)));
             }
         }
         var missing = baseline.Cells.Keys.Except(candidate.Cells.Keys).Order().ToList();

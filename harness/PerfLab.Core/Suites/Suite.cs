@@ -39,8 +39,12 @@ public sealed record ScenarioSpec(
     double TargetPercentile,
     double EarlyStoppingConfidence);
 
-/// <summary>Gate settings: the practical threshold and the confidence of the significance test.</summary>
-public sealed record GateSpec(double ThresholdPct, double Confidence, IReadOnlyList<string> Metrics)
+/// <summary>
+/// Gate settings: the practical threshold and the confidence of the significance test. The threshold is
+/// relative, with an optional absolute floor for time metrics: a 10 % change of a 150 µs TTFT is 15 µs,
+/// within the scheduling jitter of a shared host, and should not fail a build.
+/// </summary>
+public sealed record GateSpec(double ThresholdPct, double Confidence, IReadOnlyList<string> Metrics, double ThresholdAbsNs = 0)
 {
     public static readonly IReadOnlyList<string> AllMetrics = ["latency", "ttft", "tpot", "throughput"];
     public static readonly GateSpec Default = new(5, 0.99, AllMetrics);

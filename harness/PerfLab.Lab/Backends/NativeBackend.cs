@@ -49,6 +49,7 @@ public sealed class NativeBackend : IRealmBackend
             ["DOTNET_gcServer"] = "0",
         };
         var realm = new NativeRealm(cell);
+        var total = Stopwatch.StartNew();
         var sw = Stopwatch.StartNew();
         var agent = new AgentProcess(file, args, env, agentTimeout);
         realm.Attach(agent);
@@ -60,6 +61,7 @@ public sealed class NativeBackend : IRealmBackend
             sw.Restart();
             var ready = agent.Request(ChannelProtocol.Load(JsonSerializer.Serialize(req, AgentHost.Json)), "ready");
             realm.Phase("load", sw);
+            realm.Phase("ready", total); // from process creation to a loaded, serving agent
             realm.PhasesMsMutable["load_inside"] = ready.A / 1e6;
             foreach (var (k, v) in JsonSerializer.Deserialize<Dictionary<string, string>>(ready.Text, AgentHost.Json) ?? [])
                 realm.EffectiveMutable["agent." + k] = v;

@@ -79,8 +79,15 @@ public sealed record HostEnvironment(
 
     private static string DetectHypervisorVendor()
     {
-        var dmi = Read("/sys/class/dmi/id/sys_vendor").Trim();
+        // CPUID leaf 0x40000000 carries the hypervisor's signature (KVMKVMKVM, Microsoft Hv, VMwareVMware, ...).
+        if (System.Runtime.Intrinsics.X86.X86Base.IsSupported)
+        {
+            var (_, ebx, ecx, edx) = System.Runtime.Intrinsics.X86.X86Base.CpuId(0x40000000, 0);
+            var sig = new string(new[] { ebx, ecx, edx }.SelectMany(BitConverter.GetBytes).Where(b => b is >= 32 and < 127).Select(b => (char)b).ToArray()).Trim();
+            if (sig.Length > 0) return sig;
+        }
         var hv = Read("/sys/hypervisor/type").Trim();
+        var dmi = Read("/sys/class/dmi/id/sys_vendor").Trim();
         return hv.Length > 0 ? hv : dmi.Length > 0 ? dmi : "unknown";
     }
 

@@ -65,8 +65,12 @@ public static class RunReader
         {
             throw new ResultsFormatException($"{samplesPath}: cannot be read as PerfLab samples ({e.Message})");
         }
-        var cells = byCell.ToDictionary(kv => kv.Key,
-            kv => (IReadOnlyDictionary<string, double[]>)Metrics.FromRecords(kv.Value, kinds.GetValueOrDefault(kv.Key)));
+        var cells = byCell.ToDictionary(kv => kv.Key, kv =>
+        {
+            var kind = kinds.GetValueOrDefault(kv.Key);
+            return (IReadOnlyDictionary<string, double[]>)Metrics.FromRecords(kv.Value, kind)
+                .Where(m => Metrics.IsGateable(kind, m.Key)).ToDictionary(m => m.Key, m => m.Value);
+        });
         return new GateSide(new GateInput(Path.GetFileName(Path.TrimEndingDirectorySeparator(dir)), cells), spec, suite);
     }
 

@@ -89,6 +89,18 @@ public class GateTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void An_absolute_floor_keeps_tiny_time_changes_from_failing_the_gate()
+    {
+        var rng = new Random(17);
+        var a = Enumerable.Range(0, 1000).Select(_ => 150_000 + rng.NextDouble() * 1000).ToArray(); // ~150 µs
+        var b = a.Select(v => v * 1.10).ToArray();                                                     // +15 µs
+        Assert.Equal(Verdict.Regressed, SampleComparer.Compare(a, b, false, 5, 0.99).Verdict);
+        var floored = SampleComparer.Compare(a, b, false, 5, 0.99, absoluteFloor: 50_000);
+        Assert.NotEqual(Verdict.Regressed, floored.Verdict);
+        Assert.Contains("33.", floored.Reason); // the threshold it applied: 50 µs of ~150 µs
+    }
+
+    [Fact]
     public void Ratio_estimate_recovers_a_known_shift()
     {
         var rng = new Random(15);

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds PerfLab, runs a suite (default: bench/suites/quick.yaml), then gates the run against the suite's
+# committed baseline (results/baselines/<suite>.json) when there is one. No logic of its own: the exit code
+# is perflab's (0 ok, 1 regression or failed cells, 2 bad input, 3 this host cannot run it, 130 interrupted).
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+suite=${1:-bench/suites/quick.yaml}
+name=$(basename "$suite" .yaml)
+
+dotnet build harness/PerfLab.Cli -c Release -v quiet -nologo
+perflab=harness/PerfLab.Cli/bin/Release/net10.0/linux-x64/perflab
+
+before=$(ls -1d results/runs/*/ 2>/dev/null | sort || true)
+set +e
+"$perflab" run --suite "$suite"
+run_status=$?
+set -e
+run=$(comm -13 <(echo "$before") <(ls -1d results/runs/*/ 2>/dev/null | sort) | tail -n 1)
+[[ -n $run ]] || exit "$run_status"
+
+baseline=results/baselines/$name.json
+if [[ -f $baseline ]]; then
+  set +e
+  "$perflab" gate --baseline "$baseline" --candidate "$run"
+  gate_status=$?
+  set -e
+else
+  echo "no baseline at $baseline: to keep this run as one, run: $perflab gate --update-baseline --baseline $baseline --candidate $run"
+  gate_status=0
+fi
+echo "results: $run (summary.csv, summary.json, manifest.json, cells/*/mlperf_log_summary.txt)"
+# A failed cell or a regression both fail the job; the run's own status wins when it is the worse one.
+(( run_status != 0 )) && exit "$run_status"
+exit "$gate_status"

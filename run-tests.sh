@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: restores, builds, runs xunit, and ends with one line "N passed, N failed, N skipped".
+# Needs only the .NET SDK; installs nothing else today (the suites' tests that need a capability this host
+# lacks are skipped with their reason).
+set -uo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+dotnet build PerfLab.sln -c Release -v quiet -nologo || { echo "0 passed, 1 failed"; exit 1; }
+log=$(mktemp)
+dotnet test PerfLab.sln -c Release --no-build -nologo -m:1 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# dotnet test prints one "Passed!/Failed! - Failed: F, Passed: P, Skipped: S, ..." line per test project.
+read -r passed failed skipped < <(grep -E '(Passed|Failed)! +- Failed:' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' |
+  awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+rm -f "$log"
+if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi  # a crash of the test host counts as a failure
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"
