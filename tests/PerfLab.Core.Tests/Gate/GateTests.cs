@@ -22,19 +22,24 @@ public class GateTests(Xunit.Abstractions.ITestOutputHelper output)
     private static int DefaultSampleSize() =>
         SuiteLoader.Load(Path.Combine(SuiteLoaderTests.RepoRoot(), "bench", "suites", "quick.yaml")).Scenarios.Min(s => s.MinQueryCount);
 
-    [Fact]
-    public void AA_comparisons_rarely_claim_a_regression()
+    /// <summary>How many of <paramref name="trials"/> comparisons at the default sample size say regressed.</summary>
+    private static (int Regressed, int N) Simulate(double candidateScale, int seed, int trials)
     {
         var n = DefaultSampleSize();
         var spec = GateSpec.Default;
-        var rng = new Random(11);
+        var rng = new Random(seed);
         var regressed = 0;
-        const int trials = 300;
         for (var i = 0; i < trials; i++)
-        {
-            var c = SampleComparer.Compare(Latencies(rng, n, 1), Latencies(rng, n, 1), false, spec.ThresholdPct, spec.Confidence);
-            if (c.Verdict == Verdict.Regressed) regressed++;
-        }
+            if (SampleComparer.Compare(Latencies(rng, n, 1), Latencies(rng, n, candidateScale), false, spec.ThresholdPct, spec.Confidence).Verdict == Verdict.Regressed)
+                regressed++;
+        return (regressed, n);
+    }
+
+    [Fact]
+    public void AA_comparisons_rarely_claim_a_regression()
+    {
+        const int trials = 300;
+        var (regressed, n) = Simulate(1.0, 11, trials);
         output.WriteLine($"A/A: {regressed} of {trials} said regressed at n = {n}");
         Assert.True(regressed <= trials / 100, $"{regressed} of {trials} A/A comparisons said regressed (n = {n})");
     }
@@ -42,16 +47,8 @@ public class GateTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void A_ten_percent_slowdown_is_detected_at_the_default_sample_size()
     {
-        var n = DefaultSampleSize();
-        var spec = GateSpec.Default;
-        var rng = new Random(12);
-        var detected = 0;
         const int trials = 300;
-        for (var i = 0; i < trials; i++)
-        {
-            var c = SampleComparer.Compare(Latencies(rng, n, 1), Latencies(rng, n, 1.10), false, spec.ThresholdPct, spec.Confidence);
-            if (c.Verdict == Verdict.Regressed) detected++;
-        }
+        var (detected, n) = Simulate(1.10, 12, trials);
         output.WriteLine($"+10 %: {detected} of {trials} detected at n = {n}");
         Assert.True(detected >= trials * 95 / 100, $"only {detected} of {trials} 10 % slowdowns detected (n = {n})");
     }
