@@ -1,0 +1,151 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using PerfLab.Llm.Model;
+
+namespace PerfLab.Llm.Inference;
+
+/// <summary>Session-wide settings of our engine.</summary>
+public sealed record DecoderOptions(int IntraOpThreads = 1, bool AllowSpinning = true);
+
+/// <summary>
+/// Our engine: one ONNX Runtime session over a model built by LlamaBuilder; sequences decode greedily with a
+/// KV cache. MatMulNBits prepacking stays on (with it off, ONNX Runtime dequantises every weight on every call).
+/// </summary>
+public sealed class OrtDecoder : IDisposable
+{
+    public InferenceSession Session { get; }
+    public LlamaShape Shape { get; }
+    public string ModelDirectory { get; }
+
+    public OrtDecoder(string modelDirectory, DecoderOptions? options = null)
+    {
+        options ??= new DecoderOptions();
+        ModelDirectory = modelDirectory;
+        var manifest = ModelFiles.ReadManifest(modelDirectory);
+        Shape = manifest.Shape;
+        using var so = new SessionOptions
+        {
+            IntraOpNumThreads = options.IntraOpThreads,
+            InterOpNumThreads = 1,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        so.AddSessionConfigEntry("session.intra_op.allow_spinning", options.AllowSpinning ? "1" : "0");
+        try
+        {
+            Session = new InferenceSession(Path.Combine(modelDirectory, BuiltModel.ModelFile), so);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"{Path.Combine(modelDirectory, BuiltModel.ModelFile)}: ONNX Runtime cannot load it: {e.Message}", e);
+        }
+    }
+
+    public DecoderSequence NewSequence(int maxLength) => new(this, maxLength);
+
+    public void Dispose() => Session.Dispose();
+}
+
+/// <summary>
+/// One sequence's state: a KV cache of the sequence's maximum length shared between each layer's past and
+/// present (GroupQueryAttention writes the new positions in place), bound once through an IoBinding, and a
+/// logits buffer for decode steps. A decode step rebinds only the attention mask (a view of a ones array),
+/// so the loop does no per-token work beyond that.
+/// </summary>
+public sealed class DecoderSequence : IDisposable
+{
+    private readonly OrtDecoder _d;
+    private readonly OrtIoBinding _binding;
+    private readonly RunOptions _run = new();
+    private readonly List<OrtValue> _owned = [];
+    private readonly OrtValue[] _masks;
+    private readonly long[] _ones;
+    private readonly long[] _stepToken = new long[1];
+    private readonly OrtValue _stepInput;
+    private readonly float[] _stepLogits;
+    private readonly OrtValue _stepLogitsValue;
+    public int Length { get; private set; }
+    public int MaxLength { get; }
+
+    internal DecoderSequence(OrtDecoder d, int maxLength)
+    {
+        _d = d;
+        var s = d.Shape;
+        if (maxLength > s.MaxSequence) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, $"the model's context is {s.MaxSequence} tokens");
+        MaxLength = maxLength;
+        _binding = d.Session.CreateIoBinding();
+        _ones = Enumerable.Repeat(1L, maxLength).ToArray();
+        _masks = new OrtValue[maxLength + 1];
+        for (var i = 0; i < s.Layers; i++)
+        {
+            foreach (var kind in new[] { "key", "value" })
+            {
+                var kv = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, s.KvHeads, maxLength, s.HeadSize]);
+                _owned.Add(kv);
+                _binding.BindInput($"past_key_values.{i}.{kind}", kv);
+                _binding.BindOutput($"present.{i}.{kind}", kv);
+            }
+        }
+        _stepInput = OrtValue.CreateTensorValueFromMemory(_stepToken, [1, 1]);
+        _stepLogits = new float[s.Vocab];
+        _stepLogitsValue = OrtValue.CreateTensorValueFromMemory(_stepLogits, [1, 1, s.Vocab]);
+        _owned.Add(_stepInput);
+        _owned.Add(_stepLogitsValue);
+    }
+
+    private OrtValue Mask(int length) =>
+        _masks[length] ??= OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<long>(_ones, 0, length), [1, length]);
+
+    /// <summary>Runs the prompt through the model; returns the logits of every prompt position ([tokens × vocab]).</summary>
+    public float[] Prefill(ReadOnlySpan<long> tokens)
+    {
+        if (Length != 0) throw new InvalidOperationException("prefill runs once, on an empty sequence");
+        if (tokens.Length == 0 || tokens.Length > MaxLength)
+            throw new ArgumentException($"a prompt of {tokens.Length} tokens does not fit this sequence (1..{MaxLength}, the model's context is {_d.Shape.MaxSequence})");
+        var ids = tokens.ToArray();
+        using var input = OrtValue.CreateTensorValueFromMemory(ids, [1, ids.Length]);
+        _binding.BindInput("input_ids", input);
+        _binding.BindInput("attention_mask", Mask(ids.Length));
+        var logits = new float[(long)ids.Length * _d.Shape.Vocab];
+        using var logitsValue = OrtValue.CreateTensorValueFromMemory(logits, [1, ids.Length, _d.Shape.Vocab]);
+        _binding.BindOutput("logits", logitsValue);
+        _d.Session.RunWithBinding(_run, _binding);
+        Length = ids.Length;
+        return logits;
+    }
+
+    /// <summary>Appends one token; returns the logits for the next position (valid until the next call).</summary>
+    public ReadOnlySpan<float> Step(long token)
+    {
+        if (Length == 0) throw new InvalidOperationException("prefill first");
+        if (Length >= MaxLength) throw new InvalidOperationException($"the sequence is full ({MaxLength} tokens)");
+        if (!_boundStep)
+        {
+            _binding.BindInput("input_ids", _stepInput);
+            _binding.BindOutput("logits", _stepLogitsValue);
+            _boundStep = true;
+        }
+        _stepToken[0] = token;
+        Length++;
+        _binding.BindInput("attention_mask", Mask(Length));
+        _d.Session.RunWithBinding(_run, _binding);
+        return _stepLogits;
+    }
+
+    private bool _boundStep;
+
+    public static int ArgMax(ReadOnlySpan<float> v)
+    {
+        var best = 0;
+        for (var i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    public void Dispose()
+    {
+        _binding.Dispose();
+        _run.Dispose();
+        foreach (var m in _masks) m?.Dispose();
+        foreach (var o in _owned) o.Dispose();
+    }
+}

@@ -1,0 +1,47 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace PerfLab.Llm.Model;
+
+/// <summary>Reads and verifies a built model's files, naming the file and what is wrong when something is.</summary>
+public static class ModelFiles
+{
+    public static ModelManifest ReadManifest(string directory)
+    {
+        var path = Path.Combine(directory, BuiltModel.ManifestFile);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: missing; build the model with perflab model build", path);
+        try
+        {
+            return JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), ModelManifest.Json)
+                   ?? throw new InvalidDataException($"{path}: empty manifest");
+        }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not a model manifest ({e.Message})", e); }
+    }
+
+    /// <summary>
+    /// Checks the weights file against the manifest: present, long enough, and every tensor's SHA-256 as recorded.
+    /// Reads the file once, tensor by tensor, as a Realm receiving it shard by shard would.
+    /// </summary>
+    public static void Verify(string directory)
+    {
+        var m = ReadManifest(directory);
+        var weights = Path.Combine(directory, m.WeightsFile);
+        if (!File.Exists(weights)) throw new FileNotFoundException($"{weights}: missing (the manifest lists {m.Tensors.Count} tensors in it)", weights);
+        var length = new FileInfo(weights).Length;
+        if (length < m.WeightsBytes) throw new InvalidDataException($"{weights}: truncated: {length} bytes, the manifest says {m.WeightsBytes}");
+        using var f = File.OpenRead(weights);
+        var buffer = new byte[m.Tensors.Max(t => t.Length)];
+        foreach (var t in m.Tensors)
+        {
+            f.Position = t.Offset;
+            f.ReadExactly(buffer, 0, (int)t.Length);
+            var sha = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, (int)t.Length)));
+            if (sha != t.Sha256)
+                throw new InvalidDataException($"{weights}: tensor {t.Name} (offset {t.Offset}, {t.Length} bytes) hashes to {sha[..16]}…, the manifest says {t.Sha256[..16]}…");
+        }
+        var modelPath = Path.Combine(directory, m.ModelFile);
+        if (!File.Exists(modelPath)) throw new FileNotFoundException($"{modelPath}: missing", modelPath);
+        var modelSha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(modelPath)));
+        if (modelSha != m.ModelSha256) throw new InvalidDataException($"{modelPath}: hashes to {modelSha[..16]}…, the manifest says {m.ModelSha256[..16]}…");
+    }
+}

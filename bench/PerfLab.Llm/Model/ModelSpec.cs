@@ -1,0 +1,61 @@
+namespace PerfLab.Llm.Model;
+
+/// <summary>The shape of a Llama-architecture decoder. Cost per token follows from it; the text produced does not.</summary>
+public sealed record LlamaShape(int Layers, int Hidden, int Heads, int KvHeads, int Intermediate, int Vocab, int MaxSequence,
+    float RopeTheta = 10000f, float RmsEpsilon = 1e-5f)
+{
+    public int HeadSize => Hidden / Heads;
+    public int KvHidden => KvHeads * HeadSize;
+
+    /// <summary>Weights of the matrices a decode step streams (attention, MLP, LM head), not the embedding table.</summary>
+    public long MatrixParameters =>
+        (long)Layers * (Hidden * (long)Hidden * 2 + Hidden * (long)KvHidden * 2 + 3L * Hidden * Intermediate) + (long)Hidden * Vocab;
+
+    public long EmbeddingParameters => (long)Vocab * Hidden;
+
+    public string? Problem()
+    {
+        if (Layers < 1 || Hidden < 8 || Heads < 1 || KvHeads < 1 || Intermediate < 8 || Vocab < 2 || MaxSequence < 2)
+            return "every dimension must be positive (layers, hidden, heads, kv_heads, intermediate, vocab, max_sequence)";
+        if (Hidden % Heads != 0) return $"hidden ({Hidden}) must be a multiple of heads ({Heads})";
+        if (Heads % KvHeads != 0) return $"heads ({Heads}) must be a multiple of kv_heads ({KvHeads})";
+        if (HeadSize % 2 != 0) return $"the head size ({HeadSize}) must be even for rotary embeddings";
+        return null;
+    }
+}
+
+public enum WeightFormat { Fp32, Int4 }
+
+/// <summary>Everything that decides a model's bytes: same spec, same files, byte for byte.</summary>
+public sealed record ModelSpec(string Preset, LlamaShape Shape, WeightFormat Format, int BlockSize, int AccuracyLevel, ulong Seed)
+{
+    /// <summary>GPT-2's vocabulary, so that prompts go through a real tokenizer.</summary>
+    public const int Gpt2Vocab = 50257;
+
+    public static readonly IReadOnlyDictionary<string, LlamaShape> Presets = new Dictionary<string, LlamaShape>
+    {
+        // For tests: builds in about a second.
+        ["tiny"] = new(2, 128, 4, 2, 384, Gpt2Vocab, 512),
+        // GPT-2-small-sized, with Llama's GQA and SwiGLU.
+        ["110m"] = new(12, 768, 12, 4, 2048, Gpt2Vocab, 1024),
+        // TinyLlama 1.1B's shape (22 layers, hidden 2048, GQA 32/4, intermediate 5632) with GPT-2's vocabulary.
+        ["1b"] = new(22, 2048, 32, 4, 5632, Gpt2Vocab, 2048),
+    };
+
+    public static readonly IReadOnlyList<int> BlockSizes = [32, 64, 128];
+
+    public string? Problem()
+    {
+        if (Shape.Problem() is { } p) return p;
+        if (!BlockSizes.Contains(BlockSize)) return $"block size {BlockSize} is not supported; valid: {string.Join(", ", BlockSizes)}";
+        if (AccuracyLevel is < 0 or > 4) return $"accuracy level {AccuracyLevel}: valid 0 (unset), 1 (fp32), 2 (fp16), 3 (bf16), 4 (int8)";
+        return null;
+    }
+
+    public static ModelSpec FromPreset(string preset, WeightFormat format = WeightFormat.Int4, int blockSize = 32, int accuracyLevel = 4, ulong seed = 1)
+    {
+        if (!Presets.TryGetValue(preset, out var shape))
+            throw new ArgumentException($"unknown preset '{preset}'; valid: {string.Join(", ", Presets.Keys)} (or give free dimensions)");
+        return new ModelSpec(preset, shape, format, blockSize, accuracyLevel, seed);
+    }
+}
