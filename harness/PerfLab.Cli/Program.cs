@@ -9,6 +9,7 @@ var root = new RootCommand("PerfLab: what does LLM inference inside a confidenti
     GateCommand.Create(Console.Out, Console.Error),
     EnvCommand.Create(Console.Out),
     SuiteCommand.Create(Console.Out, Console.Error),
+    ModelCommand.Create(Console.Out, Console.Error),
     AgentCommand.Create(),
 };
 var parse = root.Parse(args);

@@ -52,6 +52,7 @@ public sealed record ScenarioAnalysis(
             reasons.Add($"the schedule ended at {run.Records[^1].ScheduledNs / 1e9:0.###} s, before min_duration_s ({spec.MinDuration.Seconds:0.###} s)");
 
         var bounds = new List<BoundCheck>();
+        var tooFewNoted = false;
         if (spec.Kind == ScenarioKind.Server)
         {
             void Check(MetricInfo m, PerfLab.Core.Units.Nanoseconds? limit)
@@ -67,10 +68,13 @@ public sealed record ScenarioAnalysis(
                 var check = new BoundCheck(m.Name, l.Value, spec.TargetPercentile, v.Length, over, allowed,
                     EarlyStopping.PercentileEstimate(v, spec.TargetPercentile, spec.EarlyStoppingConfidence));
                 bounds.Add(check);
-                if (allowed < 0)
+                if (allowed < 0 && !tooFewNoted)
+                {
+                    tooFewNoted = true;
                     reasons.Add($"{v.Length} queries are too few for early stopping at p{spec.TargetPercentile * 100:0.##} with {spec.EarlyStoppingConfidence:P0} confidence " +
                                 $"(need at least {EarlyStopping.MinQueriesForZeroOverBound(spec.TargetPercentile, spec.EarlyStoppingConfidence)})");
-                else if (over > allowed)
+                }
+                else if (allowed >= 0 && over > allowed)
                     reasons.Add($"{m.Name} p{spec.TargetPercentile * 100:0.##} over its limit of {PerfLab.Core.Units.Nanoseconds.Format(l.Value)}: " +
                                 $"{over} of {v.Length} queries over, early stopping allows {allowed}");
             }

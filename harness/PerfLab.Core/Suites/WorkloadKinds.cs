@@ -37,5 +37,23 @@ public static class WorkloadKinds
                 Choices: ["none", "crash", "hang", "kill"]),
             new("fault_after", "0", "queries served before the fault hook fires", 0, 1_000_000_000, Integer: true),
         ],
+        // A Llama-architecture decoder built by PerfLab (deterministic synthetic weights) on ONNX Runtime.
+        ["llm"] =
+        [
+            Samples, Concurrency,
+            new("preset", "tiny", "model shape", Choices: ["tiny", "110m", "1b"]),
+            new("format", "int4", "weights: int4 (MatMulNBits) or fp32", Choices: ["int4", "fp32"]),
+            new("block_size", "32", "int4 quantization block size", Choices: ["32", "64", "128"]),
+            new("accuracy_level", "4", "MatMulNBits accuracy level (4: int8 activations)", 0, 4, Integer: true),
+            new("model_seed", "1", "seed of the synthetic weights", 0, 1e15, Integer: true),
+            new("engine", "ort", "ort (our engine) or ort-genai (the peer)", Choices: ["ort", "ort-genai"]),
+            new("threads", "1", "ONNX Runtime intra-op threads per sequence", 1, 256, Integer: true),
+            new("dataset", "synthetic", "synthetic (seeded lengths) or builtin (our real-text prompts)", Choices: ["synthetic", "builtin"]),
+            new("dataset_seed", "7", "seed of the synthetic prompts", 0, 1e15, Integer: true),
+            new("input_tokens_mean", "64", "synthetic prompts: mean length (log-normal)", 1, 1_000_000),
+            new("input_tokens_max", "256", "synthetic prompts: longest prompt", 1, 1_000_000, Integer: true),
+            new("output_tokens_mean", "32", "synthetic prompts: mean output length (log-normal)", 1, 1_000_000),
+            new("output_tokens_max", "128", "longest output for any prompt", 1, 1_000_000, Integer: true),
+        ],
     };
 }

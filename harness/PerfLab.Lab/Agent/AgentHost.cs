@@ -5,7 +5,10 @@ using PerfLab.Core.Channel;
 using PerfLab.Core.LoadGen;
 using PerfLab.Core.Suites;
 using PerfLab.Core.Units;
+using PerfLab.Lab.Backends;
 using PerfLab.Lab.Os;
+using PerfLab.Llm.Inference;
+using PerfLab.Llm.Model;
 
 namespace PerfLab.Lab.Agent;
 
@@ -77,29 +80,61 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         catch (JsonException e) { Send(ChannelProtocol.Error("load: not valid JSON: " + e.Message)); return false; }
         if (req is null) { Send(ChannelProtocol.Error("load: empty request")); return false; }
         var spec = new WorkloadSpec(req.Workload, req.Kind, req.Parameters);
+        var info = new Dictionary<string, string>();
         try
         {
             _sut = req.Kind switch
             {
                 "noop" => new NullSut(),
                 "synthetic" => new SyntheticTokenSut(SyntheticSettings.From(spec), options.PageSize, options.Backing),
+                "llm" => LoadLlm(spec, info),
                 _ => throw new ArgumentException($"unknown workload kind '{req.Kind}'; this agent knows: {string.Join(", ", WorkloadKinds.All.Keys)}"),
             };
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException or FormatException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException or FormatException
+                                      or IOException or InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
             Send(ChannelProtocol.Error("load failed: " + e.Message));
             return false;
         }
-        var info = new Dictionary<string, string>
+        foreach (var (k, v) in new Dictionary<string, string>
         {
             ["sut"] = _sut.Name,
             ["page_policy"] = _policy,
             ["pinning"] = _pinning,
             ["working_set_bytes"] = ((_sut as SyntheticTokenSut)?.WorkingSetBytes ?? 0).ToString(),
-        };
+        }) info[k] = v;
         Send(ChannelProtocol.Ready(MonotonicClock.NowNs() - start, JsonSerializer.Serialize(info, Json)));
         return true;
+    }
+
+    /// <summary>
+    /// The llm workload: its model is built on first use by a separate `perflab model build` process, so the
+    /// builder's own memory never shows in this agent's RSS; then the weights are verified against the manifest.
+    /// </summary>
+    private static LlmSut LoadLlm(WorkloadSpec spec, Dictionary<string, string> info)
+    {
+        var settings = LlmSettings.From(spec);
+        var dir = ModelCache.DirectoryFor(settings.Model);
+        if (!ModelCache.IsBuilt(dir))
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var (file, lead) = PerflabExecutable.Resolve();
+            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in lead.Concat(["model", "build", "--preset", settings.Model.Preset, "--format", settings.Model.Format.ToString().ToLowerInvariant(),
+                         "--block-size", settings.Model.BlockSize.ToString(), "--accuracy-level", settings.Model.AccuracyLevel.ToString(),
+                         "--seed", settings.Model.Seed.ToString()]))
+                psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var err = p.StandardError.ReadToEndAsync();
+            p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0) throw new InvalidOperationException($"building the model failed (exit {p.ExitCode}): {err.Result.Trim()}");
+            info["model_build_ms"] = sw.Elapsed.TotalMilliseconds.ToString("0");
+        }
+        var sut = new LlmSut(settings, dir);
+        foreach (var (k, v) in sut.Info) info["llm." + k] = v;
+        return sut;
     }
 
     private Dictionary<string, long> Stats()
@@ -108,7 +143,8 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         var smaps = PagePolicy.SmapsRollup(Environment.ProcessId);
         return new Dictionary<string, long>
         {
-            ["queries_served"] = (_sut as SyntheticTokenSut)?.Served ?? 0,
+            ["queries_served"] = (_sut as SyntheticTokenSut)?.Served ?? (_sut as LlmSut)?.Served ?? 0,
+            ["tokens_digest"] = (_sut as LlmSut)?.Digest ?? 0,
             ["cpu_time_us"] = (long)self.TotalProcessorTime.TotalMicroseconds,
             ["rss_kb"] = smaps.GetValueOrDefault("Rss"),
             ["anon_huge_pages_kb"] = smaps.GetValueOrDefault("AnonHugePages"),

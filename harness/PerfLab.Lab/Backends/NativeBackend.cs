@@ -39,9 +39,9 @@ public sealed class NativeBackend : IRealmBackend
 
     public IRealm Launch(Cell cell, TimeSpan agentTimeout)
     {
-        var (file, lead) = AgentCommand.Resolve();
+        var (file, lead) = PerflabExecutable.Resolve();
         var cpus = Cpus(cell.Realm);
-        var args = lead.Concat(["--page-size", cell.Realm.PageSize.ToShort(), "--backing", cell.Realm.Backing.Name()]).ToList();
+        var args = lead.Concat(["agent", "--page-size", cell.Realm.PageSize.ToShort(), "--backing", cell.Realm.Backing.Name()]).ToList();
         if (cpus.Count > 0) args.AddRange(["--cpus", string.Join(",", cpus)]);
         var env = new Dictionary<string, string>(PagePolicy.LaunchEnvironment(cell.Realm.PageSize, cell.Realm.Backing))
         {

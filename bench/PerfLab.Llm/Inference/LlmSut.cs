@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Suites;
+using PerfLab.Core.Units;
+using PerfLab.Llm.Datasets;
+using PerfLab.Llm.Model;
+
+namespace PerfLab.Llm.Inference;
+
+/// <summary>The llm workload's parameters, read from the suite's validated values.</summary>
+public sealed record LlmSettings(int Samples, int Concurrency, ModelSpec Model, string Engine, int Threads, string Dataset, int DatasetSeed,
+    LengthDistribution Input, LengthDistribution Output)
+{
+    public static LlmSettings From(WorkloadSpec w) => new(
+        w.GetInt("samples"), w.GetInt("concurrency"),
+        ModelSpec.FromPreset(w.GetString("preset"), w.GetString("format") == "fp32" ? WeightFormat.Fp32 : WeightFormat.Int4,
+            int.Parse(w.GetString("block_size"), CultureInfo.InvariantCulture), w.GetInt("accuracy_level"), (ulong)w.GetDouble("model_seed")),
+        w.GetString("engine"), w.GetInt("threads"), w.GetString("dataset"), w.GetInt("dataset_seed"),
+        new LengthDistribution(w.GetDouble("input_tokens_mean"), 0.6, w.GetInt("input_tokens_max")),
+        new LengthDistribution(w.GetDouble("output_tokens_mean"), 0.6, w.GetInt("output_tokens_max")));
+}
+
+/// <summary>
+/// LLM inference as the load generator sees it: a bounded pool of sequences (concurrency) over one shared
+/// engine, each query a prompt prefilled then decoded greedily; the first token is reported when prefill
+/// produces it, completion when the answer has its expected length. Sequences decode independently: their
+/// steps are not batched together (one session serves them concurrently).
+/// </summary>
+public sealed class LlmSut : ISystemUnderTest, IDisposable
+{
+    private readonly LlmSettings _s;
+    private readonly IGreedyEngine _engine;
+    private readonly IReadOnlyList<Prompt> _prompts;
+    private readonly BlockingCollection<(QuerySample Q, IResponseSink Sink)> _queue = new();
+    private readonly Thread[] _workers;
+    private readonly int _context;
+
+    public IReadOnlyDictionary<string, string> Info { get; }
+
+    public LlmSut(LlmSettings settings, string modelDirectory)
+    {
+        _s = settings;
+        ModelFiles.Verify(modelDirectory);
+        var manifest = ModelFiles.ReadManifest(modelDirectory);
+        _context = manifest.Shape.MaxSequence;
+        _prompts = settings.Dataset == "builtin"
+            ? Prompts.Builtin()
+            : Prompts.Synthetic(settings.Samples, settings.DatasetSeed, settings.Input, settings.Output, manifest.Shape.Vocab);
+        var tooLong = _prompts.FirstOrDefault(p => p.Tokens.Length + p.OutputTokens > _context);
+        if (tooLong != null)
+            throw new ArgumentException($"a prompt of {tooLong.Tokens.Length} tokens plus {tooLong.OutputTokens} output tokens exceeds the model's context of {_context}; " +
+                                        "lower input_tokens_max / output_tokens_max or use a larger preset");
+        _engine = settings.Engine == "ort-genai"
+            ? new GenAiGreedyEngine(modelDirectory, _context)
+            : new OrtGreedyEngine(new OrtDecoder(modelDirectory, new DecoderOptions(settings.Threads)));
+        Info = new Dictionary<string, string>
+        {
+            ["model_dir"] = modelDirectory,
+            ["engine"] = _engine.Name,
+            ["weights_file_bytes"] = manifest.WeightsBytes.ToString(CultureInfo.InvariantCulture),
+            ["streamed_bytes_per_token"] = manifest.StreamedBytesPerToken.ToString(CultureInfo.InvariantCulture),
+            ["prompts"] = _prompts.Count.ToString(CultureInfo.InvariantCulture),
+            ["prompt_tokens_mean"] = _prompts.Average(p => p.Tokens.Length).ToString("0.#", CultureInfo.InvariantCulture),
+            ["output_tokens_mean"] = _prompts.Average(p => p.OutputTokens).ToString("0.#", CultureInfo.InvariantCulture),
+        };
+        _workers = Enumerable.Range(0, settings.Concurrency).Select(i => new Thread(Work) { IsBackground = true, Name = $"llm-{i}" }).ToArray();
+        foreach (var t in _workers) t.Start();
+    }
+
+    private long _served, _digest;
+
+    public string Name => "llm:" + _engine.Name;
+    public long Served => Interlocked.Read(ref _served);
+
+    /// <summary>
+    /// An order-independent digest of every answer (sample index and tokens): two cells that produced the same
+    /// tokens for the same queries have the same digest, whatever order their sequences finished in.
+    /// </summary>
+    public long Digest => Interlocked.Read(ref _digest);
+    public int PromptCount => _prompts.Count;
+
+    public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink)
+    {
+        foreach (var q in samples) _queue.Add((q, sink));
+    }
+
+    public void FlushQueries() { }
+
+    private void Work()
+    {
+        foreach (var (q, sink) in _queue.GetConsumingEnumerable())
+        {
+            var prompt = _prompts[q.SampleIndex % _prompts.Count];
+            var start = MonotonicClock.NowNs();
+            var first = true;
+            var hash = (ulong)q.SampleIndex * 0x9E3779B97F4A7C15UL + 1;
+            try
+            {
+                var produced = _engine.Generate(prompt.Tokens, prompt.OutputTokens, token =>
+                {
+                    hash = (hash ^ (uint)token) * 1099511628211UL;
+                    if (!first) return;
+                    first = false;
+                    sink.FirstToken(q.Id);
+                });
+                Interlocked.Add(ref _digest, (long)hash);
+                Interlocked.Increment(ref _served);
+                sink.Complete(q.Id, produced, MonotonicClock.NowNs() - start);
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+            {
+                sink.Fail($"query {q.Id} (prompt {q.SampleIndex}): {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>Generates one answer outside the load generator, for checks (same tokens on every page size).</summary>
+    public List<int> Answer(int sampleIndex)
+    {
+        var tokens = new List<int>();
+        var p = _prompts[sampleIndex % _prompts.Count];
+        _engine.Generate(p.Tokens, p.OutputTokens, tokens.Add);
+        return tokens;
+    }
+
+    public void Dispose()
+    {
+        _queue.CompleteAdding();
+        foreach (var t in _workers) t.Join(TimeSpan.FromSeconds(5));
+        _engine.Dispose();
+    }
+}
