@@ -30,12 +30,20 @@ public static class ModelFiles
         var length = new FileInfo(weights).Length;
         if (length < m.WeightsBytes) throw new InvalidDataException($"{weights}: truncated: {length} bytes, the manifest says {m.WeightsBytes}");
         using var f = File.OpenRead(weights);
-        var buffer = new byte[m.Tensors.Max(t => t.Length)];
+        // Hashed through one small buffer: verifying must not hold a copy of the weights beside the engine's.
+        var buffer = new byte[1 << 20];
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var t in m.Tensors)
         {
             f.Position = t.Offset;
-            f.ReadExactly(buffer, 0, (int)t.Length);
-            var sha = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, (int)t.Length)));
+            for (var left = t.Length; left > 0;)
+            {
+                var n = (int)Math.Min(buffer.Length, left);
+                f.ReadExactly(buffer, 0, n);
+                hash.AppendData(buffer, 0, n);
+                left -= n;
+            }
+            var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
             if (sha != t.Sha256)
                 throw new InvalidDataException($"{weights}: tensor {t.Name} (offset {t.Offset}, {t.Length} bytes) hashes to {sha[..16]}…, the manifest says {t.Sha256[..16]}…");
         }

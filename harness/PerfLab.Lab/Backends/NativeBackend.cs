@@ -106,6 +106,7 @@ public sealed class NativeBackend : IRealmBackend
             EffectiveMutable["smaps.AnonHugePages_kb"] = smaps.GetValueOrDefault("AnonHugePages").ToString(CultureInfo.InvariantCulture);
             EffectiveMutable["smaps.Hugetlb_kb"] = (smaps.GetValueOrDefault("Private_Hugetlb") + smaps.GetValueOrDefault("Shared_Hugetlb")).ToString(CultureInfo.InvariantCulture);
             EffectiveMutable["smaps.Rss_kb"] = smaps.GetValueOrDefault("Rss").ToString(CultureInfo.InvariantCulture);
+            EffectiveMutable["smaps.Anonymous_kb"] = smaps.GetValueOrDefault("Anonymous").ToString(CultureInfo.InvariantCulture);
             EffectiveMutable["page_size_obtained"] = smaps.GetValueOrDefault("Private_Hugetlb") + smaps.GetValueOrDefault("Shared_Hugetlb") > 0 ? "hugetlb"
                 : smaps.GetValueOrDefault("AnonHugePages") > 0 ? "thp-2m" : "4k";
         }
