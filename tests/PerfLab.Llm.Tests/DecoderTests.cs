@@ -32,6 +32,23 @@ public class DecoderTests(TinyModels models, Xunit.Abstractions.ITestOutputHelpe
 }
 
 [Collection("tiny models")]
+public class AllocationTests(TinyModels models)
+{
+    [Fact]
+    public void A_decode_step_allocates_no_managed_memory()
+    {
+        using var d = new OrtDecoder(models.Int4.Directory);
+        using var seq = d.NewSequence(64);
+        var logits = seq.Prefill([464, 2068, 7586]);
+        var next = DecoderSequence.ArgMax(logits.AsSpan(logits.Length - d.Shape.Vocab));
+        next = DecoderSequence.ArgMax(seq.Step(next)); // the first step binds the step buffers once
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 32; i++) next = DecoderSequence.ArgMax(seq.Step(next));
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
+
+[Collection("tiny models")]
 public class EngineTests(TinyModels models)
 {
     private static readonly long[] Prompt = [464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290, 13];

@@ -48,9 +48,9 @@ public sealed class OrtDecoder : IDisposable
 
 /// <summary>
 /// One sequence's state: a KV cache of the sequence's maximum length shared between each layer's past and
-/// present (GroupQueryAttention writes the new positions in place), bound once through an IoBinding, and a
-/// logits buffer for decode steps. A decode step rebinds only the attention mask (a view of a ones array),
-/// so the loop does no per-token work beyond that.
+/// present (GroupQueryAttention writes the new positions in place), a fixed-size attention mask whose ones
+/// mark the positions in use, a one-token input and a logits buffer, all bound once through an IoBinding.
+/// A decode step writes the token and one mask element and runs: nothing is allocated or rebound per token.
 /// </summary>
 public sealed class DecoderSequence : IDisposable
 {
@@ -58,8 +58,8 @@ public sealed class DecoderSequence : IDisposable
     private readonly OrtIoBinding _binding;
     private readonly RunOptions _run = new();
     private readonly List<OrtValue> _owned = [];
-    private readonly OrtValue[] _masks;
-    private readonly long[] _ones;
+    private readonly long[] _mask;
+    private readonly OrtValue _maskValue;
     private readonly long[] _stepToken = new long[1];
     private readonly OrtValue _stepInput;
     private readonly float[] _stepLogits;
@@ -74,8 +74,9 @@ public sealed class DecoderSequence : IDisposable
         if (maxLength > s.MaxSequence) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, $"the model's context is {s.MaxSequence} tokens");
         MaxLength = maxLength;
         _binding = d.Session.CreateIoBinding();
-        _ones = Enumerable.Repeat(1L, maxLength).ToArray();
-        _masks = new OrtValue[maxLength + 1];
+        _mask = new long[maxLength];
+        _maskValue = OrtValue.CreateTensorValueFromMemory(_mask, [1, maxLength]);
+        _owned.Add(_maskValue);
         for (var i = 0; i < s.Layers; i++)
         {
             foreach (var kind in new[] { "key", "value" })
@@ -93,9 +94,6 @@ public sealed class DecoderSequence : IDisposable
         _owned.Add(_stepLogitsValue);
     }
 
-    private OrtValue Mask(int length) =>
-        _masks[length] ??= OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<long>(_ones, 0, length), [1, length]);
-
     /// <summary>Runs the prompt through the model; returns the logits of every prompt position ([tokens × vocab]).</summary>
     public float[] Prefill(ReadOnlySpan<long> tokens)
     {
@@ -105,7 +103,8 @@ public sealed class DecoderSequence : IDisposable
         var ids = tokens.ToArray();
         using var input = OrtValue.CreateTensorValueFromMemory(ids, [1, ids.Length]);
         _binding.BindInput("input_ids", input);
-        _binding.BindInput("attention_mask", Mask(ids.Length));
+        _mask.AsSpan(0, ids.Length).Fill(1);
+        _binding.BindInput("attention_mask", _maskValue);
         var logits = new float[(long)ids.Length * _d.Shape.Vocab];
         using var logitsValue = OrtValue.CreateTensorValueFromMemory(logits, [1, ids.Length, _d.Shape.Vocab]);
         _binding.BindOutput("logits", logitsValue);
@@ -126,8 +125,7 @@ public sealed class DecoderSequence : IDisposable
             _boundStep = true;
         }
         _stepToken[0] = token;
-        Length++;
-        _binding.BindInput("attention_mask", Mask(Length));
+        _mask[Length++] = 1;
         _d.Session.RunWithBinding(_run, _binding);
         return _stepLogits;
     }
@@ -145,7 +143,6 @@ public sealed class DecoderSequence : IDisposable
     {
         _binding.Dispose();
         _run.Dispose();
-        foreach (var m in _masks) m?.Dispose();
         foreach (var o in _owned) o.Dispose();
     }
 }

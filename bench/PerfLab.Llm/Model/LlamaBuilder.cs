@@ -14,7 +14,8 @@ public sealed record BuiltModel(string Directory, string ModelPath, string Weigh
 
 /// <summary>The manifest beside a model: its spec, files, hashes and every tensor of the weights file.</summary>
 public sealed record ModelManifest(int Schema, string Preset, LlamaShape Shape, string Format, int BlockSize, int AccuracyLevel, ulong Seed,
-    string ModelFile, string ModelSha256, string WeightsFile, long WeightsBytes, long StreamedBytesPerToken, List<TensorEntry> Tensors)
+    string ModelFile, string ModelSha256, string WeightsFile, long WeightsBytes, long StreamedBytesPerToken, List<TensorEntry> Tensors,
+    int GraphVersion = LlamaBuilder.GraphVersion)
 {
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 }
@@ -28,6 +29,9 @@ public sealed record ModelManifest(int Schema, string Preset, LlamaShape Shape, 
 /// </summary>
 public static class LlamaBuilder
 {
+    /// <summary>Bumped whenever the graph changes, so cached models built by an older builder are not reused.</summary>
+    public const int GraphVersion = 2;
+
     public static BuiltModel Build(ModelSpec spec, string directory)
     {
         if (spec.Problem() is { } problem) throw new ArgumentException($"model spec '{spec.Preset}': {problem}");
@@ -52,15 +56,15 @@ public static class LlamaBuilder
                 g.Output($"present.{i}.value", ElementType.Float, "batch_size", s.KvHeads, "total_sequence_length", s.HeadSize);
             }
 
-            // GroupQueryAttention wants the last position (seqlens_k) and the total length as int32.
+            // GroupQueryAttention wants the last position (seqlens_k) and the total length as int32. Both come from
+            // the mask's sum, not its shape, so an engine may pass a fixed-size mask padded with zeros and never
+            // rebind it (GenAI passes a mask of the current length; the sums agree).
             g.ConstantInt64("one_i64", [1], [1]);
             g.ConstantInt64("axis1_i64", [1], [1]);
-            g.ConstantInt64("idx1_i64", [], [1]);
             g.Node("ReduceSum", ["attention_mask", "axis1_i64"], ["mask_sum"], "", new Attr.I("keepdims", 0));
             g.Node("Sub", ["mask_sum", "one_i64"], ["seqlens_k_i64"]);
             g.Node("Cast", ["seqlens_k_i64"], ["seqlens_k"], "", new Attr.I("to", (int)ElementType.Int32));
-            g.Node("Shape", ["attention_mask"], ["mask_shape"]);
-            g.Node("Gather", ["mask_shape", "idx1_i64"], ["total_len_i64"], "", new Attr.I("axis", 0));
+            g.Node("ReduceMax", ["mask_sum"], ["total_len_i64"], "", new Attr.I("keepdims", 0));
             g.Node("Cast", ["total_len_i64"], ["total_sequence_length"], "", new Attr.I("to", (int)ElementType.Int32));
 
             Rotary(g, w, s);
