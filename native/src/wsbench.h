@@ -1,0 +1,55 @@
+/* Shared declarations of wsbench: the case table, measurement helpers and the output format. */
+#ifndef WSBENCH_H
+#define WSBENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* What one case run produced: raw per-operation costs in counter ticks, and what the case adds to the record. */
+struct result {
+    const char *unit;           /* "ticks" (per-op counter ticks) or "bytes_per_s" etc. */
+    double tick_hz;             /* counter frequency: ticks / tick_hz = seconds */
+    double empty_ticks;         /* the empty loop's median per-iteration cost, already subtracted */
+    uint64_t iterations;
+    double *samples;            /* one value per sample, in unit */
+    size_t n;
+    char extra[2048];           /* JSON members (",\"k\":v...") the case adds: counts from KVM stats, settings */
+};
+
+struct options {
+    double time_goal_s;         /* grow iterations until one measured batch takes this long */
+    uint64_t min_iterations, max_iterations;
+    int cpu;                    /* pin to this CPU (-1: do not) */
+    int repeat;                 /* repetitions for distributions of per-batch values */
+};
+
+/* A case: a row of the table. check() returns NULL if this host can run it, else the reason to skip. */
+struct bench_case {
+    const char *name;
+    const char *what;
+    const char *(*check)(const struct bench_case *);
+    int (*run)(const struct bench_case *, const struct options *, struct result *, char *err, size_t errlen);
+    long a, b, c;               /* the row's parameters (sizes, page kinds, ...) */
+};
+
+extern const struct bench_case host_cases[];
+extern const size_t host_case_count;
+extern const struct bench_case vm_cases[];
+extern const size_t vm_case_count;
+
+/* measure.c */
+uint64_t ticks_now(void);
+double tick_hz(void);
+double median_of(double *v, size_t n);
+int result_alloc(struct result *r, size_t n);
+void extra_add(struct result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t grow_iterations(const struct options *o, double (*batch_seconds)(uint64_t iters, void *ctx), void *ctx);
+
+/* kvmstats.c: KVM's binary statistics of a VM or vCPU file descriptor. */
+struct kvm_stats;
+struct kvm_stats *kvm_stats_open(int fd);
+int kvm_stats_read(struct kvm_stats *s, const char *name, uint64_t *value);
+void kvm_stats_close(struct kvm_stats *s);
+
+#endif
