@@ -16,7 +16,10 @@ public static class Metrics
     public static readonly MetricInfo Inside = new("inside", "ns", false, "service time as the agent measured it inside the Realm");
     public static readonly MetricInfo Throughput = new("throughput", "tokens/s", true, "tokens per second over equal-count windows of completions (offline)");
 
-    public static readonly IReadOnlyList<MetricInfo> All = [Latency, Ttft, Tpot, IssueLag, Inside, Throughput];
+    public static readonly MetricInfo OpCost = new("op_cost", "ns", false, "cost of one operation of a native microbenchmark, empty loop subtracted");
+    public static readonly MetricInfo Bandwidth = new("bandwidth", "bytes/s", true, "bytes moved per second by a native microbenchmark");
+
+    public static readonly IReadOnlyList<MetricInfo> All = [Latency, Ttft, Tpot, IssueLag, Inside, Throughput, OpCost, Bandwidth];
 
     /// <summary>Windows the offline run is cut into so its throughput has a distribution, not a single number.</summary>
     public const int ThroughputWindows = 20;
@@ -31,7 +34,7 @@ public static class Metrics
     {
         "throughput" => kind == ScenarioKind.Offline,
         "latency" or "ttft" => kind != ScenarioKind.Offline,
-        "tpot" => true,
+        "tpot" or "op_cost" or "bandwidth" => true,
         _ => false,
     };
 

@@ -29,6 +29,15 @@ public sealed record ScenarioAnalysis(
     IReadOnlyList<BoundCheck> Bounds,
     Validity Validity)
 {
+    /// <summary>The analysis of a native microbenchmark: one metric's samples, no load and no latency bounds.</summary>
+    public static ScenarioAnalysis OfSamples(MetricInfo metric, IReadOnlyList<double> values, double durationS, GateSpec gate, double confidenceLevel = 0.95)
+    {
+        var d = DistributionSummary.Of(values, confidenceLevel, gate.ThresholdPct)!;
+        return new ScenarioAnalysis(values.Count, values.Count, durationS, values.Count / Math.Max(1e-9, durationS), 0,
+            new Dictionary<string, DistributionSummary> { [metric.Name] = d }, null, 0.5, [],
+            new Validity(true, [], true, null));
+    }
+
     /// <param name="gate">whose threshold decides when a gated metric is too noisy to judge</param>
     public static ScenarioAnalysis Of(ScenarioSpec spec, ScenarioRun run, RunProfile profile, GateSpec gate, double confidenceLevel = 0.95)
     {

@@ -46,7 +46,7 @@ public sealed record ScenarioSpec(
 /// </summary>
 public sealed record GateSpec(double ThresholdPct, double Confidence, IReadOnlyList<string> Metrics, double ThresholdAbsNs = 0)
 {
-    public static readonly IReadOnlyList<string> AllMetrics = ["latency", "ttft", "tpot", "throughput"];
+    public static readonly IReadOnlyList<string> AllMetrics = ["latency", "ttft", "tpot", "throughput", "op_cost", "bandwidth"];
     public static readonly GateSpec Default = new(5, 0.99, AllMetrics);
 }
 

@@ -77,6 +77,9 @@ public static partial class SuiteLoader
     [GeneratedRegex("^[A-Za-z0-9_-]+$")]
     private static partial Regex NamePattern();
 
+    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    private static partial Regex CaseNamePattern();
+
     private static List<WorkloadSpec> ReadWorkloads(Reader r, YamlMappingNode root)
     {
         var list = new List<WorkloadSpec>();
@@ -99,7 +102,9 @@ public static partial class SuiteLoader
             var values = new Dictionary<string, string>();
             foreach (var spec in specs)
             {
-                if (spec.Choices is { } choices)
+                if (spec.Text)
+                    values[spec.Name] = r.String(m, path, spec.Name, required: true, pattern: CaseNamePattern(), patternText: "letters, digits, '.', '-' and '_'") ?? "";
+                else if (spec.Choices is { } choices)
                     values[spec.Name] = r.ChoiceKey(m, path, spec.Name, choices) ?? spec.Default;
                 else
                     values[spec.Name] = (r.Number(m, path, spec.Name, spec.Min, spec.Max, spec.Integer)

@@ -2,9 +2,9 @@ namespace PerfLab.Core.Suites;
 
 /// <summary>One parameter a workload kind accepts: a number in a range, or one of a set of words.</summary>
 public sealed record ParameterSpec(string Name, string Default, string Description, double Min = 0, double Max = double.MaxValue,
-    IReadOnlyList<string>? Choices = null, bool Integer = false)
+    IReadOnlyList<string>? Choices = null, bool Integer = false, bool Text = false)
 {
-    public string ValidText => Choices is { } c
+    public string ValidText => Text ? "a name of letters, digits, '.', '-' and '_'" : Choices is { } c
         ? "one of " + string.Join(", ", c)
         : $"{(Integer ? "a whole number" : "a number")} from {Min} to {(Max == double.MaxValue ? "any" : Max.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
 }
@@ -37,6 +37,9 @@ public static class WorkloadKinds
                 Choices: ["none", "crash", "hang", "kill"]),
             new("fault_after", "0", "queries served before the fault hook fires", 0, 1_000_000_000, Integer: true),
         ],
+        // A native microbenchmark case of native/wsbench (its names: wsbench --list). Runs once per cell; the
+        // scenario's load settings do not apply to it.
+        ["micro"] = [new("case", "", "the wsbench case, e.g. kvm.exit.pio", Text: true)],
         // A Llama-architecture decoder built by PerfLab (deterministic synthetic weights) on ONNX Runtime.
         ["llm"] =
         [

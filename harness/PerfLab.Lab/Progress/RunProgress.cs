@@ -40,6 +40,12 @@ public sealed class PlainProgress(TextWriter output) : IRunProgress
     public static string Describe(CellResult r)
     {
         if (r.Analysis is not { } a) return $"{r.StatusWord.ToUpperInvariant()} {r.Cell.Id}: {r.Reason}";
+        if (r.Cell.Workload.Kind == "micro")
+        {
+            var (metric, d) = a.Distributions.First();
+            string F(double v) => metric == "bandwidth" ? $"{v / 1e9:0.##} GB/s" : PerfLab.Core.Units.Nanoseconds.Format(v);
+            return $"{r.StatusWord} {r.Cell.Id}: {metric} p50 {F(d.Median.Value)} p99 {F(d.P99.Value)} (n {d.N}, {r.Evidence.Name()})";
+        }
         var lat = a.Distributions.GetValueOrDefault("latency");
         var p50 = lat is null ? "–" : PerfLab.Core.Units.Nanoseconds.Format(lat.Median.Value);
         var p99 = lat is null ? "–" : PerfLab.Core.Units.Nanoseconds.Format(lat.P99.Value);

@@ -58,3 +58,13 @@ public sealed partial class SummaryRow
     [CsvColumn("warning")] public string Warning { get; set; } = "";
     [CsvColumn("reason")] public string Reason { get; set; } = "";
 }
+
+/// <summary>One row of micro_samples.csv: one sample of a native microbenchmark, in ns (costs) or bytes/s (rates).</summary>
+[CsvRecord]
+public sealed partial class MicroSampleRow
+{
+    [CsvColumn("cell")] public string Cell { get; set; } = "";
+    [CsvColumn("index")] public int Index { get; set; }
+    [CsvColumn("metric")] public string Metric { get; set; } = "";
+    [CsvColumn("value")] public double Value { get; set; }
+}

@@ -20,7 +20,8 @@ namespace PerfLab.Lab.Results;
 public sealed class RunFolder : IDisposable
 {
     public const int SchemaVersion = 1;
-    public const string ManifestFile = "manifest.json", SamplesFile = "samples.csv", SummaryCsv = "summary.csv", SummaryJson = "summary.json";
+    public const string ManifestFile = "manifest.json", SamplesFile = "samples.csv", SummaryCsv = "summary.csv", SummaryJson = "summary.json",
+        MicroSamplesFile = "micro_samples.csv";
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -131,6 +132,29 @@ public sealed class RunFolder : IDisposable
         _samples.Flush();
     }
 
+    private CsvWriter? _micro;
+
+    /// <summary>Appends a microbenchmark cell's samples to micro_samples.csv and keeps wsbench's raw line (ticks, counter frequency).</summary>
+    public void AppendMicroSamples(Cell cell, string metric, IReadOnlyList<double> values, string rawJson)
+    {
+        if (_micro is null)
+        {
+            _micro = CsvWriter.ToFile(System.IO.Path.Combine(Path, MicroSamplesFile), new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture });
+            _micro.WriteHeader<MicroSampleRow>();
+        }
+        var row = new MicroSampleRow { Cell = cell.Id, Metric = metric };
+        for (var i = 0; i < values.Count; i++)
+        {
+            row.Index = i;
+            row.Value = values[i];
+            _micro.WriteRecord(row);
+        }
+        _micro.Flush();
+        var dir = System.IO.Path.Combine(Path, "cells", cell.Id);
+        Directory.CreateDirectory(dir);
+        if (rawJson.Length > 0) WriteAtomic(System.IO.Path.Combine(dir, "wsbench.json"), rawJson + "\n");
+    }
+
     /// <summary>Records a finished cell: its MLPerf-style summary, then manifest and summaries rewritten in place.</summary>
     public void AddCell(CellResult result, string sutName)
     {
@@ -187,5 +211,9 @@ public sealed class RunFolder : IDisposable
         File.Move(tmp, path, overwrite: true);
     }
 
-    public void Dispose() => _samples.Dispose();
+    public void Dispose()
+    {
+        _samples.Dispose();
+        _micro?.Dispose();
+    }
 }

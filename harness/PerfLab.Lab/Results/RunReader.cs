@@ -71,7 +71,25 @@ public static class RunReader
             return (IReadOnlyDictionary<string, double[]>)Metrics.FromRecords(kv.Value, kind)
                 .Where(m => Metrics.IsGateable(kind, m.Key)).ToDictionary(m => m.Key, m => m.Value);
         });
+        foreach (var (cell, metrics) in ReadMicro(Path.Combine(dir, RunFolder.MicroSamplesFile), ok)) cells[cell] = metrics;
         return new GateSide(new GateInput(Path.GetFileName(Path.TrimEndingDirectorySeparator(dir)), cells), spec, suite);
+    }
+
+    private static Dictionary<string, IReadOnlyDictionary<string, double[]>> ReadMicro(string path, HashSet<string> ok)
+    {
+        var result = new Dictionary<string, IReadOnlyDictionary<string, double[]>>();
+        if (!File.Exists(path)) return result;
+        try
+        {
+            using var reader = CsvReader.FromFile(path, new CsvReaderOptions { FormatProvider = CultureInfo.InvariantCulture });
+            foreach (var g in reader.GetRecords<MicroSampleRow>().Where(r => ok.Contains(r.Cell)).ToList().GroupBy(r => r.Cell))
+                result[g.Key] = g.GroupBy(r => r.Metric).ToDictionary(m => m.Key, m => m.Select(r => r.Value).ToArray());
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new ResultsFormatException($"{path}: cannot be read as PerfLab microbenchmark samples ({e.Message})");
+        }
+        return result;
     }
 
     private sealed record BaselineFile(int Schema, string Suite, string Source, string CreatedUtc, GateSpec? Gate,

@@ -6,6 +6,7 @@ using PerfLab.Core.Results;
 using PerfLab.Core.Suites;
 using PerfLab.Lab.Backends;
 using PerfLab.Lab.Hosts;
+using PerfLab.Lab.Micro;
 using PerfLab.Lab.Progress;
 using PerfLab.Lab.Results;
 
@@ -53,7 +54,9 @@ public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, IWaitStra
                 continue;
             }
             progress.CellStarted(index, plan.Count, cell);
-            var result = RunCell(suite, cell, backend, folder, progress, cancel, results);
+            var result = cell.Workload.Kind == "micro"
+                ? MicroCell.Run(suite, cell, folder, NativeBackend.Cpus(cell.Realm))
+                : RunCell(suite, cell, backend, folder, progress, cancel, results);
             results[cell.Id] = result;
             folder.AddCell(result, $"agent:{cell.Workload.Kind}");
             progress.CellFinished(result);

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Text;
+using PerfLab.Core.Suites;
+using PerfLab.Lab.Micro;
+
+namespace PerfLab.Cli.Commands;
+
+/// <summary>`perflab micro`: build native/wsbench if needed and run its cases into a run folder.</summary>
+public static class MicroCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var cases = new Option<string[]>("--case") { Description = "a case to run (repeatable); default: every case. List them with --list", AllowMultipleArgumentsPerToken = true };
+        var list = new Option<bool>("--list") { Description = "list the cases and exit" };
+        var results = new Option<DirectoryInfo>("--results") { Description = "where run folders go", DefaultValueFactory = _ => new DirectoryInfo("results/runs") };
+        var cpu = new Option<string>("--pinning") { Description = "none, auto (the last CPU) or a CPU number", DefaultValueFactory = _ => "auto" };
+        var cmd = new Command("micro", "Run the native world-switch and memory microbenchmarks (a tiny KVM VMM and host references); cases this host\n" +
+                                       "cannot run are reported as SKIP with the reason. Results go to a run folder like any suite's.\n" +
+                                       "Example: perflab micro --case kvm.exit.pio --case host.syscall")
+        {
+            cases, list, results, cpu,
+        };
+        cmd.SetAction(async (p, cancel) => (int)await Task.Run(() =>
+            Execute(p.GetValue(cases) ?? [], p.GetValue(list), p.GetValue(results)!.FullName, p.GetValue(cpu)!, stdout, stderr, cancel)));
+        return cmd;
+    }
+
+    public static ExitCode Execute(IReadOnlyList<string> requested, bool list, string runsDir, string pinning, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
+        string exe;
+        IReadOnlyList<string> valid;
+        try
+        {
+            exe = NativeBuild.EnsureWsbench();
+            valid = Wsbench.ListCases(exe);
+        }
+        catch (NativeUnavailableException e)
+        {
+            stderr.WriteLine("error: " + e.Message);
+            return ExitCode.Environment;
+        }
+        if (list)
+        {
+            foreach (var c in valid) stdout.WriteLine(c);
+            return ExitCode.Ok;
+        }
+        var unknown = requested.Where(c => !valid.Contains(c)).ToList();
+        if (unknown.Count > 0)
+        {
+            stderr.WriteLine($"error: unknown case{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown.Select(u => $"'{u}'"))}; valid cases: {string.Join(", ", valid)}");
+            return ExitCode.BadInput;
+        }
+        var path = Path.Combine(Path.GetTempPath(), $"perflab-micro-{Environment.ProcessId}.yaml");
+        File.WriteAllText(path, SuiteYaml(requested.Count > 0 ? requested : valid, pinning));
+        try
+        {
+            return RunCommand.Execute(path, runsDir, "precise", plain: true, stdout, stderr, cancel);
+        }
+        finally { File.Delete(path); }
+    }
+
+    /// <summary>The suite `perflab micro` runs: one micro workload per case, on the native platform.</summary>
+    public static string SuiteYaml(IEnumerable<string> cases, string pinning)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("name: micro");
+        sb.AppendLine("description: native microbenchmarks chosen on the command line");
+        sb.AppendLine("workloads:");
+        foreach (var c in cases) sb.AppendLine($"  - {{name: {c.Replace('.', '_')}, kind: micro, case: {c}}}");
+        sb.AppendLine("scenarios:");
+        sb.AppendLine("  - {type: single-stream, name: micro}");
+        sb.AppendLine("matrix:");
+        sb.AppendLine($"  platform: native");
+        sb.AppendLine($"  pinning: {pinning}");
+        sb.AppendLine("gate:");
+        sb.AppendLine("  metrics: [op_cost, bandwidth]");
+        return sb.ToString();
+    }
+}
