@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Runs every test: restores, builds, runs xunit, and ends with one line "N passed, N failed, N skipped".
-# Needs only the .NET SDK; installs nothing else today (the suites' tests that need a capability this host
-# lacks are skipped with their reason).
+# Runs every test: installs what the tests need, restores, builds, runs xunit, and ends with one line
+# "N passed, N failed, N skipped". Tests needing a capability this host lacks are skipped with their reason.
 set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# native/ builds with cmake and gcc; its arm64 build is checked with Debian's cross compiler.
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+command -v gcc >/dev/null || need+=(gcc)
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
+if ((${#need[@]})) && [[ $(id -u) -eq 0 ]]; then
+  apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null || echo "warning: could not install ${need[*]}; their tests will be skipped"
+fi
 
 dotnet build PerfLab.sln -c Release -v quiet -nologo || { echo "0 passed, 1 failed"; exit 1; }
 log=$(mktemp)

@@ -22,7 +22,7 @@ uint64_t ticks_now(void)
 }
 #endif
 
-static double now_s(void)
+static __attribute__((unused)) double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

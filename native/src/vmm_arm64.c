@@ -1,0 +1,199 @@
+/* The arm64 VMM: one VM, one vCPU at EL1 with the MMU off, MMIO and hypercall exits; and a Realm mode that
+ * probes the host kernel for KVM Realm support (the capability is taken from the host's own kernel headers at
+ * build time and checked at run time; its number has changed between patch series, so none is hard-coded). */
+#include "wsbench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define RAM_IPA 0x40000000ULL
+#define RAM_SIZE (64ULL << 20)
+#define CODE_OFF 0x1000ULL
+#define RESULTS_OFF (1ULL << 20)
+#define RESULTS_MAX ((RAM_SIZE - RESULTS_OFF) / 8)
+#define MMIO_IPA 0x10000000ULL
+#define DONE_IPA 0x10001000ULL
+#define CORE_REG(x) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | (offsetof(struct kvm_regs, x) / sizeof(__u32)))
+
+extern const char guest_begin[], guest_end[], g_mmio[], g_hvc[], g_empty[];
+
+struct vm {
+    int kvm, fd, vcpu;
+    struct kvm_run *run;
+    uint8_t *ram;
+    struct kvm_stats *stats;
+};
+
+static const char *kvm_device(void)
+{
+    const char *d = getenv("WSBENCH_KVM_DEVICE");
+    return d && *d ? d : "/dev/kvm";
+}
+
+static const char *kvm_check(const struct bench_case *c)
+{
+    (void)c;
+    int fd = open(kvm_device(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? "no /dev/kvm on this host" : "cannot open /dev/kvm (permission?)";
+    close(fd);
+    return NULL;
+}
+
+static int set_reg(int vcpu, uint64_t id, uint64_t value)
+{
+    struct kvm_one_reg r = {.id = id, .addr = (uintptr_t)&value};
+    return ioctl(vcpu, KVM_SET_ONE_REG, &r);
+}
+
+static void vm_destroy(struct vm *v)
+{
+    kvm_stats_close(v->stats);
+    if (v->vcpu > 0) close(v->vcpu);
+    if (v->fd > 0) close(v->fd);
+    if (v->kvm > 0) close(v->kvm);
+    if (v->ram) munmap(v->ram, RAM_SIZE);
+}
+
+static int vm_create(struct vm *v, char *err, size_t errlen)
+{
+    memset(v, 0, sizeof *v);
+    v->kvm = open(kvm_device(), O_RDWR | O_CLOEXEC);
+    if (v->kvm < 0)
+        return snprintf(err, errlen, "open /dev/kvm: %s", strerror(errno)), -1;
+    v->fd = ioctl(v->kvm, KVM_CREATE_VM, 0);
+    if (v->fd < 0)
+        return snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno)), -1;
+    v->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (v->ram == MAP_FAILED)
+        return v->ram = NULL, snprintf(err, errlen, "mmap guest RAM failed"), -1;
+    struct kvm_userspace_memory_region m = {.slot = 0, .guest_phys_addr = RAM_IPA, .memory_size = RAM_SIZE, .userspace_addr = (uintptr_t)v->ram};
+    if (ioctl(v->fd, KVM_SET_USER_MEMORY_REGION, &m) < 0)
+        return snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno)), -1;
+    memcpy(v->ram + CODE_OFF, guest_begin, guest_end - guest_begin);
+    v->vcpu = ioctl(v->fd, KVM_CREATE_VCPU, 0);
+    if (v->vcpu < 0)
+        return snprintf(err, errlen, "KVM_CREATE_VCPU: %s", strerror(errno)), -1;
+    struct kvm_vcpu_init init;
+    if (ioctl(v->fd, KVM_ARM_PREFERRED_TARGET, &init) < 0)
+        return snprintf(err, errlen, "KVM_ARM_PREFERRED_TARGET: %s", strerror(errno)), -1;
+    init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+    if (ioctl(v->vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
+        return snprintf(err, errlen, "KVM_ARM_VCPU_INIT: %s", strerror(errno)), -1;
+    int size = ioctl(v->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+    v->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, v->vcpu, 0);
+    if (v->run == MAP_FAILED)
+        return snprintf(err, errlen, "mmap kvm_run: %s", strerror(errno)), -1;
+    v->stats = kvm_stats_open(v->vcpu);
+    return 0;
+}
+
+static int vm_call(struct vm *v, const char *prog, uint64_t iterations, uint64_t *user_exits, char *err, size_t errlen)
+{
+    if (set_reg(v->vcpu, CORE_REG(regs.pc), RAM_IPA + CODE_OFF + (prog - guest_begin)) < 0 ||
+        set_reg(v->vcpu, CORE_REG(regs.pstate), 0x3c5) < 0 || /* EL1h, interrupts masked */
+        set_reg(v->vcpu, CORE_REG(regs.regs[1]), MMIO_IPA) < 0 ||
+        set_reg(v->vcpu, CORE_REG(regs.regs[2]), RAM_IPA + RESULTS_OFF) < 0 ||
+        set_reg(v->vcpu, CORE_REG(regs.regs[3]), iterations) < 0 ||
+        set_reg(v->vcpu, CORE_REG(regs.regs[4]), DONE_IPA) < 0)
+        return snprintf(err, errlen, "KVM_SET_ONE_REG: %s", strerror(errno)), -1;
+    uint64_t exits = 0;
+    for (;;) {
+        if (ioctl(v->vcpu, KVM_RUN, 0) < 0 && errno != EINTR)
+            return snprintf(err, errlen, "KVM_RUN: %s", strerror(errno)), -1;
+        if (v->run->exit_reason == KVM_EXIT_MMIO) {
+            if (v->run->mmio.phys_addr == DONE_IPA) {
+                if (user_exits)
+                    *user_exits = exits;
+                return 0;
+            }
+            exits++;
+            continue;
+        }
+        if (v->run->exit_reason == KVM_EXIT_INTR)
+            continue;
+        return snprintf(err, errlen, "guest stopped with exit reason %u", v->run->exit_reason), -1;
+    }
+}
+
+/* a: 0 = MMIO to userspace, 1 = hypercall answered in KVM (PSCI_VERSION) */
+static int run_exit(const struct bench_case *bc, const struct options *o, struct result *res, char *err, size_t errlen)
+{
+    struct vm v;
+    if (vm_create(&v, err, errlen) < 0) {
+        vm_destroy(&v);
+        return -1;
+    }
+    const char *prog = bc->a ? g_hvc : g_mmio;
+    uint64_t n = o->min_iterations * 16;
+    if (n > RESULTS_MAX)
+        n = RESULTS_MAX;
+    if (vm_call(&v, g_empty, n, NULL, err, errlen) < 0) {
+        vm_destroy(&v);
+        return -1;
+    }
+    double *empty = malloc(n * sizeof *empty);
+    for (uint64_t i = 0; i < n; i++)
+        empty[i] = (double)((uint64_t *)(v.ram + RESULTS_OFF))[i];
+    res->empty_ticks = median_of(empty, n);
+    free(empty);
+    uint64_t exits0 = 0, exits1 = 0, user = 0;
+    kvm_stats_read(v.stats, "exits", &exits0);
+    if (vm_call(&v, prog, n, &user, err, errlen) < 0) {
+        vm_destroy(&v);
+        return -1;
+    }
+    kvm_stats_read(v.stats, "exits", &exits1);
+    result_alloc(res, n);
+    for (uint64_t i = 0; i < n; i++)
+        res->samples[i] = (double)((uint64_t *)(v.ram + RESULTS_OFF))[i] - res->empty_ticks;
+    res->unit = "ticks";
+    res->iterations = n;
+    extra_add(res, ",\"exits_to_userspace\":%llu,\"kvm_exits\":%llu", (unsigned long long)user, (unsigned long long)(exits1 - exits0));
+    vm_destroy(&v);
+    return 0;
+}
+
+static const char *realm_check(const struct bench_case *c)
+{
+    const char *k = kvm_check(c);
+    if (k)
+        return k;
+#ifdef KVM_CAP_ARM_RME
+    int fd = open(kvm_device(), O_RDWR | O_CLOEXEC);
+    int has = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_RME);
+    close(fd);
+    return has > 0 ? NULL : "the kernel headers define KVM_CAP_ARM_RME but this kernel does not offer it";
+#else
+    return "this kernel's headers define no KVM_CAP_ARM_RME: no KVM Realm support to probe";
+#endif
+}
+
+static int run_realm_probe(const struct bench_case *bc, const struct options *o, struct result *res, char *err, size_t errlen)
+{
+    (void)bc; (void)o;
+#ifdef KVM_CAP_ARM_RME
+    result_alloc(res, 0);
+    res->unit = "ticks";
+    extra_add(res, ",\"kvm_cap_arm_rme\":%d", KVM_CAP_ARM_RME);
+    return 0;
+#else
+    (void)res;
+    snprintf(err, errlen, "no Realm support");
+    return -1;
+#endif
+}
+
+const struct bench_case vm_cases[] = {
+    {"kvm.exit.mmio", "store to unbacked memory, exit to the VMM's userspace and back", kvm_check, run_exit, 0, 0, 0},
+    {"kvm.exit.hvc", "hvc answered inside KVM (PSCI_VERSION)", kvm_check, run_exit, 1, 0, 0},
+    {"kvm.realm.probe", "KVM Realm support of this host (capability from the host's headers)", realm_check, run_realm_probe, 0, 0, 0},
+};
+const size_t vm_case_count = sizeof vm_cases / sizeof vm_cases[0];
