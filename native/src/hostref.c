@@ -218,7 +218,7 @@ const struct bench_case host_cases[] = {
     {"host.fault.4k", "first touch of fresh memory, 4 KiB pages", always, run_native_fault, 0, 0, 64},
     {"host.fault.2m", "first touch of fresh memory, THP 2 MiB", always, run_native_fault, 1, 0, 64},
     {"host.chase.4k.1m", "pointer chase, 4 KiB pages", always, run_native_chase, 0, 0, 1},
-    {"host.chase.2m.1m", "pointer chase, THP", always, run_native_chase, 1, 0, 2},
+    {"host.chase.2m.2m", "pointer chase, THP", always, run_native_chase, 1, 0, 2},
     {"host.chase.4k.256m", "pointer chase, 4 KiB pages", always, run_native_chase, 0, 0, 256},
     {"host.chase.2m.256m", "pointer chase, THP", always, run_native_chase, 1, 0, 256},
     {"host.chase.4k.1g", "pointer chase, 4 KiB pages", always, run_native_chase, 0, 0, 1024},

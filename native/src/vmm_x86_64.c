@@ -555,7 +555,7 @@ const struct bench_case vm_cases[] = {
     FAULT("kvm.fault.thp-g4k", 0, BACK_THP, 64),
     FAULT("kvm.fault.thp-g2m", 1, BACK_THP, 64),
     FAULT("kvm.fault.hugetlb-g2m", 1, BACK_HUGETLB, 64),
-    CHASE("kvm.chase.h4k-g4k.1m", 0, BACK_4K, 1), CHASE("kvm.chase.thp-g2m.1m", 1, BACK_THP, 2),
+    CHASE("kvm.chase.h4k-g4k.1m", 0, BACK_4K, 1), CHASE("kvm.chase.thp-g2m.2m", 1, BACK_THP, 2),
     CHASE("kvm.chase.h4k-g4k.16m", 0, BACK_4K, 16), CHASE("kvm.chase.thp-g2m.16m", 1, BACK_THP, 16),
     CHASE("kvm.chase.h4k-g4k.256m", 0, BACK_4K, 256), CHASE("kvm.chase.thp-g2m.256m", 1, BACK_THP, 256),
     CHASE("kvm.chase.h4k-g4k.1g", 0, BACK_4K, 1024), CHASE("kvm.chase.thp-g2m.1g", 1, BACK_THP, 1024),
