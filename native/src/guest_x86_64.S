@@ -8,7 +8,7 @@
 
     .text
     .globl guest_begin, guest_end
-    .globl g_pio, g_mmio, g_empty, g_touch, g_chase, g_batch
+    .globl g_pio, g_mmio, g_empty, g_touch, g_chase, g_batch, g_hlt
 guest_begin:
 
 /* One port write per iteration; its cost in TSC ticks is stored per iteration. */
@@ -29,6 +29,19 @@ g_pio:
 g_mmio:
 1:  TSC(%r8)
     movb %al, (%rsi)
+    TSC(%rax)
+    sub %r8, %rax
+    mov %rax, (%rdi)
+    add $8, %rdi
+    dec %rcx
+    jnz 1b
+    mov $DONE_PORT, %dx
+    out %al, (%dx)
+
+/* hlt: exits to the VMM (CPL0 guests only; privileged at CPL3). */
+g_hlt:
+1:  TSC(%r8)
+    hlt
     TSC(%rax)
     sub %r8, %rax
     mov %rax, (%rdi)

@@ -37,7 +37,7 @@
 #define PTE_US 4ULL
 #define PTE_PS 0x80ULL
 
-extern const char guest_begin[], guest_end[], g_pio[], g_mmio[], g_empty[], g_touch[], g_chase[], g_batch[];
+extern const char guest_begin[], guest_end[], g_pio[], g_mmio[], g_empty[], g_touch[], g_chase[], g_batch[], g_hlt[];
 
 enum backing { BACK_4K, BACK_THP, BACK_HUGETLB };
 
@@ -259,6 +259,7 @@ static int vm_call(struct vm *v, const char *prog, uint64_t rdi, uint64_t rcx, u
                 on_bench_exit(v, ctx);
             continue;
         case KVM_EXIT_MMIO:
+        case KVM_EXIT_HLT:
             exits++;
             continue;
         case KVM_EXIT_INTR:
@@ -299,7 +300,7 @@ static double exit_batch_seconds(uint64_t iters, void *p)
 }
 
 /* a: 0 = port I/O to userspace, 1 = MMIO to userspace, 2 = port I/O completed in the kernel (ioeventfd),
- *    3 = MMIO completed in the kernel (ioeventfd) */
+ *    3 = MMIO completed in the kernel (ioeventfd), 4 = hlt to userspace (CPL0 only) */
 static int run_exit(const struct bench_case *bc, const struct options *o, struct result *res, char *err, size_t errlen)
 {
     struct vm v;
@@ -308,7 +309,7 @@ static int run_exit(const struct bench_case *bc, const struct options *o, struct
         return -1;
     }
     int kind = (int)bc->a;
-    struct exit_ctx c = {&v, kind == 1 || kind == 3 ? g_mmio : g_pio, kind == 2 ? EVENT_PORT : BENCH_PORT, MMIO_GPA, err, errlen};
+    struct exit_ctx c = {&v, kind == 4 ? g_hlt : kind == 1 || kind == 3 ? g_mmio : g_pio, kind == 2 ? EVENT_PORT : BENCH_PORT, MMIO_GPA, err, errlen};
     if (kind >= 2) {
         v.eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         struct kvm_ioeventfd io = {.addr = kind == 2 ? EVENT_PORT : MMIO_GPA, .len = 1, .fd = v.eventfd,
@@ -534,13 +535,6 @@ static const char *hlt_check(const struct bench_case *c)
     return cpl_for_host() ? "hlt and hypercalls are privileged: this host runs guest code natively only at CPL3 (no vmx/svm)" : NULL;
 }
 
-static int run_unimplemented(const struct bench_case *bc, const struct options *o, struct result *res, char *err, size_t errlen)
-{
-    (void)bc; (void)o; (void)res;
-    snprintf(err, errlen, "not implemented for CPL0 guests yet");
-    return -1;
-}
-
 #define FAULT(name, g, b, mib) {name, "guest first touch of every 4 KiB page: faults, cost per fault and per MiB, cold and warm", fault_check, run_fault, g, b, mib}
 #define CHASE(name, g, b, mib) {name, "dependent pointer chase in the guest: ticks per access", kvm_check, run_chase, g, b, mib}
 #define BATCH(name, chunk) {name, "move 256 MiB to the host through one exit per chunk: bytes/s", kvm_check, run_batch, chunk, 0, 256}
@@ -550,9 +544,11 @@ const struct bench_case vm_cases[] = {
     {"kvm.exit.mmio", "store to unbacked memory, exit to the VMM's userspace and back", kvm_check, run_exit, 1, 0, 0},
     {"kvm.exit.pio-kernel", "port write completed inside KVM (ioeventfd), no userspace", kvm_check, run_exit, 2, 0, 0},
     {"kvm.exit.mmio-kernel", "MMIO store completed inside KVM (ioeventfd), no userspace", kvm_check, run_exit, 3, 0, 0},
-    {"kvm.exit.hlt", "hlt to the VMM and back", hlt_check, run_unimplemented, 0, 0, 0},
+    {"kvm.exit.hlt", "hlt to the VMM and back", hlt_check, run_exit, 4, 0, 0},
     FAULT("kvm.fault.h4k-g4k", 0, BACK_4K, 64),
+    FAULT("kvm.fault.h4k-g2m", 1, BACK_4K, 64),
     FAULT("kvm.fault.thp-g4k", 0, BACK_THP, 64),
+    FAULT("kvm.fault.hugetlb-g4k", 0, BACK_HUGETLB, 64),
     FAULT("kvm.fault.thp-g2m", 1, BACK_THP, 64),
     FAULT("kvm.fault.hugetlb-g2m", 1, BACK_HUGETLB, 64),
     CHASE("kvm.chase.h4k-g4k.1m", 0, BACK_4K, 1), CHASE("kvm.chase.thp-g2m.2m", 1, BACK_THP, 2),
@@ -562,5 +558,6 @@ const struct bench_case vm_cases[] = {
     BATCH("kvm.batch.4k", 4096), BATCH("kvm.batch.16k", 16384), BATCH("kvm.batch.64k", 65536),
     BATCH("kvm.batch.256k", 262144), BATCH("kvm.batch.1m", 1 << 20), BATCH("kvm.batch.4m", 4 << 20),
     BATCH("kvm.batch.16m", 16 << 20), BATCH("kvm.batch.64m", 64 << 20), BATCH("kvm.batch.256m", 256 << 20),
+    {"kvm.batch.1g", "move 1 GiB to the host in one exit: bytes/s", kvm_check, run_batch, 1L << 30, 0, 1024},
 };
 const size_t vm_case_count = sizeof vm_cases / sizeof vm_cases[0];
