@@ -1,15 +1,11 @@
 /* Guest programs for the arm64 VMM. They run at EL1 with the MMU off (addresses are IPAs). Registers on
  * entry: x1 = address to store to (MMIO) , x2 = results buffer, x3 = iterations, x4 = done address.
  * The virtual counter (cntvct_el0) times each operation. */
-    .text
-    .globl guest_begin, guest_end, g_mmio, g_hvc, g_empty
-guest_begin:
-
-/* One store to unbacked memory per iteration: an MMIO exit to the VMM's userspace. */
-g_mmio:
+/* x3 iterations of: time the given instructions, store their ticks at x2 and advance; then the done store. */
+.macro TIMED_LOOP op:vararg
 1:  isb
     mrs x8, cntvct_el0
-    str w0, [x1]
+    \op
     isb
     mrs x9, cntvct_el0
     sub x9, x9, x8
@@ -18,12 +14,21 @@ g_mmio:
     b.ne 1b
     str w0, [x4]
 2:  b 2b
+.endm
+
+    .text
+    .globl guest_begin, guest_end, g_mmio, g_hvc, g_empty
+guest_begin:
+
+/* One store to unbacked memory per iteration: an MMIO exit to the VMM's userspace. */
+g_mmio:
+    TIMED_LOOP str w0, [x1]
 
 /* One hypervisor call per iteration: PSCI_VERSION, answered inside KVM. */
 g_hvc:
 1:  isb
     mrs x8, cntvct_el0
-    movz w0, #0x8400, lsl #16
+    movz w0, #0x8400, lsl #16   /* PSCI_VERSION; hvc returns its answer in x0 */
     hvc #0
     isb
     mrs x9, cntvct_el0
@@ -36,17 +41,7 @@ g_hvc:
 
 /* The same loop with nothing in it. */
 g_empty:
-1:  isb
-    mrs x8, cntvct_el0
-    nop
-    isb
-    mrs x9, cntvct_el0
-    sub x9, x9, x8
-    str x9, [x2], #8
-    subs x3, x3, #1
-    b.ne 1b
-    str w0, [x4]
-2:  b 2b
+    TIMED_LOOP nop
 
 guest_end:
     .section .note.GNU-stack,"",@progbits

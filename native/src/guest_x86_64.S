@@ -6,6 +6,20 @@
 #define DONE_PORT 0x500
 #define TSC(reg)  lfence; rdtsc; shl $32, %rdx; or %rdx, %rax; mov %rax, reg
 
+/* rcx iterations of: time one `op`, store its ticks at rdi and advance; then the done port. */
+.macro TIMED_LOOP op:vararg
+1:  TSC(%r8)
+    \op
+    TSC(%rax)
+    sub %r8, %rax
+    mov %rax, (%rdi)
+    add $8, %rdi
+    dec %rcx
+    jnz 1b
+    mov $DONE_PORT, %dx
+    out %al, (%dx)
+.endm
+
     .text
     .globl guest_begin, guest_end
     .globl g_pio, g_mmio, g_empty, g_touch, g_chase, g_batch, g_hlt
@@ -14,7 +28,7 @@ guest_begin:
 /* One port write per iteration; its cost in TSC ticks is stored per iteration. */
 g_pio:
 1:  TSC(%r8)
-    mov %r9, %rdx
+    mov %r9, %rdx           /* rdtsc clobbered rdx: the port goes back in each time */
     out %al, (%dx)
     TSC(%rax)
     sub %r8, %rax
@@ -27,42 +41,15 @@ g_pio:
 
 /* One store to an address with no memory behind it: an MMIO exit. */
 g_mmio:
-1:  TSC(%r8)
-    movb %al, (%rsi)
-    TSC(%rax)
-    sub %r8, %rax
-    mov %rax, (%rdi)
-    add $8, %rdi
-    dec %rcx
-    jnz 1b
-    mov $DONE_PORT, %dx
-    out %al, (%dx)
+    TIMED_LOOP movb %al, (%rsi)
 
 /* hlt: exits to the VMM (CPL0 guests only; privileged at CPL3). */
 g_hlt:
-1:  TSC(%r8)
-    hlt
-    TSC(%rax)
-    sub %r8, %rax
-    mov %rax, (%rdi)
-    add $8, %rdi
-    dec %rcx
-    jnz 1b
-    mov $DONE_PORT, %dx
-    out %al, (%dx)
+    TIMED_LOOP hlt
 
 /* The same loop with nothing in it: its cost is subtracted from the others. */
 g_empty:
-1:  TSC(%r8)
-    nop
-    TSC(%rax)
-    sub %r8, %rax
-    mov %rax, (%rdi)
-    add $8, %rdi
-    dec %rcx
-    jnz 1b
-    mov $DONE_PORT, %dx
-    out %al, (%dx)
+    TIMED_LOOP nop
 
 /* Touch one byte every r9 bytes from rsi: the first touch of a page costs its faults. */
 g_touch:

@@ -88,16 +88,26 @@ static int run_signal(const struct bench_case *c, const struct options *o, struc
     return per_op(op_signal, o, r);
 }
 
+/* Anonymous memory aligned to 2 MiB so THP can back it whole; *base is what to munmap (size + 2 MiB). */
+static uint8_t *map_aligned(size_t size, int thp, uint8_t **base)
+{
+    uint8_t *p = mmap(NULL, size + 2 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    *base = p;
+    uint8_t *a = (uint8_t *)(((uintptr_t)p + 2 * MIB - 1) & ~(2 * MIB - 1));
+    madvise(a, size, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+    return a;
+}
+
 /* First touch of fresh anonymous memory. a: 0 = 4 KiB pages (THP off), 1 = 2 MiB (THP); c: MiB. */
 static int run_native_fault(const struct bench_case *c, const struct options *o, struct result *r, char *e, size_t el)
 {
     (void)o;
     size_t size = (size_t)c->c * MIB;
-    uint8_t *p = mmap(NULL, size + 2 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    uint8_t *p, *a = map_aligned(size, (int)c->a, &p);
+    if (!a)
         return snprintf(e, el, "mmap failed"), -1;
-    uint8_t *a = (uint8_t *)(((uintptr_t)p + 2 * MIB - 1) & ~(2 * MIB - 1));
-    madvise(a, size, c->a ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
     size_t pages = size / 4096;
     result_alloc(r, pages);
     uint64_t total0 = ticks_now();
@@ -123,21 +133,12 @@ static int run_native_fault(const struct bench_case *c, const struct options *o,
 static int run_native_chase(const struct bench_case *c, const struct options *o, struct result *r, char *e, size_t el)
 {
     size_t size = (size_t)c->c * MIB;
-    uint8_t *p = mmap(NULL, size + 2 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    uint8_t *p, *a = map_aligned(size, (int)c->a, &p);
+    if (!a)
         return snprintf(e, el, "mmap failed"), -1;
-    uint8_t *a = (uint8_t *)(((uintptr_t)p + 2 * MIB - 1) & ~(2 * MIB - 1));
-    madvise(a, size, c->a ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
     size_t lines = size / 64;
     uint32_t *order = malloc(lines * sizeof *order);
-    for (size_t i = 0; i < lines; i++)
-        order[i] = (uint32_t)i;
-    uint64_t s = 0x9E3779B97F4A7C15ULL;
-    for (size_t i = lines - 1; i > 0; i--) {
-        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-        size_t j = s % (i + 1);
-        uint32_t t = order[i]; order[i] = order[j]; order[j] = t;
-    }
+    random_cycle(order, lines);
     for (size_t i = 0; i < lines; i++)
         *(void **)(a + (size_t)order[i] * 64) = a + (size_t)order[(i + 1) % lines] * 64;
     free(order);

@@ -1,6 +1,8 @@
 /* KVM's binary statistics (KVM_GET_STATS_FD): names and values of a VM's or vCPU's counters. */
 #include "wsbench.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,4 +53,33 @@ void kvm_stats_close(struct kvm_stats *s)
     close(s->fd);
     free(s->desc);
     free(s);
+}
+
+/* WSBENCH_KVM_DEVICE overrides /dev/kvm: tests use it to see a host without KVM. */
+const char *kvm_device(void)
+{
+    const char *d = getenv("WSBENCH_KVM_DEVICE");
+    return d && *d ? d : "/dev/kvm";
+}
+
+const char *kvm_check(const struct bench_case *c)
+{
+    (void)c;
+    int fd = open(kvm_device(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? "no /dev/kvm on this host" : "cannot open /dev/kvm (permission?)";
+    close(fd);
+    return NULL;
+}
+
+void random_cycle(uint32_t *order, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        order[i] = (uint32_t)i;
+    uint64_t s = 0x9E3779B97F4A7C15ULL;
+    for (size_t i = n - 1; i > 0; i--) {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        size_t j = s % (i + 1);
+        uint32_t t = order[i]; order[i] = order[j]; order[j] = t;
+    }
 }

@@ -31,21 +31,6 @@ struct vm {
     struct kvm_stats *stats;
 };
 
-static const char *kvm_device(void)
-{
-    const char *d = getenv("WSBENCH_KVM_DEVICE");
-    return d && *d ? d : "/dev/kvm";
-}
-
-static const char *kvm_check(const struct bench_case *c)
-{
-    (void)c;
-    int fd = open(kvm_device(), O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? "no /dev/kvm on this host" : "cannot open /dev/kvm (permission?)";
-    close(fd);
-    return NULL;
-}
 
 static int set_reg(int vcpu, uint64_t id, uint64_t value)
 {

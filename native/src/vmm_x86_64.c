@@ -68,22 +68,6 @@ static int cpl_for_host(void)
     return hw ? 0 : 3;
 }
 
-/* WSBENCH_KVM_DEVICE overrides /dev/kvm: tests use it to see a host without KVM. */
-static const char *kvm_device(void)
-{
-    const char *d = getenv("WSBENCH_KVM_DEVICE");
-    return d && *d ? d : "/dev/kvm";
-}
-
-static const char *kvm_check(const struct bench_case *c)
-{
-    (void)c;
-    int fd = open(kvm_device(), O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? "no /dev/kvm on this host" : "cannot open /dev/kvm (permission?)";
-    close(fd);
-    return NULL;
-}
 
 static void *map_backing(size_t size, enum backing b)
 {
@@ -444,14 +428,7 @@ static int run_chase(const struct bench_case *bc, const struct options *o, struc
     }
     size_t lines = size / 64;
     uint32_t *order = malloc(lines * sizeof *order);
-    for (size_t i = 0; i < lines; i++)
-        order[i] = (uint32_t)i;
-    uint64_t s = 0x9E3779B97F4A7C15ULL;
-    for (size_t i = lines - 1; i > 0; i--) {
-        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-        size_t j = s % (i + 1);
-        uint32_t t = order[i]; order[i] = order[j]; order[j] = t;
-    }
+    random_cycle(order, lines);
     for (size_t i = 0; i < lines; i++)
         *(uint64_t *)(v.data + (size_t)order[i] * 64) = DATA_GPA + (uint64_t)order[(i + 1) % lines] * 64;
     free(order);

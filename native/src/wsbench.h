@@ -51,5 +51,11 @@ struct kvm_stats;
 struct kvm_stats *kvm_stats_open(int fd);
 int kvm_stats_read(struct kvm_stats *s, const char *name, uint64_t *value);
 void kvm_stats_close(struct kvm_stats *s);
+const char *kvm_device(void);                       /* /dev/kvm, or WSBENCH_KVM_DEVICE */
+const char *kvm_check(const struct bench_case *c);  /* NULL if KVM can be opened, else why not */
+
+/* A seeded random permutation of 0..n-1 (Fisher–Yates with xorshift): the visiting order of a pointer chase
+ * whose nodes form one single cycle when each points at the next in this order. */
+void random_cycle(uint32_t *order, size_t n);
 
 #endif
