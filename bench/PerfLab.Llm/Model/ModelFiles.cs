@@ -27,9 +27,10 @@ public static class ModelFiles
         var m = ReadManifest(directory);
         var weights = Path.Combine(directory, m.WeightsFile);
         if (!File.Exists(weights)) throw new FileNotFoundException($"{weights}: missing (the manifest lists {m.Tensors.Count} tensors in it)", weights);
-        var length = new FileInfo(weights).Length;
-        if (length < m.WeightsBytes) throw new InvalidDataException($"{weights}: truncated: {length} bytes, the manifest says {m.WeightsBytes}");
+        // Opened, not stat'ed: the weights file may be a link to memory the payload was streamed into.
         using var f = File.OpenRead(weights);
+        var length = f.Length;
+        if (length < m.WeightsBytes) throw new InvalidDataException($"{weights}: truncated: {length} bytes, the manifest says {m.WeightsBytes}");
         // Hashed through one small buffer: verifying must not hold a copy of the weights beside the engine's.
         var buffer = new byte[1 << 20];
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

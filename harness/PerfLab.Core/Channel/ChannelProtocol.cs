@@ -3,7 +3,7 @@ using System.Globalization;
 namespace PerfLab.Core.Channel;
 
 /// <summary>The kinds of line on the host↔agent channel.</summary>
-public enum MessageKind { Hello, Load, Ready, Query, FirstToken, Complete, Stats, Bye, Error }
+public enum MessageKind { Hello, Load, Ready, Query, FirstToken, Complete, Stats, Bye, Error, Chunk, Ack }
 
 /// <summary>One parsed line. Numeric fields are filled for the hot messages; Text carries the rest (JSON or words).</summary>
 public readonly record struct ChannelMessage(MessageKind Kind, long Id = 0, long A = 0, long B = 0, string Text = "");
@@ -19,6 +19,9 @@ public readonly record struct ChannelMessage(MessageKind Kind, long Id = 0, long
 ///   host → agent   stats            agent → host   stats &lt;json&gt;
 ///   host → agent   bye              agent → host   bye
 ///   agent → host   error &lt;text&gt;     (fatal: the agent cannot go on)
+///   host → agent   chunk &lt;index&gt; &lt;bytes&gt;   agent → host   ack &lt;index&gt;
+///       (emulated Realms: one RSI-batch-sized chunk of the payload is in the shared buffer; the agent copies it
+///        through its bounce buffer into private memory and acknowledges: one host call per chunk)
 /// The hot messages (query, first-token, complete) are positional integers so both sides parse them without
 /// allocating; the rare ones carry JSON. A host refuses an agent whose hello names another version.
 /// </summary>
@@ -31,6 +34,7 @@ public static class ChannelProtocol
         ("query", MessageKind.Query), ("first-token", MessageKind.FirstToken), ("complete", MessageKind.Complete),
         ("hello", MessageKind.Hello), ("load", MessageKind.Load), ("ready", MessageKind.Ready),
         ("stats", MessageKind.Stats), ("bye", MessageKind.Bye), ("error", MessageKind.Error),
+        ("chunk", MessageKind.Chunk), ("ack", MessageKind.Ack),
     ];
 
     public static string Hello(int pid) => $"hello {Version} {pid}";
@@ -43,6 +47,8 @@ public static class ChannelProtocol
     public static string Stats(string json) => "stats " + json;
     public static string Bye() => "bye";
     public static string Error(string text) => "error " + text.ReplaceLineEndings(" ");
+    public static string Chunk(long index, long bytes) => $"chunk {index} {bytes}";
+    public static string Ack(long index) => $"ack {index}";
 
     /// <summary>Parses one line; returns false (and a reason) for anything not in the protocol.</summary>
     public static bool TryParse(ReadOnlySpan<char> line, out ChannelMessage message, out string? problem)
@@ -61,9 +67,13 @@ public static class ChannelProtocol
                     if (!Ints(rest, out var q0, out var q1, out _, 2)) break;
                     message = new ChannelMessage(kind, q0, q1);
                     return true;
-                case MessageKind.FirstToken:
+                case MessageKind.FirstToken or MessageKind.Ack:
                     if (!Ints(rest, out var f0, out _, out _, 1)) break;
                     message = new ChannelMessage(kind, f0);
+                    return true;
+                case MessageKind.Chunk:
+                    if (!Ints(rest, out var k0, out var k1, out _, 2)) break;
+                    message = new ChannelMessage(kind, k0, k1);
                     return true;
                 case MessageKind.Complete:
                     if (!Ints(rest, out var c0, out var c1, out var c2, 3)) break;

@@ -69,4 +69,8 @@ public sealed record Suite(
     IReadOnlyList<WorkloadSpec> Workloads,
     IReadOnlyList<ScenarioSpec> Scenarios,
     IReadOnlyList<Cell> Cells,
-    GateSpec Gate);
+    GateSpec Gate)
+{
+    /// <summary>The world-switch cost profile cca-emulated cells apply (bench/profiles/&lt;name&gt;.yaml).</summary>
+    public string CalibrationProfile { get; init; } = "kvm-pvm-measured";
+}

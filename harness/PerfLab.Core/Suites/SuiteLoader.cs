@@ -43,7 +43,8 @@ public static partial class SuiteLoader
         }
         if (root is null) throw new SuiteValidationException(r.Errors);
 
-        r.CheckKeys(root, "", ["name", "description", "seed", "profile", "agent_timeout_s", "workloads", "scenarios", "matrix", "exclude", "baseline", "gate"]);
+        r.CheckKeys(root, "", ["name", "description", "seed", "profile", "agent_timeout_s", "calibration_profile", "workloads", "scenarios", "matrix", "exclude", "baseline", "gate"]);
+        var calibration = r.String(root, "", "calibration_profile", pattern: NamePattern(), patternText: "letters, digits, '-' and '_'") ?? "kvm-pvm-measured";
         var name = r.String(root, "", "name", required: true, pattern: NamePattern(), patternText: "letters, digits, '-' and '_'") ?? "suite";
         var description = r.String(root, "", "description") ?? "";
         var seed = (int)(r.Number(root, "", "seed", 0, int.MaxValue, integer: true) ?? 42);
@@ -71,7 +72,7 @@ public static partial class SuiteLoader
             }
         }
         if (r.Errors.Count > 0) throw new SuiteValidationException(r.Errors);
-        return new Suite(name, file, text, description, seed, profile, timeout, workloads, scenarios, cells, gate);
+        return new Suite(name, file, text, description, seed, profile, timeout, workloads, scenarios, cells, gate) { CalibrationProfile = calibration };
     }
 
     [GeneratedRegex("^[A-Za-z0-9_-]+$")]

@@ -13,7 +13,14 @@ using PerfLab.Llm.Model;
 namespace PerfLab.Lab.Agent;
 
 /// <summary>What the host sends in the load message: the workload and the Realm settings the agent must honour.</summary>
-public sealed record LoadRequest(string Workload, string Kind, Dictionary<string, string> Parameters, string PageSize, string Backing);
+public sealed record LoadRequest(string Workload, string Kind, Dictionary<string, string> Parameters, string PageSize, string Backing)
+{
+    /// <summary>Emulated Realms: the payload (model weights) comes over a shared buffer in chunks instead of from a file.</summary>
+    public StreamPlan? Stream { get; init; }
+}
+
+/// <summary>Where the shared buffer is, how large a chunk is (the RSI batch), and how many bytes will come.</summary>
+public sealed record StreamPlan(string SharedPath, long ChunkBytes, long TotalBytes);
 
 /// <summary>The agent's own settings from its command line: applied before it says hello.</summary>
 public sealed record AgentOptions(PageSize PageSize, HugePageBacking Backing, IReadOnlyList<int> Cpus);
@@ -31,6 +38,22 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
     private string _pinning = "";
 
     public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    // Emulated Realm: world-switch costs (PERFLAB_REALM_COSTS="exit_ns=..,rsi_ns=..") paid as busy time at every
+    // crossing: a query in, a token or an answer out, a payload chunk taken over the shared buffer.
+    private readonly long _exitNs = Cost("exit_ns"), _rsiNs = Cost("rsi_ns");
+
+    private static long Cost(string key) =>
+        (Environment.GetEnvironmentVariable("PERFLAB_REALM_COSTS") ?? "").Split(',')
+            .Select(kv => kv.Split('=')).Where(kv => kv.Length == 2 && kv[0] == key)
+            .Select(kv => long.TryParse(kv[1], out var v) ? v : 0).FirstOrDefault();
+
+    private static void Busy(long ns)
+    {
+        if (ns <= 0) return;
+        var end = MonotonicClock.NowNs() + ns;
+        while (MonotonicClock.NowNs() < end) Thread.SpinWait(16);
+    }
 
     public int Run()
     {
@@ -54,6 +77,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
                     Send(ChannelProtocol.Error("query before load: send load first"));
                     return 2;
                 case MessageKind.Query:
+                    Busy(_exitNs);
                     one[0] = new QuerySample(msg.Id, (int)msg.A);
                     _sut.IssueQuery(one, this);
                     break;
@@ -81,13 +105,24 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         if (req is null) { Send(ChannelProtocol.Error("load: empty request")); return false; }
         var spec = new WorkloadSpec(req.Workload, req.Kind, req.Parameters);
         var info = new Dictionary<string, string>();
+        if (_exitNs > 0 || _rsiNs > 0) info["realm_costs"] = $"exit_ns={_exitNs},rsi_ns={_rsiNs}";
+        int payloadFd = -1;
+        if (req.Stream is { } plan)
+        {
+            try { payloadFd = ReceivePayload(plan, info); }
+            catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                Send(ChannelProtocol.Error("receiving the payload failed: " + e.Message));
+                return false;
+            }
+        }
         try
         {
             _sut = req.Kind switch
             {
                 "noop" => new NullSut(),
                 "synthetic" => new SyntheticTokenSut(SyntheticSettings.From(spec), options.PageSize, options.Backing),
-                "llm" => LoadLlm(spec, info),
+                "llm" => LoadLlm(spec, info, payloadFd),
                 _ => throw new ArgumentException($"unknown workload kind '{req.Kind}'; this agent knows: {string.Join(", ", WorkloadKinds.All.Keys)}"),
             };
         }
@@ -112,10 +147,25 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
     /// The llm workload: its model is built on first use by a separate `perflab model build` process, so the
     /// builder's own memory never shows in this agent's RSS; then the weights are verified against the manifest.
     /// </summary>
-    private static LlmSut LoadLlm(WorkloadSpec spec, Dictionary<string, string> info)
+    private static LlmSut LoadLlm(WorkloadSpec spec, Dictionary<string, string> info, int payloadFd)
     {
         var settings = LlmSettings.From(spec);
         var dir = ModelCache.DirectoryFor(settings.Model);
+        if (payloadFd >= 0)
+        {
+            // The weights came over the shared buffer into private memory (tmpfs): the model is read from there;
+            // the host's copy on disk is never opened.
+            var realmDir = RealmDir;
+            foreach (var f in new[] { BuiltModel.ModelFile, BuiltModel.ManifestFile, BuiltModel.GenAiConfigFile })
+                File.Copy(Path.Combine(dir, f), Path.Combine(realmDir, f), true);
+            var sutFromRealm = new LlmSut(settings, realmDir);
+            // The session holds what it needs now (its packed copy, or a mapping of these pages): the file's name
+            // goes, so the received bytes are not held a second time once nothing maps them.
+            Directory.Delete(realmDir, true);
+            foreach (var (k, v) in sutFromRealm.Info) info["llm." + k] = v;
+            info["weights_source"] = "streamed into private memory (tmpfs), verified against the manifest";
+            return sutFromRealm;
+        }
         if (!ModelCache.IsBuilt(dir))
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -137,6 +187,61 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         return sut;
     }
 
+    /// <summary>
+    /// Takes the payload chunk by chunk: each chunk is copied from the shared buffer into a bounce buffer on the
+    /// cell's page size, then into private memory (a memfd), then acknowledged — one host call per chunk.
+    /// </summary>
+    private unsafe int ReceivePayload(StreamPlan plan, Dictionary<string, string> info)
+    {
+        // Private memory: a file on tmpfs (ONNX Runtime insists the weights be a real file beside the model).
+        Directory.CreateDirectory(RealmDir);
+        var fd = open(Path.Combine(RealmDir, BuiltModel.WeightsFileName), 0x241 /* O_WRONLY|O_CREAT|O_TRUNC */, 0x180);
+        if (fd < 0) throw new IOException("creating the Realm's private weights file failed: " + Libc.LastError());
+        using var mmf = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(plan.SharedPath, FileMode.Open, null, 0,
+            System.IO.MemoryMappedFiles.MemoryMappedFileAccess.ReadWrite);
+        using var view = mmf.CreateViewAccessor(0, plan.ChunkBytes, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
+        using var bounce = PagePolicy.Allocate(plan.ChunkBytes, options.PageSize, options.Backing);
+        byte* shared = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref shared);
+        try
+        {
+            long received = 0, chunks = 0;
+            while (received < plan.TotalBytes)
+            {
+                var line = input.ReadLine() ?? throw new IOException("the host went away during the payload");
+                if (!ChannelProtocol.TryParse(line, out var msg, out var problem) || msg.Kind != MessageKind.Chunk)
+                    throw new InvalidOperationException($"expected a chunk, got '{line}' {problem}");
+                var n = msg.A;
+                if (n <= 0 || n > plan.ChunkBytes || received + n > plan.TotalBytes)
+                    throw new InvalidOperationException($"chunk {msg.Id} of {n} bytes does not fit the plan ({plan.ChunkBytes} per chunk, {plan.TotalBytes} in all)");
+                Buffer.MemoryCopy(shared + view.PointerOffset, (void*)bounce.Address, n, n);
+                for (long done = 0; done < n;)
+                {
+                    var w = Libc.write(fd, (byte*)bounce.Address + done, (nuint)(n - done));
+                    if (w <= 0) throw new IOException("writing the payload to private memory failed: " + Libc.LastError());
+                    done += w;
+                }
+                received += n;
+                chunks++;
+                Busy(_rsiNs);
+                Send(ChannelProtocol.Ack(msg.Id));
+            }
+            info["payload_bytes_received"] = received.ToString();
+            info["payload_chunks"] = chunks.ToString();
+        }
+        finally
+        {
+            view.SafeMemoryMappedViewHandle.ReleasePointer();
+            Libc.close(fd);
+        }
+        return 1;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int open(string path, int flags, int mode);
+
+    private static string RealmDir => Path.Combine("/dev/shm", $"perflab-realm-{Environment.ProcessId}");
+
     private Dictionary<string, long> Stats()
     {
         var self = Process.GetCurrentProcess();
@@ -152,8 +257,17 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         };
     }
 
-    public void FirstToken(long queryId) => Send(ChannelProtocol.FirstToken(queryId));
-    public void Complete(long queryId, int tokens, long insideNs) => Send(ChannelProtocol.Complete(queryId, tokens, insideNs));
+    public void FirstToken(long queryId)
+    {
+        Busy(_exitNs);
+        Send(ChannelProtocol.FirstToken(queryId));
+    }
+
+    public void Complete(long queryId, int tokens, long insideNs)
+    {
+        Busy(_exitNs);
+        Send(ChannelProtocol.Complete(queryId, tokens, insideNs));
+    }
     public void Fail(string reason) => Send(ChannelProtocol.Error(reason));
 
     private void Send(string line)

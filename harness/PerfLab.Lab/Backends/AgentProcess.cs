@@ -20,7 +20,9 @@ public sealed class AgentProcess : IDisposable
     private readonly Thread _reader, _watchdog;
     private readonly TimeSpan _timeout;
     private readonly TaskCompletionSource<ChannelMessage> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TaskCompletionSource<ChannelMessage>? _pending;
+    // Replies (ready, stats, ack, bye) in arrival order: a reply that comes before anyone waits for it is kept.
+    private readonly System.Collections.Concurrent.BlockingCollection<ChannelMessage> _replies = new();
+    private volatile bool _awaitingReply;
     private volatile IResponseSink? _sink;
     private long _outstanding, _lastMessageNs;
     private volatile bool _byeSent, _stopped;
@@ -76,15 +78,34 @@ public sealed class AgentProcess : IDisposable
         return hello;
     }
 
-    /// <summary>Sends a request and waits for its one reply (load → ready, stats → stats, bye → bye).</summary>
+    /// <summary>Sends a request and waits for its one reply (load → ready, stats → stats, chunk → ack, bye → bye).</summary>
     public ChannelMessage Request(string line, string what)
     {
-        var tcs = new TaskCompletionSource<ChannelMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending = tcs;
+        Send(line);
+        return Next(what);
+    }
+
+    /// <summary>Sends a line without waiting for anything.</summary>
+    public void Send(string line)
+    {
         if (line == ChannelProtocol.Bye()) _byeSent = true;
         Touch();
         Write(line);
-        return Await(tcs, what);
+    }
+
+    /// <summary>The next reply from the agent; the watchdog bounds the wait.</summary>
+    public ChannelMessage Next(string what)
+    {
+        _awaitingReply = true;
+        try
+        {
+            if (_failure is { } f) throw new RealmFailedException(f, StderrTail);
+            if (!_replies.TryTake(out var msg, _timeout + TimeSpan.FromSeconds(1)))
+                throw Fail($"no '{what}' from the agent within {_timeout.TotalSeconds:0.#} s");
+            if (msg.Kind == MessageKind.Error) throw new RealmFailedException(_failure ?? msg.Text, StderrTail);
+            return msg;
+        }
+        finally { _awaitingReply = false; }
     }
 
     public void Issue(ReadOnlySpan<QuerySample> samples, IResponseSink sink)
@@ -151,9 +172,10 @@ public sealed class AgentProcess : IDisposable
                         break;
                     case MessageKind.Error:
                         Fail("the agent reported: " + msg.Text);
+                        _replies.Add(msg);
                         break;
                     default:
-                        _pending?.TrySetResult(msg);
+                        _replies.Add(msg);
                         break;
                 }
             }
@@ -182,7 +204,7 @@ public sealed class AgentProcess : IDisposable
         while (!_stopped && !_process.HasExited)
         {
             Thread.Sleep(100);
-            var waiting = Outstanding > 0 || !_hello.Task.IsCompleted || _pending is { Task.IsCompleted: false };
+            var waiting = Outstanding > 0 || !_hello.Task.IsCompleted || _awaitingReply;
             var silentNs = MonotonicClock.NowNs() - Interlocked.Read(ref _lastMessageNs);
             if (!waiting || silentNs < _timeout.TotalNanoseconds) continue;
             Fail($"the agent stopped answering: silent for {silentNs / 1e9:0.#} s (agent_timeout_s {_timeout.TotalSeconds:0.#}) " +
@@ -198,7 +220,7 @@ public sealed class AgentProcess : IDisposable
     {
         _failure ??= reason;
         _hello.TrySetException(new RealmFailedException(reason, StderrTail));
-        _pending?.TrySetException(new RealmFailedException(reason, StderrTail));
+        if (!_replies.IsAddingCompleted) _replies.Add(new ChannelMessage(MessageKind.Error, Text: reason));
         _sink?.Fail(reason);
         return new RealmFailedException(reason, StderrTail);
     }

@@ -14,14 +14,27 @@ namespace PerfLab.Lab.Backends;
 /// The non-confidential baseline: the agent runs as a child process of the host, with the cell's page policy
 /// applied to the whole process and its CPUs pinned. Evidence: measured.
 /// </summary>
-public sealed class NativeBackend : IRealmBackend
+public class NativeBackend : IRealmBackend
 {
-    public Platform Platform => Platform.Native;
-    public Evidence EvidenceFor(RealmConfig config) => Evidence.Measured;
+    public virtual Platform Platform => Platform.Native;
+    public virtual Evidence EvidenceFor(RealmConfig config) => Evidence.Measured;
 
-    public string? CannotRun(Cell cell)
+    /// <summary>Environment the agent starts with beyond the page policy (emulated Realms add their costs).</summary>
+    protected virtual IReadOnlyDictionary<string, string> ExtraEnvironment(Cell cell) => new Dictionary<string, string>();
+
+    /// <summary>The load request as sent; emulated Realms ask the agent to take its payload over the shared buffer.</summary>
+    protected virtual LoadRequest Decorate(Cell cell, LoadRequest request) => request;
+
+    /// <summary>Runs after the load request is sent and before ready is awaited: an emulated Realm is populated here.</summary>
+    protected virtual void Populate(Cell cell, AgentProcess agent, IDictionary<string, double> phasesMs, IDictionary<string, string> effective) { }
+
+    public virtual string? CannotRun(Cell cell)
     {
         if (!OperatingSystem.IsLinux()) return "the native backend needs Linux (prctl, /proc smaps)";
+        if (!cell.Realm.Mpam.IsOff)
+            return Directory.Exists("/sys/fs/resctrl/info")
+                ? "MPAM/RDT settings: the resctrl controller is not built yet"
+                : "MPAM: this host has no /sys/fs/resctrl, and the interference mode that stands in for it is not built yet";
         var bytes = cell.Workload.Kind == "synthetic" ? cell.Workload.GetInt("working_set_mib") * Bytes.MiB : 0;
         if (PagePolicy.CannotProvide(cell.Realm.PageSize, cell.Realm.Backing, bytes) is { } why) return why;
         var cpus = Cpus(cell.Realm);
@@ -48,6 +61,7 @@ public sealed class NativeBackend : IRealmBackend
             // Workstation GC: server GC would start a heap and a GC thread per core beside the SUT's own threads.
             ["DOTNET_gcServer"] = "0",
         };
+        foreach (var (k, v) in ExtraEnvironment(cell)) env[k] = v;
         var realm = new NativeRealm(cell);
         var total = Stopwatch.StartNew();
         var sw = Stopwatch.StartNew();
@@ -57,9 +71,12 @@ public sealed class NativeBackend : IRealmBackend
         {
             agent.AwaitHello();
             realm.Phase("launch", sw);
-            var req = new LoadRequest(cell.Workload.Name, cell.Workload.Kind, cell.Workload.Parameters.ToDictionary(), cell.Realm.PageSize.ToShort(), cell.Realm.Backing.Name());
+            var req = Decorate(cell, new LoadRequest(cell.Workload.Name, cell.Workload.Kind, cell.Workload.Parameters.ToDictionary(),
+                cell.Realm.PageSize.ToShort(), cell.Realm.Backing.Name()));
             sw.Restart();
-            var ready = agent.Request(ChannelProtocol.Load(JsonSerializer.Serialize(req, AgentHost.Json)), "ready");
+            agent.Send(ChannelProtocol.Load(JsonSerializer.Serialize(req, AgentHost.Json)));
+            Populate(cell, agent, realm.PhasesMsMutable, realm.EffectiveMutable);
+            var ready = agent.Next("ready");
             realm.Phase("load", sw);
             realm.Phase("ready", total); // from process creation to a loaded, serving agent
             realm.PhasesMsMutable["load_inside"] = ready.A / 1e6;
@@ -77,7 +94,7 @@ public sealed class NativeBackend : IRealmBackend
         }
     }
 
-    private sealed class NativeRealm(Cell cell) : IRealm, ISystemUnderTest
+    protected sealed class NativeRealm(Cell cell) : IRealm, ISystemUnderTest
     {
         private AgentProcess? _agent;
         public readonly Dictionary<string, double> PhasesMsMutable = new();

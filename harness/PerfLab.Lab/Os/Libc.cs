@@ -34,6 +34,15 @@ internal static partial class Libc
     [LibraryImport("libc")]
     public static partial int getpid();
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int memfd_create(string name, uint flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial nint write(int fd, byte* buf, nuint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
     [StructLayout(LayoutKind.Sequential)]
     public struct Timespec
     {

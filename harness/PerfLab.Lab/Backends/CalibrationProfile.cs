@@ -1,0 +1,41 @@
+using System.Globalization;
+using YamlDotNet.RepresentationModel;
+
+namespace PerfLab.Lab.Backends;
+
+/// <summary>
+/// World-switch costs an emulated Realm applies as real busy time: per exit (each query in and each answer out
+/// crosses the boundary), per RSI call (each chunk of the payload). Where the figures come from is part of it.
+/// </summary>
+public sealed record CalibrationProfile(string Name, string Source, double ExitUs, double RsiCallUs, double FaultUs)
+{
+    /// <summary>bench/profiles/&lt;name&gt;.yaml, found above the binary or the current folder (or in PERFLAB_PROFILES).</summary>
+    public static CalibrationProfile Load(string name)
+    {
+        var dir = Environment.GetEnvironmentVariable("PERFLAB_PROFILES") is { Length: > 0 } d ? d : FindProfiles();
+        var path = Path.Combine(dir, name + ".yaml");
+        if (!File.Exists(path))
+        {
+            var valid = Directory.Exists(dir) ? string.Join(", ", Directory.GetFiles(dir, "*.yaml").Select(Path.GetFileNameWithoutExtension)) : "(none)";
+            throw new FileNotFoundException($"{path}: no calibration profile '{name}'; profiles here: {valid}", path);
+        }
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader(File.ReadAllText(path)));
+        var m = (YamlMappingNode)yaml.Documents[0].RootNode;
+        string S(string k) => m.Children.TryGetValue(new YamlScalarNode(k), out var v) ? ((YamlScalarNode)v).Value ?? "" : throw new InvalidDataException($"{path}: missing '{k}'");
+        double D(string k) => double.TryParse(S(k), NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && x >= 0 ? x
+            : throw new InvalidDataException($"{path}: '{k}' must be a number of microseconds ≥ 0");
+        return new CalibrationProfile(S("name"), S("source"), D("exit_us"), D("rsi_call_us"), D("fault_us"));
+    }
+
+    private static string FindProfiles()
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
+                if (Directory.Exists(Path.Combine(dir.FullName, "bench", "profiles"))) return Path.Combine(dir.FullName, "bench", "profiles");
+        return Path.Combine(Directory.GetCurrentDirectory(), "bench", "profiles");
+    }
+
+    /// <summary>What the agent gets in PERFLAB_REALM_COSTS: nanoseconds per exit and per RSI call.</summary>
+    public string ToEnvironment() => string.Create(CultureInfo.InvariantCulture, $"exit_ns={ExitUs * 1000:0},rsi_ns={RsiCallUs * 1000:0}");
+}
