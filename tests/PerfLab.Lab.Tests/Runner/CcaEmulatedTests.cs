@@ -1,0 +1,59 @@
+using PerfLab.Core.Results;
+using PerfLab.Core.Suites;
+
+namespace PerfLab.Lab.Tests.Runner;
+
+/// <summary>The emulated Realm's mechanics, through the harness with real agents.</summary>
+public class CcaEmulatedTests
+{
+    private const string Yaml = """
+        name: ccae-test
+        seed: 3
+        agent_timeout_s: 120
+        workloads:
+          - {name: tiny, kind: llm, preset: tiny, samples: 8, input_tokens_mean: 16, input_tokens_max: 32, output_tokens_mean: 8, output_tokens_max: 16}
+        scenarios:
+          - {type: offline, min_queries: 16, min_duration_s: 0}
+        matrix: {platform: [native, cca-emulated], rsi_batch: [64k, 2m], vcpus: 1, pinning: auto}
+        baseline: {platform: native}
+        """;
+
+    [Fact]
+    public void Chunks_and_round_trips_follow_the_batch_size_and_the_received_weights_are_the_model()
+    {
+        using var scratch = new Scratch();
+        var outcome = scratch.Run(Yaml);
+        Assert.All(outcome.Cells, c => Assert.Equal(CellStatus.Ok, c.Status));
+        var emulated = outcome.Cells.Where(c => c.Cell.Realm.Platform == Platform.CcaEmulated).ToDictionary(c => c.Cell.Realm.RsiBatch.Value);
+        var small = emulated[64 * 1024].EffectiveRealm;
+        var large = emulated[2 * 1024 * 1024].EffectiveRealm;
+        var bytes = long.Parse(small["payload_bytes"]);
+        Assert.Equal((bytes + 65535) / 65536, long.Parse(small["rsi_chunks"]));
+        Assert.Equal((bytes + 2097151) / 2097152, long.Parse(large["rsi_chunks"]));
+        Assert.Equal(small["rsi_chunks"], small["host_round_trips"]);
+        Assert.Equal(small["rsi_chunks"], small["agent.payload_chunks"]);
+        Assert.Equal(bytes.ToString(), small["agent.payload_bytes_received"]);
+        // The agent verified every tensor of what it received against the manifest before loading it.
+        Assert.Contains("verified against the manifest", small["agent.weights_source"]);
+        // The measurement covers content, not chunking; the answers are the native cells' answers.
+        Assert.Equal(small["rim_sha512"], large["rim_sha512"]);
+        var native = outcome.Cells.First(c => c.Cell.Realm.Platform == Platform.Native).EffectiveRealm["agent.tokens_digest"];
+        Assert.Equal(native, small["agent.tokens_digest"]);
+        Assert.Equal(native, large["agent.tokens_digest"]);
+        Assert.All(emulated.Values, c => Assert.Equal(Evidence.Emulated, c.Evidence));
+        Assert.All(emulated.Values, c => Assert.Equal("kvm-pvm-measured", c.EffectiveRealm["calibration_profile"]));
+        Assert.All(emulated.Values, c => Assert.True(c.PhasesMs["populate"] > 0 && c.PhasesMs["measure"] > 0 && c.PhasesMs.ContainsKey("attest")));
+    }
+
+    [Fact]
+    public void An_unknown_calibration_profile_skips_the_emulated_cells_with_the_reason()
+    {
+        using var scratch = new Scratch();
+        var outcome = scratch.Run(Yaml.Replace("seed: 3", "seed: 3\ncalibration_profile: nosuch").Replace("rsi_batch: [64k, 2m]", "rsi_batch: 64k"));
+        var emulated = outcome.Cells.Single(c => c.Cell.Realm.Platform == Platform.CcaEmulated);
+        Assert.Equal(CellStatus.Skipped, emulated.Status);
+        Assert.Contains("no calibration profile 'nosuch'", emulated.Reason);
+        Assert.Contains("kvm-pvm-measured", emulated.Reason);
+        Assert.Equal(CellStatus.Ok, outcome.Cells.Single(c => c.Cell.Realm.Platform == Platform.Native).Status);
+    }
+}
