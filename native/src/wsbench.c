@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct bench_case *find(const char *name)
 {
@@ -71,11 +72,38 @@ static int run_one(const struct bench_case *c, const struct options *o)
     return 0;
 }
 
+/* The noisy neighbour: a triad over 3 × 128 MiB forever, busy `duty` percent of every 10 ms and asleep the
+ * rest — a bandwidth share enforced in time, standing in for an MPAM memory-bandwidth limit where there is no
+ * resctrl. Ends when killed. */
+static int cotenant(int duty)
+{
+    size_t n = 16u << 20;
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
+    if (!a || !b || !c)
+        return 3;
+    for (size_t i = 0; i < n; i++) { a[i] = 0; b[i] = 1; c[i] = 2; }
+    double hz = tick_hz();
+    uint64_t slice = (uint64_t)(0.010 * hz), busy = slice * duty / 100;
+    size_t i = 0;
+    for (;;) {
+        uint64_t t0 = ticks_now();
+        while (ticks_now() - t0 < busy) {
+            for (size_t k = 0; k < 65536; k++, i = (i + 1) % n)
+                a[i] = b[i] + 3.0 * c[i];
+        }
+        uint64_t rest = slice - busy;
+        if (rest > 0) {
+            struct timespec ts = {0, (long)(rest / hz * 1e9)};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct options o = {.time_goal_s = 0.2, .min_iterations = 1024, .max_iterations = 1 << 20, .cpu = -1, .repeat = 5};
     const char *selected[256];
-    int nsel = 0;
+    int nsel = 0, cotenant_duty = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--list")) {
             for (size_t k = 0; k < host_case_count; k++)
@@ -94,6 +122,8 @@ int main(int argc, char **argv)
             o.cpu = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) {
             o.repeat = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--cotenant-duty") && i + 1 < argc) {
+            cotenant_duty = atoi(argv[++i]);
         } else {
             fprintf(stderr, "wsbench: unknown argument '%s'; usage: wsbench [--list] [--case NAME]... [--time-goal-ms N] "
                             "[--max-iterations N] [--cpu N] [--repeat N]\n", argv[i]);
@@ -120,6 +150,8 @@ int main(int argc, char **argv)
         }
     }
     tick_hz();
+    if (cotenant_duty >= 0)
+        return cotenant(cotenant_duty > 100 ? 100 : cotenant_duty);
     int failed = 0;
     if (nsel == 0) {
         for (size_t k = 0; k < host_case_count; k++)

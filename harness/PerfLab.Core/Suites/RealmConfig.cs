@@ -52,8 +52,12 @@ public sealed record RealmConfig(
     Bytes Memory,
     Pinning Pinning)
 {
+    /// <summary>A co-tenant beside the Realm: "none", or "stream" (a process streaming memory, the noisy neighbour
+    /// whose bandwidth an MPAM reservation would limit).</summary>
+    public string CoTenant { get; init; } = "none";
+
     /// <summary>File-system-safe, stable identifier of these settings, part of a cell id.</summary>
     public string Id =>
         $"{Platform.Name()}.p{PageSize.ToShort()}{(PageSize == PageSize.Kib4 ? "" : "-" + Backing.Name())}" +
-        $".rsi{RsiBatch.ToShort()}.mpam-{Mpam.ToShort()}.v{Vcpus}.{Pinning.ToShort()}";
+        $".rsi{RsiBatch.ToShort()}.mpam-{Mpam.ToShort()}.v{Vcpus}.{Pinning.ToShort()}" + (CoTenant == "none" ? "" : $".co-{CoTenant}");
 }

@@ -159,13 +159,13 @@ public static partial class SuiteLoader
     /// <summary>The matrix axes, each with the node where its values were given (for error positions).</summary>
     private sealed record Axes(
         List<Platform> Platform, List<PageSize> PageSize, List<HugePageBacking> Backing, List<Bytes> RsiBatch,
-        List<MpamSetting> Mpam, List<int> Vcpus, List<Bytes> Memory, List<Pinning> Pinning);
+        List<MpamSetting> Mpam, List<int> Vcpus, List<Bytes> Memory, List<Pinning> Pinning, List<string> CoTenant);
 
-    private static readonly string[] AxisNames = ["platform", "page_size", "huge_backing", "rsi_batch", "mpam", "vcpus", "memory", "pinning"];
+    private static readonly string[] AxisNames = ["platform", "page_size", "huge_backing", "rsi_batch", "mpam", "vcpus", "memory", "pinning", "co_tenant"];
 
     private static Axes ReadMatrix(Reader r, YamlMappingNode root)
     {
-        var axes = new Axes([], [], [], [], [], [], [], []);
+        var axes = new Axes([], [], [], [], [], [], [], [], []);
         var m = r.Mapping(root, "", "matrix", required: true);
         if (m is null) return axes;
         r.CheckKeys(m, "matrix", AxisNames);
@@ -178,6 +178,7 @@ public static partial class SuiteLoader
         axes.Vcpus.AddRange(r.Axis<int>(m, "vcpus", "1", v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 1024 ? n : null, "a whole number from 1 to 1024"));
         axes.Memory.AddRange(r.Axis<Bytes>(m, "memory", "4g", v => Bytes.TryParse(v, out var b) && b.Value >= 64 * Bytes.MiB ? b : null, "a size of at least 64m, e.g. 2g"));
         axes.Pinning.AddRange(r.Axis<Pinning>(m, "pinning", "none", ParsePinning, "none, auto, or a CPU list such as 0-1 or 0,2"));
+        axes.CoTenant.AddRange(r.Axis<string>(m, "co_tenant", "none", v => v is "none" or "stream" ? v : null, "none or stream"));
         return axes;
     }
 
@@ -232,6 +233,7 @@ public static partial class SuiteLoader
         "vcpus" => c.Vcpus.ToString(CultureInfo.InvariantCulture),
         "memory" => c.Memory.ToShort(),
         "pinning" => c.Pinning.ToShort(),
+        "co_tenant" => c.CoTenant,
         _ => throw new ArgumentOutOfRangeException(nameof(axis)),
     };
 
@@ -245,6 +247,7 @@ public static partial class SuiteLoader
         "vcpus" => a.Vcpus.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToList(),
         "memory" => a.Memory.Select(b => b.ToShort()).ToList(),
         "pinning" => a.Pinning.Select(p => p.ToShort()).ToList(),
+        "co_tenant" => a.CoTenant,
         _ => [],
     };
 
@@ -305,10 +308,10 @@ public static partial class SuiteLoader
     {
         var configs =
             from p in a.Platform from ps in a.PageSize from hb in a.Backing from rb in a.RsiBatch
-            from mp in a.Mpam from vc in a.Vcpus from me in a.Memory from pin in a.Pinning
+            from mp in a.Mpam from vc in a.Vcpus from me in a.Memory from pin in a.Pinning from co in a.CoTenant
             // The huge-page backing is meaningless at 4 KiB: keep one 4 KiB cell, not one per backing.
             where ps != PageSize.Kib4 || hb == a.Backing[0]
-            select new RealmConfig(p, ps, ps == PageSize.Kib4 ? HugePageBacking.Thp : hb, rb, mp, vc, me, pin);
+            select new RealmConfig(p, ps, ps == PageSize.Kib4 ? HugePageBacking.Thp : hb, rb, mp, vc, me, pin) { CoTenant = co };
         var cells = new List<Cell>();
         foreach (var wl in workloads)
         foreach (var sc in scenarios)

@@ -31,10 +31,12 @@ public class NativeBackend : IRealmBackend
     public virtual string? CannotRun(Cell cell)
     {
         if (!OperatingSystem.IsLinux()) return "the native backend needs Linux (prctl, /proc smaps)";
-        if (!cell.Realm.Mpam.IsOff)
+        if (!cell.Realm.Mpam.IsOff && cell.Realm.CoTenant == "none")
             return Directory.Exists("/sys/fs/resctrl/info")
-                ? "MPAM/RDT settings: the resctrl controller is not built yet"
-                : "MPAM: this host has no /sys/fs/resctrl, and the interference mode that stands in for it is not built yet";
+                ? "MPAM/RDT settings: the resctrl controller is not built yet; co_tenant: stream emulates the bandwidth share"
+                : "MPAM: this host has no /sys/fs/resctrl; set co_tenant: stream to emulate the bandwidth share with a throttled neighbour";
+        if (cell.Realm.Mpam.CachePortionPct is not null)
+            return "MPAM cache portions need resctrl (L3 schemata); the interference mode emulates only bandwidth shares";
         var bytes = cell.Workload.Kind == "synthetic" ? cell.Workload.GetInt("working_set_mib") * Bytes.MiB : 0;
         if (PagePolicy.CannotProvide(cell.Realm.PageSize, cell.Realm.Backing, bytes) is { } why) return why;
         var cpus = Cpus(cell.Realm);
@@ -63,6 +65,7 @@ public class NativeBackend : IRealmBackend
         };
         foreach (var (k, v) in ExtraEnvironment(cell)) env[k] = v;
         var realm = new NativeRealm(cell);
+        if (cell.Realm.CoTenant == "stream") StartCoTenant(cell, cpus, realm);
         var total = Stopwatch.StartNew();
         var sw = Stopwatch.StartNew();
         var agent = new AgentProcess(file, args, env, agentTimeout);
@@ -94,9 +97,31 @@ public class NativeBackend : IRealmBackend
         }
     }
 
+    /// <summary>
+    /// The noisy neighbour (no resctrl here): wsbench streaming memory on a CPU the agent does not use, busy
+    /// for the share of each 10 ms the other partition would be allowed — 100 % with MPAM off, 100 − N % when the
+    /// cell reserves N % of the bandwidth for the Realm. The bandwidth split is emulated; its effect is measured.
+    /// </summary>
+    private static void StartCoTenant(Cell cell, IReadOnlyList<int> agentCpus, NativeRealm realm)
+    {
+        var exe = PerfLab.Lab.Micro.NativeBuild.EnsureWsbench();
+        var duty = cell.Realm.Mpam.BandwidthPct is { } b ? 100 - b : 100;
+        var cpu = Enumerable.Range(0, Environment.ProcessorCount).FirstOrDefault(c => !agentCpus.Contains(c), 0);
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--cotenant-duty", duty.ToString(CultureInfo.InvariantCulture), "--cpu", cpu.ToString(CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(a);
+        realm.CoTenant = Process.Start(psi);
+        realm.EffectiveMutable["co_tenant"] = $"stream (wsbench triad) on CPU {cpu}, busy {duty} % of every 10 ms";
+        realm.EffectiveMutable["mpam_mode"] = cell.Realm.Mpam.IsOff
+            ? "no partitioning: the neighbour streams unthrottled"
+            : $"emulated bandwidth reservation of {cell.Realm.Mpam.BandwidthPct} %: the neighbour is throttled to {duty} % (no resctrl on this host)";
+        Thread.Sleep(200); // let the neighbour reach its stride before the Realm starts
+    }
+
     protected sealed class NativeRealm(Cell cell) : IRealm, ISystemUnderTest
     {
         private AgentProcess? _agent;
+        public Process? CoTenant { get; set; }
         public readonly Dictionary<string, double> PhasesMsMutable = new();
         public readonly Dictionary<string, string> EffectiveMutable = new();
 
@@ -141,6 +166,14 @@ public class NativeBackend : IRealmBackend
             PhasesMsMutable["teardown"] = sw.Elapsed.TotalMilliseconds;
         }
 
-        public void Dispose() => _agent?.Dispose();
+        public void Dispose()
+        {
+            _agent?.Dispose();
+            if (CoTenant is { } p)
+            {
+                try { p.Kill(); p.WaitForExit(2000); } catch (InvalidOperationException) { }
+                p.Dispose();
+            }
+        }
     }
 }

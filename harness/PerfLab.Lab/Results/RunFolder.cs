@@ -101,7 +101,7 @@ public sealed class RunFolder : IDisposable
         {
             ["platform"] = c.Realm.Platform.Name(), ["page_size"] = c.Realm.PageSize.ToShort(), ["huge_backing"] = c.Realm.Backing.Name(),
             ["rsi_batch"] = c.Realm.RsiBatch.ToShort(), ["mpam"] = c.Realm.Mpam.ToShort(), ["vcpus"] = c.Realm.Vcpus,
-            ["memory"] = c.Realm.Memory.ToShort(), ["pinning"] = c.Realm.Pinning.ToShort(),
+            ["memory"] = c.Realm.Memory.ToShort(), ["pinning"] = c.Realm.Pinning.ToShort(), ["co_tenant"] = c.Realm.CoTenant,
         }, Json),
         ["is_baseline"] = c.IsBaseline, ["baseline_cell"] = c.BaselineId,
     };

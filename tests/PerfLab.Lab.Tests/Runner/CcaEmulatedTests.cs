@@ -57,3 +57,42 @@ public class CcaEmulatedTests
         Assert.Equal(CellStatus.Ok, outcome.Cells.Single(c => c.Cell.Realm.Platform == Platform.Native).Status);
     }
 }
+
+/// <summary>MPAM without resctrl: the noisy neighbour's share is set from the cell and it never outlives its cell.</summary>
+public class InterferenceTests
+{
+    private const string Yaml = """
+        name: mpam-test
+        workloads:
+          - {name: w, kind: synthetic, output_tokens: 4, decode_us_per_token: 50, working_set_mib: 16}
+        scenarios:
+          - {type: single-stream, min_queries: 20, min_duration_s: 0}
+        matrix:
+          platform: native
+          vcpus: 1
+          pinning: auto
+          co_tenant: [none, stream]
+          mpam: [off, {bandwidth_pct: 50}, {cache_pct: 25}]
+        """;
+
+    [Fact]
+    public void The_neighbour_runs_at_the_share_the_cell_leaves_it_and_is_gone_after_the_cell()
+    {
+        using var scratch = new Scratch();
+        var outcome = scratch.Run(Yaml);
+        PerfLab.Core.Results.CellResult Cell(string co, string mpam) =>
+            outcome.Cells.Single(c => c.Cell.Realm.CoTenant == co && c.Cell.Realm.Mpam.ToShort() == mpam);
+        Assert.Equal(CellStatus.Ok, Cell("none", "off").Status);
+        Assert.False(Cell("none", "off").EffectiveRealm.ContainsKey("co_tenant"));
+        Assert.Contains("busy 100 %", Cell("stream", "off").EffectiveRealm["co_tenant"]);
+        Assert.Contains("busy 50 %", Cell("stream", "mb50").EffectiveRealm["co_tenant"]);
+        Assert.Contains("emulated bandwidth reservation of 50 %", Cell("stream", "mb50").EffectiveRealm["mpam_mode"]);
+        Assert.Equal(CellStatus.Skipped, Cell("none", "mb50").Status);
+        Assert.Contains("co_tenant: stream", Cell("none", "mb50").Reason);
+        Assert.Equal(CellStatus.Skipped, Cell("stream", "l325").Status);
+        Assert.Contains("cache portions need resctrl", Cell("stream", "l325").Reason);
+        // No neighbour is left running after the suite.
+        var left = System.Diagnostics.Process.GetProcessesByName("wsbench");
+        Assert.Empty(left);
+    }
+}
