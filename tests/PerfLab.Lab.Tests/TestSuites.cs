@@ -23,7 +23,8 @@ public sealed class Scratch : IDisposable
     public RunOutcome Run(string yaml, CancellationToken cancel = default)
     {
         var suite = SuiteLoader.Parse(yaml, "test.yaml");
-        var runner = new SuiteRunner([new PerfLab.Lab.Backends.NativeBackend(), new PerfLab.Lab.Backends.CcaEmulatedBackend(suite.CalibrationProfile)],
+        var runner = new SuiteRunner([new PerfLab.Lab.Backends.NativeBackend(), new PerfLab.Lab.Backends.CcaEmulatedBackend(suite.CalibrationProfile),
+            new PerfLab.Lab.Backends.CcaBackend()],
             new PreciseWait());
         return runner.Run(suite, Runs, new PlainProgress(TextWriter.Null), cancel);
     }

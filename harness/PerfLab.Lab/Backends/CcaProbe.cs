@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace PerfLab.Lab.Backends;
+
+/// <summary>What the host offers for real Arm CCA Realms, as probed at run time and recorded in the manifest.</summary>
+public sealed record CcaHostSupport(string Architecture, bool KvmDevice, string? RealmCapability, string? Lkvm, bool LkvmRealmFlag,
+    string? QemuAarch64, bool QemuRmeGuest)
+{
+    /// <summary>Why a Realm cannot be launched here, or null when it can.</summary>
+    public string? Problem =>
+        Architecture != "arm64" ? $"not an arm64 host ({Architecture}): Arm CCA Realms need Arm hardware with RME"
+        : !KvmDevice ? "no /dev/kvm on this host"
+        : RealmCapability is null ? "this kernel offers no KVM Realm support (kvm.realm.probe)"
+        : !LkvmRealmFlag && !QemuRmeGuest ? "neither kvmtool with --realm nor a QEMU with the rme-guest object is installed"
+        : null;
+}
+
+/// <summary>
+/// Probes the host for Realm support without assuming one patch series: the architecture, /dev/kvm, the KVM
+/// capability (through wsbench's probe, built from the host's own kernel headers), and which launchers accept
+/// which options (their own help output, parsed).
+/// </summary>
+public static class CcaProbe
+{
+    public static CcaHostSupport Probe()
+    {
+        var arch = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
+        var kvm = File.Exists("/dev/kvm");
+        string? capability = null;
+        if (arch == "arm64" && kvm)
+        {
+            try
+            {
+                var r = PerfLab.Lab.Micro.Wsbench.RunCase(PerfLab.Lab.Micro.NativeBuild.EnsureWsbench(), "kvm.realm.probe", [], TimeSpan.FromSeconds(30), 10);
+                if (r.Status == "ok") capability = r.Extra.TryGetValue("kvm_cap_arm_rme", out var c) ? c.GetRawText() : "present";
+            }
+            catch (PerfLab.Lab.Micro.NativeUnavailableException) { }
+        }
+        var lkvmHelp = Run("lkvm", "run", "--help");
+        var qemuObjects = Run("qemu-system-aarch64", "-object", "help");
+        return new CcaHostSupport(arch, kvm, capability, lkvmHelp is null ? null : "lkvm", LkvmAcceptsRealm(lkvmHelp ?? ""),
+            qemuObjects is null ? null : "qemu-system-aarch64", QemuHasRmeGuest(qemuObjects ?? ""));
+    }
+
+    /// <summary>kvmtool's `run --help` lists `--realm` on builds with CCA support.</summary>
+    public static bool LkvmAcceptsRealm(string help) => help.Split('\n').Any(l => l.TrimStart().StartsWith("--realm", StringComparison.Ordinal));
+
+    /// <summary>QEMU's `-object help` lists the object types it was built with, one per line.</summary>
+    public static bool QemuHasRmeGuest(string objectHelp) => objectHelp.Split('\n').Any(l => l.Trim() == "rme-guest");
+
+    /// <summary>The kvmtool command for a Realm running the agent: kernel, initramfs, vCPUs, memory and the Realm flag.</summary>
+    public static IReadOnlyList<string> LkvmCommand(string kernel, string initrd, int vcpus, long memoryMiB, string console) =>
+        ["run", "--realm", "-c", vcpus.ToString(), "-m", memoryMiB.ToString(), "-k", kernel, "-i", initrd, "--console", console, "-p", "console=hvc0 quiet"];
+
+    /// <summary>The QEMU command for the same Realm, where QEMU has the rme-guest object.</summary>
+    public static IReadOnlyList<string> QemuCommand(string kernel, string initrd, int vcpus, long memoryMiB) =>
+        ["-M", "virt,confidential-guest-support=rme0", "-cpu", "host", "-enable-kvm", "-object", "rme-guest,id=rme0",
+         "-smp", vcpus.ToString(), "-m", $"{memoryMiB}M", "-kernel", kernel, "-initrd", initrd, "-nographic", "-append", "console=ttyAMA0 quiet"];
+
+    private static string? Run(string file, params string[] args)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var err = p.StandardError.ReadToEndAsync();
+            var output = p.StandardOutput.ReadToEnd();
+            if (!p.WaitForExit(10_000)) { p.Kill(); return null; }
+            return output + err.Result;
+        }
+        catch (System.ComponentModel.Win32Exception) { return null; }
+    }
+}
+
+/// <summary>
+/// Real Arm CCA Realms. On a host that offers them the launch path is kvmtool or QEMU with the commands above;
+/// it has not been run on real CCA hardware yet, so every host that lacks support — this one included — gets
+/// `SKIP cca: <reason>` before anything is measured.
+/// </summary>
+public sealed class CcaBackend : IRealmBackend
+{
+    private CcaHostSupport? _support;
+    public CcaHostSupport Support => _support ??= CcaProbe.Probe();
+
+    public PerfLab.Core.Suites.Platform Platform => PerfLab.Core.Suites.Platform.Cca;
+    public PerfLab.Core.Suites.Evidence EvidenceFor(PerfLab.Core.Suites.RealmConfig config) => PerfLab.Core.Suites.Evidence.Measured;
+
+    public string? CannotRun(PerfLab.Core.Suites.Cell cell) =>
+        Support.Problem ?? "a Realm launcher was found, but launching through it is not built yet (no CCA hardware to check it on)";
+
+    public IRealm Launch(PerfLab.Core.Suites.Cell cell, TimeSpan agentTimeout) =>
+        throw new RealmFailedException(CannotRun(cell) ?? "cca launch is not built", "");
+}
