@@ -10,6 +10,10 @@ need=()
 command -v cmake >/dev/null || need+=(cmake)
 command -v gcc >/dev/null || need+=(gcc)
 command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
+# The vm backend's tests boot Debian's kernel with busybox under QEMU.
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v busybox >/dev/null || need+=(busybox-static)
+ls /boot/vmlinuz-* >/dev/null 2>&1 || need+=(linux-image-amd64)
 if ((${#need[@]})) && [[ $(id -u) -eq 0 ]]; then
   apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null || echo "warning: could not install ${need[*]}; their tests will be skipped"
 fi

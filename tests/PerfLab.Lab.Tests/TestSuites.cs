@@ -24,7 +24,7 @@ public sealed class Scratch : IDisposable
     {
         var suite = SuiteLoader.Parse(yaml, "test.yaml");
         var runner = new SuiteRunner([new PerfLab.Lab.Backends.NativeBackend(), new PerfLab.Lab.Backends.CcaEmulatedBackend(suite.CalibrationProfile),
-            new PerfLab.Lab.Backends.CcaBackend()],
+            new PerfLab.Lab.Backends.CcaBackend(), new PerfLab.Lab.Backends.VmBackend()],
             new PreciseWait());
         return runner.Run(suite, Runs, new PlainProgress(TextWriter.Null), cancel);
     }

@@ -40,7 +40,7 @@ public static class RunCommand
             return ExitCode.BadInput;
         }
         IWaitStrategy wait = waitName == "precise" && OperatingSystem.IsLinux() ? new PreciseWait() : new SpinYieldWait();
-        var runner = new SuiteRunner([new NativeBackend(), new CcaEmulatedBackend(suite.CalibrationProfile), new CcaBackend()], wait);
+        var runner = new SuiteRunner([new NativeBackend(), new CcaEmulatedBackend(suite.CalibrationProfile), new CcaBackend(), new VmBackend()], wait);
         RunOutcome outcome;
         if (!plain && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out))
         {

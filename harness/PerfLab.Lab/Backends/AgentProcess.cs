@@ -15,6 +15,7 @@ public sealed class AgentProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StreamWriter _stdin;
+    private readonly TextReader _stdout;
     private readonly object _writeLock = new();
     private readonly Queue<string> _stderr = new();
     private readonly Thread _reader, _watchdog;
@@ -32,7 +33,15 @@ public sealed class AgentProcess : IDisposable
     public string? Failure => _failure;
     public long Outstanding => Interlocked.Read(ref _outstanding);
 
+    /// <summary>An agent whose channel is its own stdin/stdout (native and emulated Realms).</summary>
     public AgentProcess(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, TimeSpan timeout)
+        : this(fileName, args, env, timeout, null) { }
+
+    /// <summary>
+    /// A process hosting the agent, with the channel either on its stdin/stdout or, when channelSocket is given,
+    /// on a Unix socket the process serves (a VM's virtio-serial port); then the process's output is its console.
+    /// </summary>
+    public AgentProcess(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string> env, TimeSpan timeout, string? channelSocket)
     {
         _timeout = timeout;
         var psi = new ProcessStartInfo(fileName)
@@ -43,7 +52,7 @@ public sealed class AgentProcess : IDisposable
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
         _process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        _process.ErrorDataReceived += (_, e) =>
+        DataReceivedEventHandler keep = (_, e) =>
         {
             if (e.Data is null) return;
             lock (_stderr)
@@ -52,16 +61,50 @@ public sealed class AgentProcess : IDisposable
                 while (_stderr.Count > 40) _stderr.Dequeue();
             }
         };
+        _process.ErrorDataReceived += keep;
+        if (channelSocket != null) _process.OutputDataReceived += keep;
         Touch();
         if (!_process.Start()) throw new RealmFailedException($"could not start the agent '{fileName}'", "");
         _process.BeginErrorReadLine();
-        _stdin = _process.StandardInput;
+        if (channelSocket is null)
+        {
+            _stdin = _process.StandardInput;
+            _stdout = _process.StandardOutput;
+        }
+        else
+        {
+            _process.BeginOutputReadLine();
+            var stream = ConnectSocket(channelSocket, timeout);
+            _stdin = new StreamWriter(stream, new UTF8Encoding(false));
+            _stdout = new StreamReader(stream, Encoding.UTF8);
+        }
         _stdin.AutoFlush = false;
         _stdin.NewLine = "\n";
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"agent-{Pid}-reader" };
         _watchdog = new Thread(WatchLoop) { IsBackground = true, Name = $"agent-{Pid}-watchdog" };
         _reader.Start();
         _watchdog.Start();
+    }
+
+    private System.Net.Sockets.NetworkStream ConnectSocket(string path, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            try
+            {
+                s.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+                return new System.Net.Sockets.NetworkStream(s, ownsSocket: true);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                s.Dispose();
+                if (_process.HasExited) throw new RealmFailedException($"the VM exited (code {_process.ExitCode}) before its channel opened", StderrTail);
+                if (DateTime.UtcNow > deadline) throw new RealmFailedException($"the VM's channel {path} did not open within {timeout.TotalSeconds:0} s", StderrTail);
+                Thread.Sleep(50);
+            }
+        }
     }
 
     public string StderrTail
@@ -147,7 +190,7 @@ public sealed class AgentProcess : IDisposable
 
     private void ReadLoop()
     {
-        var stdout = _process.StandardOutput;
+        var stdout = _stdout;
         try
         {
             while (stdout.ReadLine() is { } line)

@@ -28,6 +28,10 @@ public class NativeBackend : IRealmBackend
     /// <summary>Runs after the load request is sent and before ready is awaited: an emulated Realm is populated here.</summary>
     protected virtual void Populate(Cell cell, AgentProcess agent, IDictionary<string, double> phasesMs, IDictionary<string, string> effective) { }
 
+    /// <summary>Starts the process the agent runs in: the agent itself here; a VM elsewhere.</summary>
+    protected virtual AgentProcess StartAgent(Cell cell, string file, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env,
+        TimeSpan timeout, IDictionary<string, string> effective) => new(file, args, env, timeout);
+
     public virtual string? CannotRun(Cell cell)
     {
         if (!OperatingSystem.IsLinux()) return "the native backend needs Linux (prctl, /proc smaps)";
@@ -68,7 +72,7 @@ public class NativeBackend : IRealmBackend
         if (cell.Realm.CoTenant == "stream") StartCoTenant(cell, cpus, realm);
         var total = Stopwatch.StartNew();
         var sw = Stopwatch.StartNew();
-        var agent = new AgentProcess(file, args, env, agentTimeout);
+        var agent = StartAgent(cell, file, args, env, agentTimeout, realm.EffectiveMutable);
         realm.Attach(agent);
         try
         {

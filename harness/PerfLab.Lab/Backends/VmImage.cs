@@ -1,0 +1,109 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace PerfLab.Lab.Backends;
+
+/// <summary>
+/// The guest image of the vm backend: an initramfs of Debian's busybox-static, the virtio, virtio-serial and
+/// virtio-9p modules of the installed Debian kernel, and an init that mounts the host's root read-only over
+/// 9p, finds the virtio-serial port named "perflab" and runs the agent in a chroot of the host with the port
+/// as its stdin and stdout. Built once and cached by the hash of everything that goes into it.
+/// </summary>
+public static class VmImage
+{
+    public static readonly string[] Modules =
+        ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "virtio_console", "netfs", "fscache", "9pnet", "9pnet_virtio", "9p"];
+
+    private const string Init = """
+        #!/bin/busybox sh
+        /bin/busybox --install -s /bin
+        mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+        for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console netfs fscache 9pnet 9pnet_virtio 9p; do insmod /lib/modules/$m.ko; done
+        mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host
+        mount -t proc proc /host/proc; mount -t devtmpfs dev /host/dev; mount -t tmpfs tmp /host/tmp; mount -t sysfs sys /host/sys
+        mount -t tmpfs shm /host/dev/shm
+        echo "PERFLAB-GUEST-UP"
+        PORT=""
+        for p in /sys/class/virtio-ports/*; do [ "$(cat $p/name 2>/dev/null)" = perflab ] && PORT=/dev/$(basename $p); done
+        CMD=$(cat /proc/cmdline | sed -n 's/.*perflab_cmd="\([^"]*\)".*/\1/p')
+        echo "PERFLAB-AGENT $CMD on $PORT"
+        HOME=/root chroot /host /bin/sh -c "exec $CMD" <> $PORT >&0 2>/dev/console
+        echo "PERFLAB-AGENT-EXIT $?"
+        poweroff -f
+
+        """;
+
+    /// <summary>The kernel the guest boots: the newest /boot/vmlinuz-* with its modules installed.</summary>
+    public static (string Kernel, string ModulesDir)? FindKernel()
+    {
+        if (!Directory.Exists("/boot")) return null;
+        foreach (var k in Directory.GetFiles("/boot", "vmlinuz-*").OrderDescending(StringComparer.Ordinal))
+        {
+            var version = Path.GetFileName(k)["vmlinuz-".Length..];
+            var mods = Path.Combine("/lib/modules", version);
+            if (Directory.Exists(mods) && File.Exists(k)) return (k, mods);
+        }
+        return null;
+    }
+
+    public static string? Problem()
+    {
+        if (!File.Exists("/usr/bin/qemu-system-x86_64")) return "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)";
+        if (!File.Exists("/bin/busybox") && !File.Exists("/usr/bin/busybox")) return "busybox is not installed (apt-get install busybox-static)";
+        if (FindKernel() is not { } k) return "no kernel in /boot with its modules (apt-get install linux-image-amd64)";
+        var missing = Modules.Where(m => ModulePath(k.ModulesDir, m) is null).ToList();
+        return missing.Count > 0 ? $"the kernel {k.Kernel} lacks modules {string.Join(", ", missing)}" : null;
+    }
+
+    private static string? ModulePath(string modulesDir, string name) =>
+        Directory.EnumerateFiles(modulesDir, name + ".ko", SearchOption.AllDirectories).FirstOrDefault();
+
+    /// <summary>Builds (or finds in the cache) the initramfs; returns its path and whether it was built now.</summary>
+    public static (string Path, bool Built) Ensure()
+    {
+        var (kernel, modulesDir) = FindKernel() ?? throw new InvalidOperationException(Problem());
+        var busybox = File.Exists("/bin/busybox") ? "/bin/busybox" : "/usr/bin/busybox";
+        var files = new List<(string Name, byte[] Data, int Mode)>
+        {
+            ("bin/busybox", File.ReadAllBytes(busybox), 0x1ED),
+            ("init", Encoding.ASCII.GetBytes(Init.Replace("\r", "")), 0x1ED),
+        };
+        foreach (var m in Modules) files.Add(($"lib/modules/{m}.ko", File.ReadAllBytes(ModulePath(modulesDir, m)!), 0x1A4));
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var f in files) { hash.AppendData(Encoding.UTF8.GetBytes(f.Name)); hash.AppendData(f.Data); }
+        var key = Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+        var dir = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "perflab", "vm", key);
+        var path = Path.Combine(dir, "initrd.gz");
+        if (File.Exists(path)) return (path, false);
+        Directory.CreateDirectory(dir);
+        var tmp = path + $".{Environment.ProcessId}";
+        using (var gz = new GZipStream(File.Create(tmp), CompressionLevel.Fastest))
+        {
+            var ino = 1;
+            foreach (var d in new[] { "bin", "dev", "proc", "sys", "host", "tmp", "lib", "lib/modules" }) Entry(gz, d, [], 0x41ED, ino++);
+            foreach (var f in files) Entry(gz, f.Name, f.Data, 0x8000 | f.Mode, ino++);
+            Entry(gz, "TRAILER!!!", [], 0, 0);
+        }
+        File.Move(tmp, path, overwrite: true);
+        return (path, true);
+    }
+
+    /// <summary>One cpio "newc" entry: a 110-byte ASCII header, the name, the data, each padded to 4 bytes.</summary>
+    private static void Entry(Stream s, string name, byte[] data, int mode, int ino)
+    {
+        var nameBytes = Encoding.ASCII.GetBytes(name + "\0");
+        var header = $"070701{ino:X8}{mode:X8}{0:X8}{0:X8}{1:X8}{0:X8}{data.Length:X8}{0:X8}{0:X8}{0:X8}{0:X8}{nameBytes.Length:X8}{0:X8}";
+        s.Write(Encoding.ASCII.GetBytes(header));
+        s.Write(nameBytes);
+        Pad(s, 110 + nameBytes.Length);
+        s.Write(data);
+        Pad(s, data.Length);
+    }
+
+    private static void Pad(Stream s, int length)
+    {
+        var pad = (4 - length % 4) % 4;
+        for (var i = 0; i < pad; i++) s.WriteByte(0);
+    }
+}

@@ -1,0 +1,57 @@
+using PerfLab.Core.Results;
+using PerfLab.Core.Suites;
+using PerfLab.Lab.Backends;
+
+namespace PerfLab.Lab.Tests.Backends;
+
+/// <summary>The vm backend for real: QEMU (TCG here) boots Debian's kernel and PerfLab's initramfs and the agent runs inside.</summary>
+public class VmBackendTests
+{
+    private const string Yaml = """
+        name: vm-test
+        seed: 3
+        agent_timeout_s: 300
+        workloads:
+          - {name: tiny, kind: llm, preset: tiny, samples: 8, input_tokens_mean: 16, input_tokens_max: 32, output_tokens_mean: 8, output_tokens_max: 16}
+        scenarios:
+          - {type: offline, min_queries: 8, min_duration_s: 0, max_duration_s: 600}
+        matrix: {platform: [native, vm], vcpus: 1, memory: 2g}
+        """;
+
+    [SkippableFact]
+    public void A_guest_runs_the_tiny_model_and_gives_the_native_tokens()
+    {
+        var why = VmImage.Problem();
+        Skip.If(why != null, why);
+        using var scratch = new Scratch();
+        var outcome = scratch.Run(Yaml);
+        var native = outcome.Cells.Single(c => c.Cell.Realm.Platform == Platform.Native);
+        var vm = outcome.Cells.Single(c => c.Cell.Realm.Platform == Platform.Vm);
+        Assert.Equal(CellStatus.Ok, vm.Status);
+        Assert.Equal(8, vm.Analysis!.QueriesCompleted);
+        Assert.Equal(native.EffectiveRealm["agent.tokens_digest"], vm.EffectiveRealm["agent.tokens_digest"]);
+        Assert.Equal(VmBackend.Accel() == "kvm" ? Evidence.Measured : Evidence.Emulated, vm.Evidence);
+        Assert.True(vm.PhasesMs["launch"] > 0 && vm.PhasesMs.ContainsKey("teardown"), "boot-to-agent and teardown are timed");
+    }
+
+    [SkippableFact]
+    public void A_guest_whose_agent_dies_fails_its_cell_with_the_console_tail()
+    {
+        var why = VmImage.Problem();
+        Skip.If(why != null, why);
+        using var scratch = new Scratch();
+        var outcome = scratch.Run("""
+            name: vm-crash
+            agent_timeout_s: 300
+            workloads:
+              - {name: crashing, kind: synthetic, output_tokens: 4, working_set_mib: 0, fault: crash, fault_after: 2}
+            scenarios:
+              - {type: single-stream, min_queries: 10, min_duration_s: 0, max_duration_s: 600}
+            matrix: {platform: vm, vcpus: 1, memory: 1g}
+            """);
+        var cell = outcome.Cells.Single();
+        Assert.Equal(CellStatus.Failed, cell.Status);
+        Assert.Contains("PERFLAB-GUEST-UP", cell.StderrTail); // the guest's console, kept
+        Assert.Contains("fault hook", cell.StderrTail);        // the agent's own last words, on that console
+    }
+}
