@@ -41,7 +41,31 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
 
     // Emulated Realm: world-switch costs (PERFLAB_REALM_COSTS="exit_ns=..,rsi_ns=..") paid as busy time at every
     // crossing: a query in, a token or an answer out, a payload chunk taken over the shared buffer.
-    private readonly long _exitNs = Cost("exit_ns"), _rsiNs = Cost("rsi_ns");
+    private readonly long _exitNs = Cost("exit_ns"), _rsiNs = Cost("rsi_ns"), _faultNs = Cost("fault_ns");
+    private readonly ThreadLocal<long> _faultsSeen = new(ThreadMinorFaults);
+
+    /// <summary>Page faults the calling thread has taken (getrusage RUSAGE_THREAD): each would be a stage-2 fault in a Realm.</summary>
+    private static unsafe long ThreadMinorFaults()
+    {
+        long* ru = stackalloc long[18];
+        return getrusage(1, ru) == 0 ? ru[8] : 0;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern unsafe int getrusage(int who, long* usage);
+
+    /// <summary>
+    /// On the worker thread as a query completes: the faults it took since its last query, and the timer ticks
+    /// (250 Hz) a Realm would have exited for while it ran, each paid at the profile's price.
+    /// </summary>
+    private void PayForFaultsAndTicks(long insideNs)
+    {
+        if (_faultNs <= 0 && _exitNs <= 0) return;
+        var now = ThreadMinorFaults();
+        var faults = now - _faultsSeen.Value;
+        _faultsSeen.Value = now;
+        Busy(faults * _faultNs + insideNs / 4_000_000 * _exitNs);
+    }
 
     private static long Cost(string key) =>
         (Environment.GetEnvironmentVariable("PERFLAB_REALM_COSTS") ?? "").Split(',')
@@ -105,7 +129,8 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         if (req is null) { Send(ChannelProtocol.Error("load: empty request")); return false; }
         var spec = new WorkloadSpec(req.Workload, req.Kind, req.Parameters);
         var info = new Dictionary<string, string>();
-        if (_exitNs > 0 || _rsiNs > 0) info["realm_costs"] = $"exit_ns={_exitNs},rsi_ns={_rsiNs}";
+        if (_exitNs > 0 || _rsiNs > 0) info["realm_costs"] = $"exit_ns={_exitNs},rsi_ns={_rsiNs},fault_ns={_faultNs}";
+        foreach (var (k, v) in RealmEvidence()) info[k] = v;
         int payloadFd = -1;
         if (req.Stream is { } plan)
         {
@@ -242,6 +267,38 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
 
     private static string RealmDir => Path.Combine("/dev/shm", $"perflab-realm-{Environment.ProcessId}");
 
+    /// <summary>
+    /// Inside a real Realm: an attestation report through configfs-tsm and the RSI call latencies of the
+    /// rsi_bench module, when the kernel offers them. Elsewhere: nothing, and the record says so.
+    /// </summary>
+    private static Dictionary<string, string> RealmEvidence()
+    {
+        var info = new Dictionary<string, string>();
+        const string tsm = "/sys/kernel/config/tsm/report";
+        if (Directory.Exists(tsm))
+        {
+            try
+            {
+                var entry = Path.Combine(tsm, $"perflab-{Environment.ProcessId}");
+                Directory.CreateDirectory(entry);
+                File.WriteAllBytes(Path.Combine(entry, "inblob"), System.Security.Cryptography.RandomNumberGenerator.GetBytes(64));
+                var report = File.ReadAllBytes(Path.Combine(entry, "outblob"));
+                info["attestation"] = $"configfs-tsm report, {report.Length} bytes, sha256 {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(report))[..16]}…";
+                Directory.Delete(entry);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { info["attestation"] = "configfs-tsm present, report failed: " + e.Message; }
+        }
+        const string rsi = "/sys/kernel/debug/rsi_bench";
+        if (File.Exists(Path.Combine(rsi, "samples")))
+        {
+            var hz = double.Parse(File.ReadAllText(Path.Combine(rsi, "freq")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            var ticks = File.ReadAllLines(Path.Combine(rsi, "samples")).Select(double.Parse).Order().ToArray();
+            if (ticks.Length > 0)
+                info["rsi_version_call_ns"] = $"p50 {ticks[ticks.Length / 2] / hz * 1e9:0} p99 {ticks[(int)(ticks.Length * 0.99)] / hz * 1e9:0} (n {ticks.Length}, rsi_bench)";
+        }
+        return info;
+    }
+
     private Dictionary<string, long> Stats()
     {
         var self = Process.GetCurrentProcess();
@@ -265,6 +322,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
 
     public void Complete(long queryId, int tokens, long insideNs)
     {
+        PayForFaultsAndTicks(insideNs);
         Busy(_exitNs);
         Send(ChannelProtocol.Complete(queryId, tokens, insideNs));
     }

@@ -36,6 +36,6 @@ public sealed record CalibrationProfile(string Name, string Source, double ExitU
         return Path.Combine(Directory.GetCurrentDirectory(), "bench", "profiles");
     }
 
-    /// <summary>What the agent gets in PERFLAB_REALM_COSTS: nanoseconds per exit and per RSI call.</summary>
-    public string ToEnvironment() => string.Create(CultureInfo.InvariantCulture, $"exit_ns={ExitUs * 1000:0},rsi_ns={RsiCallUs * 1000:0}");
+    /// <summary>What the agent gets in PERFLAB_REALM_COSTS: nanoseconds per exit, per RSI call and per stage-2 fault.</summary>
+    public string ToEnvironment() => string.Create(CultureInfo.InvariantCulture, $"exit_ns={ExitUs * 1000:0},rsi_ns={RsiCallUs * 1000:0},fault_ns={FaultUs * 1000:0}");
 }

@@ -38,6 +38,13 @@ public static class VmImage
     public static (string Kernel, string ModulesDir)? FindKernel()
     {
         if (!Directory.Exists("/boot")) return null;
+        var found = FindBootKernel();
+        // PERFLAB_VM_KERNEL replaces the kernel image (its modules stay the installed ones): tests boot a broken one.
+        return found is { } f && Environment.GetEnvironmentVariable("PERFLAB_VM_KERNEL") is { Length: > 0 } k ? (k, f.ModulesDir) : found;
+    }
+
+    private static (string Kernel, string ModulesDir)? FindBootKernel()
+    {
         foreach (var k in Directory.GetFiles("/boot", "vmlinuz-*").OrderDescending(StringComparer.Ordinal))
         {
             var version = Path.GetFileName(k)["vmlinuz-".Length..];

@@ -101,6 +101,9 @@ public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, IWaitStra
                 catch (RealmFailedException e) { reason = "stats failed: " + e.Message; }
             }
             realm.Teardown();
+            // The lifecycle's last step: from the start of the load to the first token the client saw.
+            if (run.Records.FirstOrDefault(r => r.FirstTokenNs >= 0) is { FirstTokenNs: >= 0 } first && realm.PhasesMs is IDictionary<string, double> phases)
+                phases["first_token"] = first.FirstTokenNs / 1e6;
             folder.AppendSamples(cell, run.Records);
             var analysis = ScenarioAnalysis.Of(cell.Scenario, run, suite.Profile, suite.Gate);
             var values = Metrics.FromRecords(run.Records, cell.Scenario.Kind);

@@ -54,4 +54,33 @@ public class VmBackendTests
         Assert.Contains("PERFLAB-GUEST-UP", cell.StderrTail); // the guest's console, kept
         Assert.Contains("fault hook", cell.StderrTail);        // the agent's own last words, on that console
     }
+
+    [SkippableFact]
+    public void A_guest_that_cannot_boot_fails_its_cell_with_the_reason_and_the_suite_goes_on()
+    {
+        var why = VmImage.Problem();
+        Skip.If(why != null, why);
+        using var scratch = new Scratch();
+        var old = Environment.GetEnvironmentVariable("PERFLAB_VM_KERNEL");
+        Environment.SetEnvironmentVariable("PERFLAB_VM_KERNEL", "/etc/hostname"); // not a kernel
+        try
+        {
+            var outcome = scratch.Run("""
+                name: vm-noboot
+                agent_timeout_s: 60
+                workloads: [{name: w, kind: noop}]
+                scenarios: [{type: single-stream, min_queries: 5, min_duration_s: 0}]
+                matrix: {platform: [vm, native], memory: 1g}
+                """);
+            var vm = outcome.Cells.Single(c => c.Cell.Realm.Platform == Platform.Vm);
+            Assert.Equal(CellStatus.Failed, vm.Status);
+            Assert.Contains("launch failed", vm.Reason);
+            Assert.Contains("qemu", vm.StderrTail, StringComparison.OrdinalIgnoreCase);
+            Assert.Equal(CellStatus.Ok, outcome.Cells.Single(c => c.Cell.Realm.Platform == Platform.Native).Status);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PERFLAB_VM_KERNEL", old);
+        }
+    }
 }
