@@ -42,29 +42,42 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
     // Emulated Realm: world-switch costs (PERFLAB_REALM_COSTS="exit_ns=..,rsi_ns=..") paid as busy time at every
     // crossing: a query in, a token or an answer out, a payload chunk taken over the shared buffer.
     private readonly long _exitNs = Cost("exit_ns"), _rsiNs = Cost("rsi_ns"), _faultNs = Cost("fault_ns");
-    private readonly ThreadLocal<long> _faultsSeen = new(ThreadMinorFaults);
-
-    /// <summary>Page faults the calling thread has taken (getrusage RUSAGE_THREAD): each would be a stage-2 fault in a Realm.</summary>
-    private static unsafe long ThreadMinorFaults()
-    {
-        long* ru = stackalloc long[18];
-        return getrusage(1, ru) == 0 ? ru[8] : 0;
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc")]
-    private static extern unsafe int getrusage(int who, long* usage);
+    private long _peakResidentKb = PeakResidentKb();
+    private readonly object _peakLock = new();
 
     /// <summary>
-    /// On the worker thread as a query completes: the faults it took since its last query, and the timer ticks
-    /// (250 Hz) a Realm would have exited for while it ran, each paid at the profile's price.
+    /// The process's peak resident memory (VmHWM). A Realm takes a stage-2 fault when its guest touches
+    /// guest-physical memory for the first time — reused memory does not fault again — so growth of the peak,
+    /// in 4 KiB granules (Realm stage 2 maps 4 KiB whatever the host page size), counts them; a native process's
+    /// minor faults would count every malloc'd page each time and overstate them many times over.
+    /// </summary>
+    private static long PeakResidentKb()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line[6..].Replace("kB", "").Trim());
+        }
+        catch (IOException) { }
+        return 0;
+    }
+
+    /// <summary>
+    /// As a query completes: the stage-2 faults its new memory would have taken and the timer ticks (250 Hz) a
+    /// Realm would have exited for while it ran, each paid at the profile's price.
     /// </summary>
     private void PayForFaultsAndTicks(long insideNs)
     {
         if (_faultNs <= 0 && _exitNs <= 0) return;
-        var now = ThreadMinorFaults();
-        var faults = now - _faultsSeen.Value;
-        _faultsSeen.Value = now;
-        Busy(faults * _faultNs + insideNs / 4_000_000 * _exitNs);
+        long newGranules;
+        lock (_peakLock)
+        {
+            var peak = PeakResidentKb();
+            newGranules = Math.Max(0, peak - _peakResidentKb) / 4;
+            _peakResidentKb = Math.Max(peak, _peakResidentKb);
+        }
+        Busy(newGranules * _faultNs + insideNs / 4_000_000 * _exitNs);
     }
 
     private static long Cost(string key) =>
@@ -157,6 +170,8 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
             Send(ChannelProtocol.Error("load failed: " + e.Message));
             return false;
         }
+        // What loading touched was faulted in during the launch; from here on only growth is charged.
+        lock (_peakLock) _peakResidentKb = PeakResidentKb();
         foreach (var (k, v) in new Dictionary<string, string>
         {
             ["sut"] = _sut.Name,

@@ -35,11 +35,9 @@ public class NativeBackend : IRealmBackend
     public virtual string? CannotRun(Cell cell)
     {
         if (!OperatingSystem.IsLinux()) return "the native backend needs Linux (prctl, /proc smaps)";
-        if (!cell.Realm.Mpam.IsOff && cell.Realm.CoTenant == "none")
-            return Directory.Exists("/sys/fs/resctrl/info")
-                ? "MPAM/RDT settings: the resctrl controller is not built yet; co_tenant: stream emulates the bandwidth share"
-                : "MPAM: this host has no /sys/fs/resctrl; set co_tenant: stream to emulate the bandwidth share with a throttled neighbour";
-        if (cell.Realm.Mpam.CachePortionPct is not null)
+        if (!cell.Realm.Mpam.IsOff && cell.Realm.CoTenant == "none" && !Resctrl.Available)
+            return "MPAM: this host has no /sys/fs/resctrl; set co_tenant: stream to emulate the bandwidth share with a throttled neighbour";
+        if (cell.Realm.Mpam.CachePortionPct is not null && !Resctrl.Available)
             return "MPAM cache portions need resctrl (L3 schemata); the interference mode emulates only bandwidth shares";
         var bytes = cell.Workload.Kind == "synthetic" ? cell.Workload.GetInt("working_set_mib") * Bytes.MiB : 0;
         if (PagePolicy.CannotProvide(cell.Realm.PageSize, cell.Realm.Backing, bytes) is { } why) return why;
@@ -78,6 +76,12 @@ public class NativeBackend : IRealmBackend
         {
             agent.AwaitHello();
             realm.Phase("launch", sw);
+            if (!cell.Realm.Mpam.IsOff && Resctrl.Available && Platform != Platform.Vm)
+            {
+                // Before the load, so every thread the workload starts inherits the partition.
+                realm.ResctrlGroup = $"perflab-{agent.Pid}";
+                realm.EffectiveMutable["mpam_mode"] = "resctrl (measured): " + Resctrl.Apply(realm.ResctrlGroup, cell.Realm.Mpam, agent.Pid);
+            }
             var req = Decorate(cell, new LoadRequest(cell.Workload.Name, cell.Workload.Kind, cell.Workload.Parameters.ToDictionary(),
                 cell.Realm.PageSize.ToShort(), cell.Realm.Backing.Name()));
             sw.Restart();
@@ -126,6 +130,7 @@ public class NativeBackend : IRealmBackend
     {
         private AgentProcess? _agent;
         public Process? CoTenant { get; set; }
+        public string? ResctrlGroup { get; set; }
         public readonly Dictionary<string, double> PhasesMsMutable = new();
         public readonly Dictionary<string, string> EffectiveMutable = new();
 
@@ -173,6 +178,7 @@ public class NativeBackend : IRealmBackend
         public void Dispose()
         {
             _agent?.Dispose();
+            if (ResctrlGroup != null) Resctrl.Remove(ResctrlGroup);
             if (CoTenant is { } p)
             {
                 try { p.Kill(); p.WaitForExit(2000); } catch (InvalidOperationException) { }

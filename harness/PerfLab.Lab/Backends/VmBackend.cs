@@ -52,14 +52,24 @@ public sealed class VmBackend : NativeBackend
         var (kernel, _) = VmImage.FindKernel()!.Value;
         var accel = Accel();
         var memMiB = cell.Realm.Memory.Value / Bytes.MiB;
-        var hugetlb = cell.Realm.PageSize == PageSize.Mib2;
-        var command = string.Join(' ', env.Select(kv => $"{kv.Key}={kv.Value}").Prepend("env").Concat([file]).Concat(args.Where(a => a != "--cpus")));
+        var hugetlb = cell.Realm.PageSize == PageSize.Mib2 && cell.Realm.Backing == HugePageBacking.Hugetlb;
+        var thp = cell.Realm.PageSize == PageSize.Mib2 && !hugetlb;
+        // Host CPU numbers mean nothing inside the guest: the agent's own pinning is dropped there.
+        var guestArgs = new List<string>();
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i] == "--cpus") { i++; continue; }
+            guestArgs.Add(args[i]);
+        }
+        var command = string.Join(' ', env.Select(kv => $"{kv.Key}={kv.Value}").Prepend("env").Concat([file]).Concat(guestArgs));
         var socket = Path.Combine(Path.GetTempPath(), $"perflab-vm-{Guid.NewGuid():N}.sock");
         var qemu = new List<string>
         {
             "-accel", accel, "-cpu", accel == "kvm" ? "host,-arch-capabilities" : "max",
             "-smp", cell.Realm.Vcpus.ToString(CultureInfo.InvariantCulture), "-m", $"{memMiB}M",
-            "-object", hugetlb ? $"memory-backend-memfd,id=mem,size={memMiB}M,hugetlb=on,hugetlbsize=2M,prealloc=on" : $"memory-backend-memfd,id=mem,size={memMiB}M",
+            // 4 KiB: shmem memfd (no THP); THP: anonymous RAM, which QEMU madvises for huge pages; hugetlb: a hugetlb memfd.
+            "-object", hugetlb ? $"memory-backend-memfd,id=mem,size={memMiB}M,hugetlb=on,hugetlbsize=2M,prealloc=on"
+                : thp ? $"memory-backend-ram,id=mem,size={memMiB}M" : $"memory-backend-memfd,id=mem,size={memMiB}M",
             "-machine", "memory-backend=mem",
             "-kernel", kernel, "-initrd", initrd,
             "-append", $"console=ttyS0 quiet panic=-1 perflab_cmd=\"{command}\"",
@@ -70,7 +80,7 @@ public sealed class VmBackend : NativeBackend
             "-device", "virtserialport,chardev=ch,name=perflab",
         };
         effective["vm.accel"] = accel;
-        effective["vm.guest_ram"] = hugetlb ? "memfd, 2 MiB hugetlb" : "memfd, 4 KiB pages";
+        effective["vm.guest_ram"] = hugetlb ? "memfd, 2 MiB hugetlb" : thp ? "anonymous, THP (QEMU madvises guest RAM)" : "memfd, 4 KiB pages";
         effective["vm.kernel"] = kernel;
         effective["vm.agent_command"] = command;
         return new AgentProcess("qemu-system-x86_64", qemu, new Dictionary<string, string>(), timeout, socket);
