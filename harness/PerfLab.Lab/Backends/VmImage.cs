@@ -8,7 +8,8 @@ namespace PerfLab.Lab.Backends;
 /// The guest image of the vm backend: an initramfs of Debian's busybox-static, the virtio, virtio-serial and
 /// virtio-9p modules of the installed Debian kernel, and an init that mounts the host's root read-only over
 /// 9p, finds the virtio-serial port named "perflab" and runs the agent in a chroot of the host with the port
-/// as its stdin and stdout. Built once and cached by the hash of everything that goes into it.
+/// as its stdin and stdout. The host's /tmp stays visible (a checkout may live there); the guest's scratch space
+/// is a tmpfs on /dev/shm (TMPDIR). Built once and cached by the hash of everything that goes into it.
 /// </summary>
 public static class VmImage
 {
@@ -21,14 +22,14 @@ public static class VmImage
         mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
         for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console netfs fscache 9pnet 9pnet_virtio 9p; do insmod /lib/modules/$m.ko; done
         mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host
-        mount -t proc proc /host/proc; mount -t devtmpfs dev /host/dev; mount -t tmpfs tmp /host/tmp; mount -t sysfs sys /host/sys
+        mount -t proc proc /host/proc; mount -t devtmpfs dev /host/dev; mount -t sysfs sys /host/sys
         mount -t tmpfs shm /host/dev/shm
         echo "PERFLAB-GUEST-UP"
         PORT=""
         for p in /sys/class/virtio-ports/*; do [ "$(cat $p/name 2>/dev/null)" = perflab ] && PORT=/dev/$(basename $p); done
         CMD=$(cat /proc/cmdline | sed -n 's/.*perflab_cmd="\([^"]*\)".*/\1/p')
         echo "PERFLAB-AGENT $CMD on $PORT"
-        HOME=/root chroot /host /bin/sh -c "exec $CMD" <> $PORT >&0 2>/dev/console
+        HOME=/root TMPDIR=/dev/shm chroot /host /bin/sh -c "exec $CMD" <> $PORT >&0 2>/dev/console
         echo "PERFLAB-AGENT-EXIT $?"
         poweroff -f
 
