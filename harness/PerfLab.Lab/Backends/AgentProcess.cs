@@ -223,14 +223,19 @@ public sealed class AgentProcess : IDisposable
                 }
             }
         }
-        catch (IOException) { }
-        if (_byeSent) return;
-        // The untimed wait also drains stderr, so the failure carries the agent's last words.
-        if (_process.WaitForExit(2000)) _process.WaitForExit();
-        var how = _process.HasExited
-            ? _process.ExitCode > 128 ? $"was killed by signal {_process.ExitCode - 128}{SignalName(_process.ExitCode - 128)}" : $"exited with code {_process.ExitCode}"
-            : "closed its output";
-        Fail($"the agent {how} with {Outstanding} queries outstanding");
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException) { }
+        if (_byeSent || _stopped) return;
+        try
+        {
+            // The untimed wait also drains stderr, so the failure carries the agent's last words.
+            if (_process.WaitForExit(2000)) _process.WaitForExit();
+            var how = _process.HasExited
+                ? _process.ExitCode > 128 ? $"was killed by signal {_process.ExitCode - 128}{SignalName(_process.ExitCode - 128)}" : $"exited with code {_process.ExitCode}"
+                : "closed its output";
+            Fail($"the agent {how} with {Outstanding} queries outstanding");
+        }
+        // Disposed under us (the cell was torn down while the agent was leaving): nothing left to report to.
+        catch (InvalidOperationException) { }
     }
 
     private static string SignalName(int signal) => signal switch
@@ -243,6 +248,12 @@ public sealed class AgentProcess : IDisposable
     };
 
     private void WatchLoop()
+    {
+        try { Watch(); }
+        catch (InvalidOperationException) { } // the process was disposed: the cell is over
+    }
+
+    private void Watch()
     {
         while (!_stopped && !_process.HasExited)
         {
