@@ -137,11 +137,7 @@ static int run_native_chase(const struct bench_case *c, const struct options *o,
     if (!a)
         return snprintf(e, el, "mmap failed"), -1;
     size_t lines = size / 64;
-    uint32_t *order = malloc(lines * sizeof *order);
-    random_cycle(order, lines);
-    for (size_t i = 0; i < lines; i++)
-        *(void **)(a + (size_t)order[i] * 64) = a + (size_t)order[(i + 1) % lines] * 64;
-    free(order);
+    chase_build(a, (uint64_t)(uintptr_t)a, size);
     uint64_t steps = lines < 4000000 ? 4000000 : lines;
     void **q = (void **)a;
     for (size_t i = 0; i < lines; i++)

@@ -83,3 +83,13 @@ void random_cycle(uint32_t *order, size_t n)
         uint32_t t = order[i]; order[i] = order[j]; order[j] = t;
     }
 }
+
+void chase_build(uint8_t *mem, uint64_t address_of_mem, size_t size)
+{
+    size_t lines = size / 64;
+    uint32_t *order = malloc(lines * sizeof *order);
+    random_cycle(order, lines);
+    for (size_t i = 0; i < lines; i++)
+        *(uint64_t *)(mem + (size_t)order[i] * 64) = address_of_mem + (uint64_t)order[(i + 1) % lines] * 64;
+    free(order);
+}

@@ -427,11 +427,7 @@ static int run_chase(const struct bench_case *bc, const struct options *o, struc
         return -1;
     }
     size_t lines = size / 64;
-    uint32_t *order = malloc(lines * sizeof *order);
-    random_cycle(order, lines);
-    for (size_t i = 0; i < lines; i++)
-        *(uint64_t *)(v.data + (size_t)order[i] * 64) = DATA_GPA + (uint64_t)order[(i + 1) % lines] * 64;
-    free(order);
+    chase_build(v.data, DATA_GPA, size);
     uint64_t steps = lines < 4000000 ? 4000000 : lines;
     /* Warm: one full lap so every page is mapped at both stages before measuring. */
     if (vm_call(&v, g_chase, RESULTS, lines, DATA_GPA, 0, 0, NULL, NULL, NULL, err, errlen) < 0) {

@@ -58,4 +58,8 @@ const char *kvm_check(const struct bench_case *c);  /* NULL if KVM can be opened
  * whose nodes form one single cycle when each points at the next in this order. */
 void random_cycle(uint32_t *order, size_t n);
 
+/* One chase node per 64-byte line of mem, each holding the address (as the code that chases sees it:
+ * address_of_mem is where mem sits for it) of the next node in random_cycle's order. */
+void chase_build(uint8_t *mem, uint64_t address_of_mem, size_t size);
+
 #endif
