@@ -11,6 +11,7 @@ var root = new RootCommand("PerfLab: what does LLM inference inside a confidenti
     SuiteCommand.Create(Console.Out, Console.Error),
     ModelCommand.Create(Console.Out, Console.Error),
     MicroCommand.Create(Console.Out, Console.Error),
+    TcoCommand.Create(Console.Out, Console.Error),
     AgentCommand.Create(),
 };
 var parse = root.Parse(args);
