@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using PerfLab.Core.Units;
-using PerfLab.Lab.Os;
 using PerfLab.Llm.Inference;
 using PerfLab.Llm.Model;
 
@@ -22,8 +21,8 @@ public static class LlmDecode
         o.WriteLine($"# llm-decode: preset {preset}, prompt {PromptTokens} tokens, {Warmup} warm-up + {Steps} measured decode steps; " +
                     $"{Environment.ProcessorCount} CPUs; THP {File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled").Trim()}; " +
                     $"GLIBC_TUNABLES={Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "(unset)"}");
-        o.WriteLine("| engine | block | threads | triad GB/s | decode ms/token (median) | tokens/s | nibbles+scales GB/s | % of triad | prefill ms | RSS growth MB | managed B/step |");
-        o.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        o.WriteLine("| engine | block | threads | triad GB/s | decode ms/token (median) | tokens/s | nibbles+scales GB/s | % of triad | prefill ms | managed B/step |");
+        o.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var triad = new Triad(32 << 20);
         // The first engine in a process ran 10 % slower (41.6 vs 37.4 ms/token, prefill 1.31 vs 1.03 s) than every
         // later one, whichever engine it was: a throwaway session first, so the table compares engines, not order.
@@ -38,7 +37,7 @@ public static class LlmDecode
             {
                 var bw = triad.Measure(threads);
                 var r = engine == "ort" ? Ours(dir, threads) : Peer(dir, threads, m.Shape.MaxSequence);
-                o.WriteLine($"| {engine} | 32 | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | | | {r.PrefillMs:0.0} | | |");
+                o.WriteLine($"| {engine} | 32 | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | | | {r.PrefillMs:0.0} | |");
             }
             return 0;
         }
@@ -53,14 +52,16 @@ public static class LlmDecode
                 var r = engine == "ort" ? Ours(dir, threads) : Peer(dir, threads, m.Shape.MaxSequence);
                 var gbs = m.StreamedBytesPerToken / (r.StepMs / 1e3) / 1e9;
                 o.WriteLine($"| {engine} | {block} | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | {gbs:0.0} | {gbs / bw * 100:0} | " +
-                            $"{r.PrefillMs:0.0} | {r.RssMb:0} | {(r.AllocPerStep < 0 ? "–" : r.AllocPerStep.ToString("0"))} |");
+                            $"{r.PrefillMs:0.0} | {(r.AllocPerStep < 0 ? "–" : r.AllocPerStep.ToString("0"))} |");
             }
             o.WriteLine($"(block {block}: weights file {m.WeightsBytes / 1e6:0} MB, nibbles+scales streamed per token {m.StreamedBytesPerToken / 1e6:0.0} MB)");
         }
         return 0;
     }
 
-    private sealed record Result(double StepMs, double PrefillMs, double RssMb, double AllocPerStep);
+    // No RSS here: after the first engine a process reuses memory the last one freed, so its RSS says nothing;
+    // the agent's smaps in a harness run (a fresh process per cell) is where memory is measured.
+    private sealed record Result(double StepMs, double PrefillMs, double AllocPerStep);
 
     private static long[] Prompt(int vocab)
     {
@@ -70,7 +71,6 @@ public static class LlmDecode
 
     private static Result Ours(string dir, int threads)
     {
-        var rss0 = Rss();
         using var d = new OrtDecoder(dir, new DecoderOptions(threads));
         using var seq = d.NewSequence(PromptTokens + Warmup + Steps + 1);
         var sw = Stopwatch.StartNew();
@@ -87,7 +87,7 @@ public static class LlmDecode
             times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         }
         var alloc = (GC.GetAllocatedBytesForCurrentThread() - alloc0) / (double)Steps;
-        return new Result(Median(times), prefillMs, Rss() - rss0, alloc);
+        return new Result(Median(times), prefillMs, alloc);
     }
 
     private static Result Peer(string dir, int threads, int context)
@@ -98,7 +98,6 @@ public static class LlmDecode
         File.WriteAllText(config, original.Replace("\"log_id\": \"onnxruntime-genai\"", $"\"log_id\": \"onnxruntime-genai\", \"intra_op_num_threads\": {threads}"));
         try
         {
-            var rss0 = Rss();
             using var model = new Microsoft.ML.OnnxRuntimeGenAI.Model(dir);
             using var p = new Microsoft.ML.OnnxRuntimeGenAI.GeneratorParams(model);
             p.SetSearchOption("max_length", PromptTokens + Warmup + Steps + 1);
@@ -116,7 +115,7 @@ public static class LlmDecode
                 g.GenerateNextToken();
                 times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             }
-            return new Result(Median(times), prefillMs, Rss() - rss0, -1);
+            return new Result(Median(times), prefillMs, -1);
         }
         finally { File.WriteAllText(config, original); }
     }
@@ -126,8 +125,6 @@ public static class LlmDecode
         var s = v.Order().ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
-
-    private static double Rss() => PagePolicy.SmapsRollup(Environment.ProcessId).GetValueOrDefault("Rss") / 1024.0;
 
     /// <summary>STREAM's triad a = b + s·c over arrays far larger than the caches; bytes counted as STREAM does (24 per element).</summary>
     private sealed class Triad(int elements)

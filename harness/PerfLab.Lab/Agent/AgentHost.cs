@@ -144,10 +144,10 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         var info = new Dictionary<string, string>();
         if (_exitNs > 0 || _rsiNs > 0) info["realm_costs"] = $"exit_ns={_exitNs},rsi_ns={_rsiNs},fault_ns={_faultNs}";
         foreach (var (k, v) in RealmEvidence()) info[k] = v;
-        int payloadFd = -1;
+        var payloadReceived = false;
         if (req.Stream is { } plan)
         {
-            try { payloadFd = ReceivePayload(plan, info); }
+            try { payloadReceived = ReceivePayload(plan, info); }
             catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
             {
                 Send(ChannelProtocol.Error("receiving the payload failed: " + e.Message));
@@ -160,7 +160,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
             {
                 "noop" => new NullSut(),
                 "synthetic" => new SyntheticTokenSut(SyntheticSettings.From(spec), options.PageSize, options.Backing),
-                "llm" => LoadLlm(spec, info, payloadFd),
+                "llm" => LoadLlm(spec, info, payloadReceived),
                 _ => throw new ArgumentException($"unknown workload kind '{req.Kind}'; this agent knows: {string.Join(", ", WorkloadKinds.All.Keys)}"),
             };
         }
@@ -187,11 +187,11 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
     /// The llm workload: its model is built on first use by a separate `perflab model build` process, so the
     /// builder's own memory never shows in this agent's RSS; then the weights are verified against the manifest.
     /// </summary>
-    private static LlmSut LoadLlm(WorkloadSpec spec, Dictionary<string, string> info, int payloadFd)
+    private static LlmSut LoadLlm(WorkloadSpec spec, Dictionary<string, string> info, bool payloadReceived)
     {
         var settings = LlmSettings.From(spec);
         var dir = ModelCache.DirectoryFor(settings.Model);
-        if (payloadFd >= 0)
+        if (payloadReceived)
         {
             // The weights came over the shared buffer into private memory (tmpfs): the model is read from there;
             // the host's copy on disk is never opened.
@@ -231,7 +231,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
     /// Takes the payload chunk by chunk: each chunk is copied from the shared buffer into a bounce buffer on the
     /// cell's page size, then into private memory (a memfd), then acknowledged — one host call per chunk.
     /// </summary>
-    private unsafe int ReceivePayload(StreamPlan plan, Dictionary<string, string> info)
+    private unsafe bool ReceivePayload(StreamPlan plan, Dictionary<string, string> info)
     {
         // Private memory: a file on tmpfs (ONNX Runtime insists the weights be a real file beside the model).
         Directory.CreateDirectory(RealmDir);
@@ -274,7 +274,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
             view.SafeMemoryMappedViewHandle.ReleasePointer();
             Libc.close(fd);
         }
-        return 1;
+        return true;
     }
 
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]

@@ -5,9 +5,9 @@ namespace PerfLab.Lab.Os;
 /// <summary>The few libc calls the lab needs: page policy, affinity, precise sleeps. Linux only.</summary>
 internal static partial class Libc
 {
-    public const int PR_SET_THP_DISABLE = 41, PR_GET_THP_DISABLE = 42, PR_SET_TIMERSLACK = 29;
+    public const int PR_SET_THP_DISABLE = 41, PR_SET_TIMERSLACK = 29;
     public const int PROT_READ = 1, PROT_WRITE = 2;
-    public const int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_POPULATE = 0x8000, MAP_HUGETLB = 0x40000;
+    public const int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_HUGETLB = 0x40000;
     public const int MAP_HUGE_SHIFT = 26;
     public const int MAP_HUGE_2MB = 21 << MAP_HUGE_SHIFT, MAP_HUGE_1GB = 30 << MAP_HUGE_SHIFT;
     public const int MADV_HUGEPAGE = 14, MADV_NOHUGEPAGE = 15;
@@ -30,12 +30,6 @@ internal static partial class Libc
 
     [LibraryImport("libc")]
     public static partial int clock_nanosleep(int clockid, int flags, in Timespec request, nint remain);
-
-    [LibraryImport("libc")]
-    public static partial int getpid();
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int memfd_create(string name, uint flags);
 
     [LibraryImport("libc", SetLastError = true)]
     public static unsafe partial nint write(int fd, byte* buf, nuint count);

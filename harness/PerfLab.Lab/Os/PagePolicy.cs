@@ -98,8 +98,6 @@ public sealed class PageBuffer(nint address, long length) : IDisposable
     public nint Address { get; private set; } = address;
     public long Length { get; } = length;
 
-    public unsafe Span<byte> Span(long offset, int count) => new((byte*)Address + offset, count);
-
     /// <summary>Touches every 4 KiB page once so faults happen at load, not during measurement.</summary>
     public unsafe void Prefault()
     {

@@ -14,7 +14,7 @@ public class CcaProbeTests
             workloads: [{name: w, kind: noop}]
             scenarios: [{type: single-stream, min_queries: 5, min_duration_s: 0}]
             matrix: {platform: [native, cca]}
-            """.Replace("matrix:", "matrix:"), default);
+            """, default);
         var cca = outcome.Cells.Single(c => c.Cell.Realm.Platform == Core.Suites.Platform.Cca);
         Assert.Equal(CellStatus.Skipped, cca.Status);
         var expected = new CcaBackend().Support.Problem;

@@ -25,7 +25,6 @@ public class ResctrlTests
     [Fact]
     public void Without_resctrl_here_MPAM_cells_say_how_to_emulate_them()
     {
-        Assert.False(Resctrl.Available && !Directory.Exists("/sys/fs/resctrl/info"));
         if (Resctrl.Available) return; // on a host with resctrl the controller applies instead
         var cell = SuiteLoader.Parse("""
             name: m
