@@ -27,4 +27,7 @@ public sealed record CellResult(
     IReadOnlyList<Overhead> Overheads)
 {
     public string StatusWord => Status.ToString().ToLowerInvariant();
+
+    /// <summary>For a <c>qps: search</c> cell: every probe and the capacity found; the analysis is that of the highest VALID probe.</summary>
+    public CapacityResult? Capacity { get; init; }
 }

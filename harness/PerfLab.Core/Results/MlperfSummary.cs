@@ -36,7 +36,12 @@ public static class MlperfSummary
                 Line($"Early stopping {a.Percentile * 100:0.##}th percentile estimate (ns)", Ns(a.EarlyStoppingPercentileNs));
                 break;
             case ScenarioKind.Server:
-                Line("Scheduled samples per second", spec.TargetQps?.ToString("0.###", CultureInfo.InvariantCulture) ?? "–");
+                Line("Scheduled samples per second", (r.Effective?.TargetQps ?? spec.TargetQps)?.ToString("0.###", CultureInfo.InvariantCulture) ?? "–");
+                if (r.Capacity is { } cap)
+                {
+                    Line("Capacity search", cap.CapacityQps is { } q ? $"{q.ToString("0.###", CultureInfo.InvariantCulture)} QPS VALID ({cap.Probes.Count} probes)" : "no VALID rate found");
+                    Line("  Search outcome", cap.Note);
+                }
                 Line("Completed samples per second", a.QueriesPerSecond.ToString("0.###", CultureInfo.InvariantCulture));
                 Line("Completed tokens per second", a.TokensPerSecond.ToString("0.###", CultureInfo.InvariantCulture));
                 break;

@@ -37,7 +37,11 @@ public sealed record ScenarioSpec(
     Nanoseconds? TtftLimit,
     Nanoseconds? TpotLimit,
     double TargetPercentile,
-    double EarlyStoppingConfidence);
+    double EarlyStoppingConfidence)
+{
+    /// <summary>Set for a server scenario with <c>qps: search</c>: the cell searches its capacity; TargetQps is then per probe.</summary>
+    public LoadGen.CapacitySearchSpec? Search { get; init; }
+}
 
 /// <summary>
 /// Gate settings: the practical threshold and the confidence of the significance test. The threshold is

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using PerfLab.Core.LoadGen;
 using PerfLab.Core.Units;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -132,13 +133,29 @@ public static partial class SuiteLoader
             if (kind is null) continue;
             string[] allowed = kind switch
             {
-                ScenarioKind.Server => [.. common, "qps", "latency_limit_ms", "ttft_limit_ms", "tpot_limit_ms"],
+                ScenarioKind.Server => [.. common, "qps", "latency_limit_ms", "ttft_limit_ms", "tpot_limit_ms", "search_start_qps", "search_tolerance_pct", "search_max_probes"],
                 ScenarioKind.Offline => [.. common, "qps"],
                 _ => common,
             };
             r.CheckKeys(m, path, allowed);
             var sname = r.String(m, path, "name", pattern: NamePattern(), patternText: "letters, digits, '-' and '_'") ?? kind.Value.Name();
-            double? qps = kind == ScenarioKind.SingleStream ? null : r.Number(m, path, "qps", 1e-6, 10_000_000, required: kind == ScenarioKind.Server, exclusiveMin: true);
+            // qps: search (server only) asks for the highest rate that stays VALID instead of one fixed rate.
+            var search = kind == ScenarioKind.Server && (r.ValueNode(m, "qps") as YamlScalarNode)?.Value == "search";
+            double? qps = kind == ScenarioKind.SingleStream || search ? null : r.Number(m, path, "qps", 1e-6, 10_000_000, required: kind == ScenarioKind.Server, exclusiveMin: true);
+            CapacitySearchSpec? searchSpec = null;
+            if (search)
+            {
+                var d = CapacitySearchSpec.Default;
+                searchSpec = new CapacitySearchSpec(
+                    r.Number(m, path, "search_start_qps", 1e-3, 10_000_000, exclusiveMin: true) ?? d.StartQps,
+                    r.Number(m, path, "search_tolerance_pct", 0.1, 50) ?? d.TolerancePct,
+                    (int)(r.Number(m, path, "search_max_probes", 2, 64, integer: true) ?? d.MaxProbes));
+                if (!m.Children.Keys.OfType<YamlScalarNode>().Any(k => k.Value is "latency_limit_ms" or "ttft_limit_ms" or "tpot_limit_ms"))
+                    r.Error(r.ValueNode(m, "qps"), path + ".qps", "search", "a capacity search needs a limit to stay within: set latency_limit_ms, ttft_limit_ms or tpot_limit_ms");
+            }
+            else
+                foreach (var key in new[] { "search_start_qps", "search_tolerance_pct", "search_max_probes" })
+                    if (r.ValueNode(m, key) is { } n) r.Error(n, path + "." + key, null, "applies only with qps: search");
             var minDurS = r.Number(m, path, "min_duration_s", 0, 86_400) ?? (profile == RunProfile.Full ? 600 : 5);
             if (profile == RunProfile.Full && minDurS < 600)
                 r.Error(r.ValueNode(m, "min_duration_s"), path + ".min_duration_s", minDurS.ToString(CultureInfo.InvariantCulture),
@@ -151,7 +168,7 @@ public static partial class SuiteLoader
             var conf = r.Number(m, path, "early_stopping_confidence", 0.5, 0.9999) ?? 0.99;
             Nanoseconds? Ms(string key) => r.Number(m, path, key, 1e-6, 86_400_000, exclusiveMin: true) is { } v ? Nanoseconds.FromMilliseconds(v) : null;
             list.Add(new ScenarioSpec(sname, kind.Value, qps, Nanoseconds.FromSeconds(minDurS), Nanoseconds.FromSeconds(maxDurS), minQueries,
-                Ms("latency_limit_ms"), Ms("ttft_limit_ms"), Ms("tpot_limit_ms"), pct / 100.0, conf));
+                Ms("latency_limit_ms"), Ms("ttft_limit_ms"), Ms("tpot_limit_ms"), pct / 100.0, conf) { Search = searchSpec });
         }
         return list;
     }

@@ -68,3 +68,17 @@ public sealed partial class MicroSampleRow
     [CsvColumn("metric")] public string Metric { get; set; } = "";
     [CsvColumn("value")] public double Value { get; set; }
 }
+
+/// <summary>One row of cells/&lt;cell&gt;/capacity_samples.csv: one query of one capacity-search probe, times in ns from the probe's start.</summary>
+[CsvRecord]
+public sealed partial class CapacitySampleRow
+{
+    [CsvColumn("probe")] public int Probe { get; set; }
+    [CsvColumn("target_qps")] public double TargetQps { get; set; }
+    [CsvColumn("query_id")] public long QueryId { get; set; }
+    [CsvColumn("scheduled_ns")] public long ScheduledNs { get; set; }
+    [CsvColumn("issued_ns")] public long IssuedNs { get; set; }
+    [CsvColumn("first_token_ns")] public long FirstTokenNs { get; set; }
+    [CsvColumn("completed_ns")] public long CompletedNs { get; set; }
+    [CsvColumn("tokens")] public int Tokens { get; set; }
+}

@@ -21,7 +21,7 @@ public sealed class RunFolder : IDisposable
 {
     public const int SchemaVersion = 1;
     public const string ManifestFile = "manifest.json", SamplesFile = "samples.csv", SummaryCsv = "summary.csv", SummaryJson = "summary.json",
-        MicroSamplesFile = "micro_samples.csv";
+        MicroSamplesFile = "micro_samples.csv", CapacitySamplesFile = "capacity_samples.csv";
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -133,6 +133,27 @@ public sealed class RunFolder : IDisposable
     }
 
     private CsvWriter? _micro;
+    private readonly Dictionary<string, CsvWriter> _capacity = new();
+
+    /// <summary>Appends one capacity-search probe's raw queries to cells/&lt;cell&gt;/capacity_samples.csv: no probe's data is thrown away.</summary>
+    public void AppendCapacitySamples(Cell cell, int probe, double targetQps, IReadOnlyList<QueryRecord> records)
+    {
+        if (!_capacity.TryGetValue(cell.Id, out var w))
+        {
+            var dir = System.IO.Path.Combine(Path, "cells", cell.Id);
+            Directory.CreateDirectory(dir);
+            _capacity[cell.Id] = w = CsvWriter.ToFile(System.IO.Path.Combine(dir, CapacitySamplesFile), new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture });
+            w.WriteHeader<CapacitySampleRow>();
+        }
+        var row = new CapacitySampleRow { Probe = probe, TargetQps = targetQps };
+        foreach (var r in records)
+        {
+            row.QueryId = r.Id; row.ScheduledNs = r.ScheduledNs; row.IssuedNs = r.IssuedNs;
+            row.FirstTokenNs = r.FirstTokenNs; row.CompletedNs = r.CompletedNs; row.Tokens = r.Tokens;
+            w.WriteRecord(row);
+        }
+        w.Flush();
+    }
 
     /// <summary>Appends a microbenchmark cell's samples to micro_samples.csv and keeps wsbench's raw line (ticks, counter frequency).</summary>
     public void AppendMicroSamples(Cell cell, string metric, IReadOnlyList<double> values, string rawJson)
@@ -215,5 +236,6 @@ public sealed class RunFolder : IDisposable
     {
         _samples.Dispose();
         _micro?.Dispose();
+        foreach (var w in _capacity.Values) w.Dispose();
     }
 }

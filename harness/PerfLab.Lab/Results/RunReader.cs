@@ -40,9 +40,15 @@ public static class RunReader
         var suite = manifest["suite"]?["name"]?.GetValue<string>() ?? throw new ResultsFormatException($"{manifestPath}: no suite.name");
         var spec = manifest["suite"]?["gate"].Deserialize<GateSpec>(RunFolder.Json);
         var kinds = new Dictionary<string, ScenarioKind>();
+        var searched = new HashSet<string>();
         foreach (var c in manifest["expanded_cells"]?.AsArray() ?? [])
+        {
             kinds[c!["id"]!.GetValue<string>()] = ScenarioNames.All[c["scenario_kind"]!.GetValue<string>()];
-        var ok = (manifest["cells"]?.AsArray() ?? []).Where(c => c!["status"]?.GetValue<string>() == "ok").Select(c => c!["id"]!.GetValue<string>()).ToHashSet();
+            if (c["scenario_settings"]?["search"] is JsonObject) searched.Add(c["id"]!.GetValue<string>());
+        }
+        // A capacity-search cell's samples are at the rate it ended on, which differs between runs: not gated on latency.
+        var ok = (manifest["cells"]?.AsArray() ?? []).Where(c => c!["status"]?.GetValue<string>() == "ok").Select(c => c!["id"]!.GetValue<string>())
+            .Where(id => !searched.Contains(id)).ToHashSet();
 
         var samplesPath = Path.Combine(dir, RunFolder.SamplesFile);
         if (!File.Exists(samplesPath)) throw new ResultsFormatException($"{samplesPath}: missing; the run recorded no queries");

@@ -75,5 +75,6 @@ public static class SummaryRows
             metrics = a.Distributions,
         } : null,
         overheads = c.Overheads,
+        capacity = c.Capacity,
     };
 }

@@ -91,7 +91,13 @@ public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, IWaitStra
         {
             var self = Process.GetCurrentProcess();
             var cpuBefore = self.TotalProcessorTime;
-            var run = new LoadGenerator(wait).Run(cell.Scenario, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress);
+            CapacityResult? capacity = null;
+            var spec = cell.Scenario;
+            ScenarioRun run;
+            if (cell.Scenario.Search is { } search)
+                (run, spec, capacity) = SearchCapacity(suite, cell, search, realm, folder, progress, cancel);
+            else
+                run = new LoadGenerator(wait).Run(spec, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress);
             self.Refresh();
             var cpuUs = (self.TotalProcessorTime - cpuBefore).TotalMicroseconds;
             string? reason = run.Failure;
@@ -105,19 +111,52 @@ public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, IWaitStra
             if (run.Records.FirstOrDefault(r => r.FirstTokenNs >= 0) is { FirstTokenNs: >= 0 } first && realm.PhasesMs is IDictionary<string, double> phases)
                 phases["first_token"] = first.FirstTokenNs / 1e6;
             folder.AppendSamples(cell, run.Records);
-            var analysis = ScenarioAnalysis.Of(cell.Scenario, run, suite.Profile, suite.Gate);
+            var analysis = ScenarioAnalysis.Of(spec, run, suite.Profile, suite.Gate);
             var values = Metrics.FromRecords(run.Records, cell.Scenario.Kind);
             if (cell.IsBaseline) _baselineValues[cell.Id] = values;
             var status = reason != null ? CellStatus.Failed : run.Interrupted ? CellStatus.Interrupted : CellStatus.Ok;
             return new CellResult(cell, status, reason, evidence, run.Effective, realm.Effective, realm.PhasesMs, analysis,
                 run.Records.Length == 0 ? null : cpuUs / run.Records.Length, status == CellStatus.Failed ? realm.StderrTail : null,
-                Overheads(cell, values, done, suite.Gate.Confidence));
+                Overheads(cell, values, done, suite.Gate.Confidence)) { Capacity = capacity };
         }
+    }
+
+    /// <summary>
+    /// Runs the probes of a capacity search on one Realm, each a full-length server run at the suite's profile with the
+    /// suite's seed (the same arrival pattern scaled, so neighbouring rates are compared on equal terms). Every probe's
+    /// queries are kept in cells/&lt;cell&gt;/capacity_samples.csv; the cell's own samples are those of its highest VALID probe.
+    /// </summary>
+    private (ScenarioRun Run, ScenarioSpec Spec, CapacityResult Result) SearchCapacity(Suite suite, Cell cell, CapacitySearchSpec search,
+        IRealm realm, RunFolder folder, IRunProgress progress, CancellationToken cancel)
+    {
+        (ScenarioRun Run, ScenarioSpec Spec)? best = null, last = null;
+        var result = CapacitySearch.Run(search, (index, phase, qps) =>
+        {
+            var spec = cell.Scenario with { TargetQps = qps };
+            var run = new LoadGenerator(wait).Run(spec, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress);
+            folder.AppendCapacitySamples(cell, index, qps, run.Records);
+            var a = ScenarioAnalysis.Of(spec, run, suite.Profile, suite.Gate);
+            last = (run, spec);
+            var failed = run.Failure != null || run.Interrupted;
+            if (a.Validity.Valid && !failed && (best is null || qps > best.Value.Spec.TargetQps)) best = (run, spec);
+            double? P99(string m) => a.Distributions.TryGetValue(m, out var d) ? d.P99.Value : null;
+            var probe = new CapacityProbe(index, phase, qps, a.Validity.Valid && !failed, failed, a.QueriesPerSecond,
+                P99(Metrics.Ttft.Name), P99(Metrics.Tpot.Name), P99(Metrics.Latency.Name),
+                a.Validity.Valid ? null : string.Join("; ", a.Validity.Reasons));
+            progress.Note($"  probe {index + 1} ({phase}) {qps:0.###} QPS: {(probe.Valid ? "VALID" : "INVALID")}" +
+                          (probe.P99TtftNs is { } t ? $", p99 TTFT {t / 1e6:0.##} ms" : "") + (probe.P99LatencyNs is { } l ? $", p99 latency {l / 1e6:0.##} ms" : ""));
+            return probe;
+        }, cancel);
+        progress.Note($"  capacity: {(result.CapacityQps is { } c ? $"{c:0.###} QPS" : "none")} — {result.Note}");
+        var chosen = best ?? last ?? (new LoadGenerator(wait).Run(cell.Scenario with { TargetQps = search.StartQps }, realm.Sut, realm.Library, suite.Seed, cancel), cell.Scenario);
+        return (chosen.Run, chosen.Spec, result);
     }
 
     /// <summary>Each gated metric of the cell against its baseline cell: the ratio of typical values with its interval.</summary>
     private IReadOnlyList<Overhead> Overheads(Cell cell, Dictionary<string, double[]> mine, IReadOnlyDictionary<string, CellResult> done, double confidence)
     {
+        // A capacity search's samples come from whichever rate it ended on: its comparison is the capacity, not latencies.
+        if (cell.Scenario.Search != null) return [];
         if (cell.BaselineId is not { } bid || !done.TryGetValue(bid, out var baseline) || baseline.Status != CellStatus.Ok) return [];
         if (!_baselineValues.TryGetValue(bid, out var theirs)) return [];
         var list = new List<Overhead>();

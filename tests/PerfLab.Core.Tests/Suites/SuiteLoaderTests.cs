@@ -101,6 +101,8 @@ public class SuiteLoaderTests
         { "empty axis list", "page_size: [4k, 2m]", "page_size: []", "page_size", 0 },
         { "exclude removes everything", "- {scenario: offline, mpam: mb50}", "- {platform: native}", "exclude", 0 },
         { "YAML syntax error", "seed: 7", "seed: [7", "(yaml)", 0 },
+        { "capacity search without a limit", "qps: 50\n    ttft_limit_ms: 5", "qps: search", "scenarios[1].qps", 0 },
+        { "search setting without search", "ttft_limit_ms: 5", "ttft_limit_ms: 5\n    search_max_probes: 8", "scenarios[1].search_max_probes", 0 },
         { "duplicate workload name", "scenarios:", "  - name: w\n    kind: noop\nscenarios:", "workloads[1].name", 0 },
     };
 
@@ -116,6 +118,16 @@ public class SuiteLoaderTests
         if (line > 0) Assert.Equal(line, err.Line);
         Assert.False(string.IsNullOrWhiteSpace(err.Message), what);
         Assert.Contains("s.yaml:", e.Message);
+    }
+
+    [Fact]
+    public void Qps_search_makes_a_capacity_search_cell_with_its_settings()
+    {
+        var s = Parse(Valid.Replace("qps: 50", "qps: search\n    search_start_qps: 20\n    search_tolerance_pct: 4"));
+        var server = s.Scenarios[1];
+        Assert.Null(server.TargetQps);
+        Assert.Equal(new PerfLab.Core.LoadGen.CapacitySearchSpec(20, 4, PerfLab.Core.LoadGen.CapacitySearchSpec.Default.MaxProbes), server.Search);
+        Assert.Null(s.Scenarios[0].Search);
     }
 
     [Fact]

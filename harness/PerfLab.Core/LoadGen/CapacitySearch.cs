@@ -1,0 +1,91 @@
+namespace PerfLab.Core.LoadGen;
+
+/// <summary>
+/// How a server scenario with <c>qps: search</c> looks for its capacity: where to start, when the bracket is narrow
+/// enough, and how many full-length probes it may spend.
+/// </summary>
+public sealed record CapacitySearchSpec(double StartQps, double TolerancePct, int MaxProbes)
+{
+    public static readonly CapacitySearchSpec Default = new(10, 3, 14);
+}
+
+/// <summary>One probe of a capacity search: a full server run at one Poisson rate and whether it stayed VALID.</summary>
+public sealed record CapacityProbe(
+    int Index, string Phase, double TargetQps, bool Valid, bool Failed, double AchievedQps,
+    double? P99TtftNs, double? P99TpotNs, double? P99LatencyNs, string? Reason);
+
+/// <summary>
+/// The outcome: the highest rate that was VALID (null when none was), the lowest that was not, every probe in the order
+/// run, and whether the bracket closed to the tolerance within the probe budget.
+/// </summary>
+public sealed record CapacityResult(double? CapacityQps, double? LowestInvalidQps, bool Converged, IReadOnlyList<CapacityProbe> Probes, string Note);
+
+/// <summary>
+/// Finds the highest Poisson QPS that stays VALID: bracketing (doubling up from the start while valid, halving down
+/// while not) and then bisection of the bracket. Validity is assumed monotone in the rate, as queueing makes it;
+/// a noisy non-monotone probe only narrows the bracket on its side, it never makes the search wander.
+/// </summary>
+public static class CapacitySearch
+{
+    /// <summary>Below this rate a SUT that is still INVALID is declared to have no capacity under the limits.</summary>
+    public const double FloorQps = 1e-3;
+
+    /// <param name="probe">runs one full probe at the given target QPS (index, phase and rate are passed for its record)</param>
+    public static CapacityResult Run(CapacitySearchSpec spec, Func<int, string, double, CapacityProbe> probe, CancellationToken cancel = default)
+    {
+        if (spec.StartQps <= 0 || spec.TolerancePct <= 0 || spec.MaxProbes < 2)
+            throw new ArgumentException($"capacity search needs start_qps > 0, tolerance_pct > 0 and max_probes ≥ 2 (got {spec})");
+        var probes = new List<CapacityProbe>();
+        double? lo = null, hi = null;
+
+        CapacityProbe? Probe(string phase, double qps)
+        {
+            if (probes.Count >= spec.MaxProbes || cancel.IsCancellationRequested) return null;
+            var p = probe(probes.Count, phase, qps);
+            probes.Add(p);
+            return p;
+        }
+
+        CapacityResult Done(string note) => new(lo, hi, Narrow(), probes, note);
+        bool Narrow() => lo is { } l && hi is { } h && (h - l) / l * 100 <= spec.TolerancePct;
+
+        var q = spec.StartQps;
+        var first = Probe("bracket", q);
+        if (first is null) return Done("no probe ran");
+        if (first.Failed) return Done("the first probe failed: " + first.Reason);
+        if (first.Valid)
+        {
+            lo = q;
+            while (hi is null)
+            {
+                q *= 2;
+                var p = Probe("bracket", q);
+                if (p is null) return Done($"probe budget spent before an INVALID rate was found; capacity is at least {lo:0.###} QPS");
+                if (p.Failed) return Done("a probe failed: " + p.Reason);
+                if (p.Valid) lo = q; else hi = q;
+            }
+        }
+        else
+        {
+            hi = q;
+            while (lo is null)
+            {
+                q /= 2;
+                if (q < FloorQps) return Done($"INVALID even at {q * 2:0.####} QPS: the limits cannot be met at any rate");
+                var p = Probe("bracket", q);
+                if (p is null) return Done($"probe budget spent before a VALID rate was found; capacity is below {hi:0.###} QPS");
+                if (p.Failed) return Done("a probe failed: " + p.Reason);
+                if (p.Valid) lo = q; else hi = q;
+            }
+        }
+        while (!Narrow())
+        {
+            var mid = (lo!.Value + hi!.Value) / 2;
+            var p = Probe("bisect", mid);
+            if (p is null) return Done($"probe budget ({spec.MaxProbes}) spent with the bracket at {lo:0.###}–{hi:0.###} QPS");
+            if (p.Failed) return Done("a probe failed: " + p.Reason);
+            if (p.Valid) lo = mid; else hi = mid;
+        }
+        return Done($"converged: VALID at {lo:0.###} QPS, INVALID at {hi:0.###} QPS ({(hi - lo) / lo * 100:0.#} % apart)");
+    }
+}

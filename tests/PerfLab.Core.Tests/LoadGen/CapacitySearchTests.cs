@@ -1,0 +1,140 @@
+using PerfLab.Core.Analysis;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Suites;
+using PerfLab.Core.Units;
+
+namespace PerfLab.Core.Tests.LoadGen;
+
+public class CapacitySearchTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    // The synthetic SUT's cost model (prefill per prompt, a fixed decode cost per token, one sequence at a time),
+    // simulated in virtual time: a FIFO single server with a deterministic service time, fed the same Poisson
+    // schedule the load generator uses. Its capacity under a TTFT limit is known analytically (M/D/1, below).
+    private const double PrefillNs = 200_000, DecodeNsPerToken = 50_000;
+    private const int Tokens = 17; // the first token ends prefill; 16 more follow
+    private const double ServiceNs = PrefillNs + (Tokens - 1) * DecodeNsPerToken; // 1 ms
+    private static readonly Nanoseconds TtftLimit = Nanoseconds.FromMilliseconds(5);
+
+    private static ScenarioSpec Server(int minQueries) => new("server", ScenarioKind.Server, null, Nanoseconds.FromSeconds(1),
+        Nanoseconds.FromSeconds(3600), minQueries, null, TtftLimit, null, 0.99, 0.99) { Search = new CapacitySearchSpec(50, 1, 24) };
+
+    /// <summary>Simulated M/D/1 server run: every query's times as the load generator would record them.</summary>
+    private static ScenarioRun SimulatedSynthetic(ScenarioSpec spec, double qps, int seed)
+    {
+        var schedule = LoadGenerator.PoissonSchedule(qps, spec.MinQueryCount, spec.MinDuration.Value, seed);
+        var records = new QueryRecord[schedule.Length];
+        double free = 0;
+        for (var i = 0; i < schedule.Length; i++)
+        {
+            var start = Math.Max(free, schedule[i]);
+            free = start + ServiceNs;
+            records[i] = new QueryRecord
+            {
+                Id = i, ScheduledNs = schedule[i], IssuedNs = schedule[i], FirstTokenNs = (long)(start + PrefillNs),
+                CompletedNs = (long)free, Tokens = Tokens, InsideNs = (long)ServiceNs,
+            };
+        }
+        var effective = new EffectiveSettings("server", "server", qps, schedule.Length, 1, 3600, spec.MinQueryCount, seed, "simulated", 1);
+        return new ScenarioRun(effective, records, (long)free, null, false, false);
+    }
+
+    /// <summary>Crommelin's M/D/1 waiting-time distribution: P(W ≤ t) = (1−ρ) Σ_{k=0}^{⌊t/D⌋} (λ(kD−t))^k / k! · e^{−λ(kD−t)}.</summary>
+    private static double WaitCdf(double lambdaPerNs, double t)
+    {
+        var rho = lambdaPerNs * ServiceNs;
+        if (rho >= 1) return 0;
+        double sum = 0;
+        for (var k = 0; k <= (int)Math.Floor(t / ServiceNs); k++)
+        {
+            var x = lambdaPerNs * (k * ServiceNs - t);
+            sum += Math.Exp(k * Math.Log(Math.Abs(x)) - LogFactorial(k) - x) * (k % 2 == 1 && x < 0 ? -1 : 1);
+        }
+        return (1 - rho) * sum;
+    }
+
+    private static double LogFactorial(int k) => Enumerable.Range(1, k).Sum(i => Math.Log(i));
+
+    /// <summary>The highest rate at which the given quantile of TTFT (wait + prefill) stays within the limit.</summary>
+    private static double AnalyticCapacityQps(double quantile)
+    {
+        double lo = 1, hi = 1e9 / ServiceNs;
+        for (var i = 0; i < 60; i++)
+        {
+            var mid = (lo + hi) / 2;
+            if (WaitCdf(mid / 1e9, TtftLimit.Value - PrefillNs) >= quantile) lo = mid; else hi = mid;
+        }
+        return lo;
+    }
+
+    [Fact]
+    public void The_waiting_time_formula_matches_the_simulation_it_is_the_yardstick_for()
+    {
+        // Guard for the yardstick itself: at ρ = 0.7 the simulated fraction waiting at most 2 ms matches Crommelin's formula.
+        var spec = Server(200_000);
+        var run = SimulatedSynthetic(spec, 700, 3);
+        var waits = run.Records.Select(r => r.FirstTokenNs - PrefillNs - r.ScheduledNs).ToArray();
+        var simulated = waits.Count(w => w <= 2_000_000) / (double)waits.Length;
+        Assert.InRange(simulated, WaitCdf(700 / 1e9, 2_000_000) - 0.005, WaitCdf(700 / 1e9, 2_000_000) + 0.005);
+    }
+
+    [Fact]
+    public void Converges_on_the_simulated_synthetic_SUT_within_5_percent_of_its_analytic_capacity()
+    {
+        var spec = Server(50_000);
+        var result = CapacitySearch.Run(spec.Search!, (i, phase, qps) =>
+        {
+            var s = spec with { TargetQps = qps };
+            var a = ScenarioAnalysis.Of(s, SimulatedSynthetic(s, qps, 42), RunProfile.Ci, GateSpec.Default);
+            return new CapacityProbe(i, phase, qps, a.Validity.Valid, false, a.QueriesPerSecond, a.Distributions["ttft"].P99.Value, null, null, null);
+        });
+        var analytic = AnalyticCapacityQps(0.99);
+        output.WriteLine($"found {result.CapacityQps:0.#} QPS, analytic {analytic:0.#} QPS, {result.Probes.Count} probes: {result.Note}");
+        Assert.True(result.Converged, result.Note);
+        Assert.NotNull(result.CapacityQps);
+        Assert.InRange(result.CapacityQps!.Value / analytic, 0.95, 1.05);
+        // The bracket was found by doubling from 50 QPS, then bisected: both phases ran, and the budget was enough.
+        Assert.Contains(result.Probes, p => p.Phase == "bracket");
+        Assert.Contains(result.Probes, p => p.Phase == "bisect");
+        Assert.True(result.LowestInvalidQps > result.CapacityQps);
+    }
+
+    private static CapacityProbe Threshold(int i, string phase, double qps, double capacity) =>
+        new(i, phase, qps, qps <= capacity, false, qps, null, null, null, qps <= capacity ? null : "over");
+
+    [Theory]
+    [InlineData(10, 137)]   // bracket upwards
+    [InlineData(500, 37)]   // bracket downwards
+    [InlineData(100, 100)]  // the start is the capacity itself
+    public void Brackets_in_either_direction_then_bisects_to_the_tolerance(double start, double capacity)
+    {
+        var r = CapacitySearch.Run(new CapacitySearchSpec(start, 2, 30), (i, p, q) => Threshold(i, p, q, capacity));
+        Assert.True(r.Converged, r.Note);
+        Assert.InRange(r.CapacityQps!.Value, capacity * 0.98, capacity);
+        Assert.InRange(r.LowestInvalidQps!.Value, capacity, capacity * 1.02 + 1e-9);
+        Assert.All(r.Probes.Where(p => p.Valid), p => Assert.True(p.TargetQps <= r.CapacityQps));
+    }
+
+    [Fact]
+    public void A_spent_budget_is_reported_as_not_converged_with_the_bracket_reached()
+    {
+        var r = CapacitySearch.Run(new CapacitySearchSpec(10, 0.1, 4), (i, p, q) => Threshold(i, p, q, 1000));
+        Assert.False(r.Converged);
+        Assert.Equal(4, r.Probes.Count);
+        Assert.Equal(80, r.CapacityQps);
+        Assert.Contains("at least 80", r.Note);
+    }
+
+    [Fact]
+    public void A_SUT_invalid_at_every_rate_has_no_capacity_and_a_failed_probe_stops_the_search()
+    {
+        var none = CapacitySearch.Run(new CapacitySearchSpec(1, 2, 64), (i, p, q) => Threshold(i, p, q, 0));
+        Assert.Null(none.CapacityQps);
+        Assert.Contains("cannot be met", none.Note);
+
+        var failed = CapacitySearch.Run(new CapacitySearchSpec(10, 2, 64), (i, p, q) =>
+            i == 2 ? new CapacityProbe(i, p, q, false, true, 0, null, null, null, "agent died") : Threshold(i, p, q, 1000));
+        Assert.Equal(3, failed.Probes.Count);
+        Assert.Contains("agent died", failed.Note);
+        Assert.False(failed.Converged);
+    }
+}
