@@ -12,6 +12,7 @@ var root = new RootCommand("PerfLab: what does LLM inference inside a confidenti
     ModelCommand.Create(Console.Out, Console.Error),
     MicroCommand.Create(Console.Out, Console.Error),
     TcoCommand.Create(Console.Out, Console.Error),
+    ReportCommand.Create(Console.Out, Console.Error),
     AgentCommand.Create(),
 };
 var parse = root.Parse(args);

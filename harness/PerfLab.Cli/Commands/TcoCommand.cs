@@ -49,7 +49,7 @@ public static class TcoCommand
             var r = TcoModel.Compute(inputs);
             if (p.GetValue(json))
             {
-                stdout.WriteLine(JsonSerializer.Serialize(new { inputs, result = r }, new JsonSerializerOptions { WriteIndented = true }));
+                stdout.WriteLine(JsonSerializer.Serialize(new { inputs, result = r }, PerfLab.Lab.Results.RunFolder.Json));
                 return 0;
             }
             stdout.WriteLine($"## TCO: {m.Name} {inputs.Dtype}, {inputs.ContextTokens} context × {inputs.Concurrency} sequences per Realm");
