@@ -1,13 +1,23 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using PerfLab.Core.Suites;
 using PerfLab.Core.Tco;
+using PerfLab.Lab.Backends;
+using PerfLab.Lab.Results;
 
 namespace PerfLab.Cli.Commands;
 
-/// <summary>`perflab tco`: memory per Realm, Realms per host, tokens/s and cost per million tokens.</summary>
+/// <summary>
+/// `perflab tco`: memory per Realm, Realms per host, tokens/s and cost per million tokens; the decode rate either given
+/// (from a run) or projected from the target host's bandwidth; and a warm-pool size for a target start latency.
+/// </summary>
 public static class TcoCommand
 {
+    // Measured here (bench/REPORT.md): perflab-1b int4 decode at 1 thread streamed 57 % of the triad bandwidth.
+    private const double MeasuredEfficiency = 0.57;
+    private const string MeasuredEfficiencySource = "measured: perflab-1b int4 decode, 1 thread, 57 % of the triad bandwidth (bench/REPORT.md)";
+
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var model = new Option<string>("--model") { Description = "llama-70b, llama-8b or perflab-1b", DefaultValueFactory = _ => "llama-70b" };
@@ -19,37 +29,92 @@ public static class TcoCommand
         var sockets = new Option<int>("--sockets") { Description = "host sockets", DefaultValueFactory = _ => 2 };
         var price = new Option<double>("--price-per-hour") { Description = "what an hour of the host costs", DefaultValueFactory = _ => 10 };
         var coresPerRealm = new Option<int>("--cores-per-realm") { Description = "cores each Realm is given", DefaultValueFactory = _ => 16 };
-        var tokens = new Option<double>("--tokens-per-s") { Description = "decode tokens/s of one Realm (from a run, or a projection)", Required = true };
-        var evidence = new Option<string>("--tokens-evidence") { Description = "measured or projected", DefaultValueFactory = _ => "projected" };
+        var tokens = new Option<double?>("--tokens-per-s") { Description = "decode tokens/s of one Realm, from a run; without it the rate is projected (--host-bandwidth-gbps)" };
+        var evidence = new Option<string>("--tokens-evidence") { Description = "evidence of --tokens-per-s: measured, emulated or projected", DefaultValueFactory = _ => "measured" };
         evidence.AcceptOnlyFromAmong("measured", "projected", "emulated");
-        var overhead = new Option<double>("--overhead-pct") { Description = "confidential overhead on tokens/s, % (from an overhead run)", DefaultValueFactory = _ => 0 };
-        var json = new Option<bool>("--json") { Description = "print JSON" };
+        var overhead = new Option<double?>("--overhead-pct") { Description = "confidential overhead on tokens/s, % (from an overhead run); default: the projection's" };
+        var bandwidth = new Option<double?>("--host-bandwidth-gbps") { Description = "project decode from this memory bandwidth (GB/s per Realm's share) instead of --tokens-per-s" };
+        var efficiency = new Option<double>("--efficiency") { Description = "fraction of the bandwidth roofline decode reaches", DefaultValueFactory = _ => MeasuredEfficiency };
+        var profile = new Option<string>("--calibration-profile") { Description = "world-switch costs for the projection (bench/profiles)", DefaultValueFactory = _ => "kvm-pvm-measured" };
+        var tax = new Option<double>("--encryption-tax-pct") { Description = "memory-encryption bandwidth tax for the projection, %", DefaultValueFactory = _ => 0 };
+        var arrivals = new Option<double?>("--arrivals-per-s") { Description = "Realm requests per second: sizes a warm pool (with --cold-boot-s)" };
+        var coldBoot = new Option<double?>("--cold-boot-s") { Description = "cold boot of one Realm, launch to ready, s (e.g. from a run's lifecycle)" };
+        var pattern = new Option<string>("--arrival-pattern") { Description = "poisson or bursty", DefaultValueFactory = _ => "poisson" };
+        pattern.AcceptOnlyFromAmong("poisson", "bursty");
+        var targetStart = new Option<double>("--target-start-s") { Description = "start latency the pool must keep, s", DefaultValueFactory = _ => 1 };
+        var percentile = new Option<double>("--start-percentile") { Description = "at this fraction of requests", DefaultValueFactory = _ => 0.99 };
+        var seed = new Option<int>("--seed") { Description = "seed of the warm-pool simulation", DefaultValueFactory = _ => 1 };
+        var json = new Option<bool>("--json") { Description = "print JSON (perflab report --tco takes it)" };
         var cmd = new Command("tco", "Memory per Realm (every term visible), Realms per host, tokens/s per host and cost per million tokens,\n" +
-                                     "native against confidential. Example: perflab tco --model llama-70b --dtype bf16 --context 8192 --concurrency 8 --tokens-per-s 20 --overhead-pct 9")
+                                     "native against confidential; a projection when no rate is given; a warm-pool size for a start-latency target.\n" +
+                                     "Example: perflab tco --model llama-70b --dtype bf16 --context 8192 --concurrency 8 --host-bandwidth-gbps 460 " +
+                                     "--arrivals-per-s 0.5 --cold-boot-s 40")
         {
-            model, dtype, context, concurrency, memory, cores, sockets, price, coresPerRealm, tokens, evidence, overhead, json,
+            model, dtype, context, concurrency, memory, cores, sockets, price, coresPerRealm, tokens, evidence, overhead, bandwidth, efficiency, profile, tax,
+            arrivals, coldBoot, pattern, targetStart, percentile, seed, json,
         };
         cmd.SetAction(p =>
         {
+            var problems = new List<string>();
             if (!ModelDescription.Known.TryGetValue(p.GetValue(model)!, out var m))
             {
-                stderr.WriteLine($"--model '{p.GetValue(model)}': give one of {string.Join(", ", ModelDescription.Known.Keys)}");
+                stderr.WriteLine($"error: --model '{p.GetValue(model)}': give one of {string.Join(", ", ModelDescription.Known.Keys)}");
                 return (int)ExitCode.BadInput;
             }
-            var ev = p.GetValue(evidence) switch { "measured" => Evidence.Measured, "emulated" => Evidence.Emulated, _ => Evidence.Projected };
+            ProjectionResult? projection = null;
+            ProjectionInputs? projectionInputs = null;
+            var rate = p.GetValue(tokens);
+            var ev = p.GetValue(evidence) switch { "projected" => Evidence.Projected, "emulated" => Evidence.Emulated, _ => Evidence.Measured };
+            if (rate is null)
+            {
+                if (p.GetValue(bandwidth) is not { } bw)
+                {
+                    stderr.WriteLine("error: give --tokens-per-s (a rate from a run) or --host-bandwidth-gbps (to project one)");
+                    return (int)ExitCode.BadInput;
+                }
+                CalibrationProfile cal;
+                try { cal = CalibrationProfile.Load(p.GetValue(profile)!); }
+                catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
+                {
+                    stderr.WriteLine($"error: --calibration-profile: {e.Message}");
+                    return (int)ExitCode.BadInput;
+                }
+                var eff = p.GetValue(efficiency);
+                projectionInputs = new ProjectionInputs(m, p.GetValue(dtype)!, p.GetValue(context), bw, eff,
+                    eff == MeasuredEfficiency ? MeasuredEfficiencySource : "input (--efficiency)", cal.Name, cal.ExitUs, EncryptionBandwidthTaxPct: p.GetValue(tax));
+                problems.AddRange(Projection.Problems(projectionInputs));
+                if (problems.Count == 0)
+                {
+                    projection = Projection.Compute(projectionInputs);
+                    rate = projection.NativeTokensPerS;
+                    ev = Evidence.Projected;
+                }
+            }
             var inputs = new TcoInputs(m, p.GetValue(dtype)!, p.GetValue(context), p.GetValue(concurrency),
                 new HostDescription(p.GetValue(memory), p.GetValue(cores), p.GetValue(sockets), p.GetValue(price)),
-                p.GetValue(coresPerRealm), p.GetValue(tokens), ev, p.GetValue(overhead));
-            var problems = TcoModel.Problems(inputs);
+                p.GetValue(coresPerRealm), rate ?? 1, ev, p.GetValue(overhead) ?? projection?.RealmOverheadPct ?? 0);
+            problems.AddRange(TcoModel.Problems(inputs).Where(x => !problems.Contains(x)));
+            WarmPoolInputs? poolInputs = null;
+            if (p.GetValue(arrivals) is { } lambda)
+            {
+                if (p.GetValue(coldBoot) is not { } boot) problems.Add("--arrivals-per-s needs --cold-boot-s (a Realm's launch-to-ready time)");
+                else
+                {
+                    poolInputs = new WarmPoolInputs(lambda, p.GetValue(pattern) == "bursty" ? ArrivalPattern.Bursty : ArrivalPattern.Poisson, boot,
+                        p.GetValue(targetStart), p.GetValue(percentile), Seed: p.GetValue(seed));
+                    problems.AddRange(WarmPool.Problems(poolInputs));
+                }
+            }
             if (problems.Count > 0)
             {
                 foreach (var problem in problems) stderr.WriteLine("error: " + problem);
                 return (int)ExitCode.BadInput;
             }
             var r = TcoModel.Compute(inputs);
+            var pool = poolInputs is null ? null : WarmPool.Size(poolInputs);
             if (p.GetValue(json))
             {
-                stdout.WriteLine(JsonSerializer.Serialize(new { inputs, result = r }, PerfLab.Lab.Results.RunFolder.Json));
+                stdout.WriteLine(JsonSerializer.Serialize(new { inputs, result = r, projection_inputs = projectionInputs, projection, warm_pool_inputs = poolInputs, warm_pool = pool }, RunFolder.Json));
                 return 0;
             }
             stdout.WriteLine($"## TCO: {m.Name} {inputs.Dtype}, {inputs.ContextTokens} context × {inputs.Concurrency} sequences per Realm");
@@ -59,6 +124,21 @@ public static class TcoCommand
             stdout.WriteLine($"\nRealms per host: {r.RealmsPerHost} (limited by {r.LimitedBy}); tokens/s per host: {r.TokensPerSecondPerHostNative:0.#} native, " +
                              $"{r.TokensPerSecondPerHostConfidential:0.#} confidential ({r.TokensEvidence.Name()}); cost per million tokens: " +
                              $"{r.CostPerMillionTokensNative:0.###} native, {r.CostPerMillionTokensConfidential:0.###} confidential.");
+            if (projection is not null)
+            {
+                stdout.WriteLine("\n## Projection (projected: a model's estimate, not a measurement)\n| term | value | unit | basis |\n|---|---:|---|---|");
+                foreach (var t in projection.Terms) stdout.WriteLine($"| {t.Name} | {t.Value.ToString("0.####", CultureInfo.InvariantCulture)} | {t.Unit} | {t.Basis} |");
+                stdout.WriteLine($"\nRealm overhead on decode: {projection.RealmOverheadPct:0.###} % (projected).");
+            }
+            if (pool is not null)
+            {
+                stdout.WriteLine($"\n## Warm pool\n{pool.Basis}.");
+                stdout.WriteLine(pool.PoolSize is { } w
+                    ? $"Warm pool needed: {w} Realm(s) booted and idle ({w * r.MemoryPerRealmGB:0} GB held idle)."
+                    : $"No pool up to {poolInputs!.MaxPool} Realms meets the target.");
+                stdout.WriteLine("| pool | start latency at percentile (s) | mean (s) | requests that waited |\n|---:|---:|---:|---:|");
+                foreach (var c in pool.Curve) stdout.WriteLine($"| {c.PoolSize} | {c.StartLatencyAtPercentileS:0.###} | {c.MeanStartLatencyS:0.###} | {c.FractionWaiting:P1} |");
+            }
             return 0;
         });
         return cmd;

@@ -1,0 +1,53 @@
+using SkiaSharp;
+
+namespace PerfLab.Report.Tests;
+
+/// <summary>Every chart type drawn from recorded runs: whole images of the right size, with text really drawn.</summary>
+public class ChartTests
+{
+    [Fact]
+    public void Every_chart_type_renders_from_recorded_runs_with_text_and_evidence()
+    {
+        using var rec = new RecordedRuns();
+        var (charts, gaps) = Charts.All(rec.Load(RecordedRuns.All));
+        Assert.Empty(gaps);
+        string[] kinds = ["overhead", "cdf-", "throughput-latency-", "micro-", "rsi-batching", "rsi-batching-kvm", "lifecycle"];
+        foreach (var kind in kinds) Assert.Contains(charts, c => c.Name.StartsWith(kind, StringComparison.Ordinal));
+
+        foreach (var c in charts)
+        {
+            ReportWriter.CheckPng(c);
+            using var bmp = SKBitmap.Decode(c.Png);
+            Assert.NotNull(bmp);
+            Assert.InRange(bmp.Width, Charts.Width, Charts.Width + 400);
+            Assert.InRange(bmp.Height, 300, 4000);
+            // Text drawn: the title band holds dark glyph pixels. With no usable font ScottPlot leaves it blank.
+            var dark = 0;
+            for (var y = 0; y < 34; y++)
+                for (var x = 0; x < bmp.Width; x++)
+                    if (bmp.GetPixel(x, y) is var p && p.Red + p.Green + p.Blue < 200) dark++;
+            Assert.True(dark > 150, $"{c.Name}: only {dark} dark pixels in the title band; is the title drawn?");
+            // Non-trivial: data in several colours, not an empty frame.
+            var colours = new HashSet<SKColor>();
+            for (var y = 40; y < bmp.Height; y += 3)
+                for (var x = 0; x < bmp.Width; x += 3) colours.Add(bmp.GetPixel(x, y));
+            Assert.True(colours.Count > 8, $"{c.Name}: {colours.Count} colours");
+            // The evidence stamp is on every chart, and the SVG carries the same text.
+            Assert.NotEmpty(c.Evidence);
+            Assert.Contains("evidence: ", c.Svg);
+            Assert.All(c.Evidence, e => Assert.Contains(e, c.Svg));
+        }
+        // Emulated cells are never drawn as measured: the overhead chart of a cca-emulated run says emulated.
+        Assert.Contains("emulated", charts.Single(c => c.Name == "overhead").Evidence);
+    }
+
+    [Fact]
+    public void A_run_without_the_data_for_a_chart_says_why_instead_of_drawing_nothing()
+    {
+        using var rec = new RecordedRuns();
+        var (charts, gaps) = Charts.All(rec.Load(RecordedRuns.Micro));
+        Assert.Contains(gaps, g => g.Name == "lifecycle");
+        Assert.Contains(gaps, g => g.Name == "throughput-latency" && g.Why.Contains("qps: search"));
+        Assert.DoesNotContain(charts, c => c.Name == "overhead");
+    }
+}

@@ -1,0 +1,40 @@
+namespace PerfLab.Report.Tests;
+
+/// <summary>The recorded runs, copied to a fresh folder per test so a test may damage its copy.</summary>
+public sealed class RecordedRuns : IDisposable
+{
+    public const string Overhead = "20261124T222555Z-overhead", Micro = "20261124T215055Z-micro", LlmQuick = "20261124T234900Z-llm-quick";
+    public static readonly string[] All = [Overhead, Micro, LlmQuick];
+
+    public string Dir { get; } = Path.Combine(Path.GetTempPath(), "perflab-report-tests", Guid.NewGuid().ToString("N")[..12]);
+
+    public RecordedRuns()
+    {
+        foreach (var run in Directory.GetDirectories(Path.Combine(AppContext.BaseDirectory, "Recorded")))
+            Copy(run, Path.Combine(Dir, Path.GetFileName(run)));
+    }
+
+    public string Folder(string run) => Path.Combine(Dir, run);
+
+    private static void Copy(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+        foreach (var d in Directory.GetDirectories(from)) Copy(d, Path.Combine(to, Path.GetFileName(d)));
+    }
+
+    public IReadOnlyList<RunData> Load(params string[] runs) => runs.Select(r => RunData.Load(Folder(r))).ToList();
+
+    /// <summary>The repository root, for outputs a person should find (screenshots).</summary>
+    public static string RepoRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d != null && !File.Exists(Path.Combine(d.FullName, "PerfLab.sln"))) d = d.Parent;
+        return d?.FullName ?? Path.GetTempPath();
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Dir, true); } catch (IOException) { }
+    }
+}
