@@ -104,19 +104,39 @@ public static class Charts
     // ---- 1. overhead per cell against its baseline, with the confidence interval of the ratio ----
     private static readonly string[] OverheadMetrics = ["latency", "ttft", "tpot", "throughput", "op_cost", "bandwidth"];
 
+    /// <summary>The metrics that say most of a scenario's cost: the full table has every one.</summary>
+    private static string[] HeadlineMetrics(string scenarioKind) => scenarioKind switch
+    {
+        "single-stream" => ["latency", "tpot", "op_cost", "bandwidth"],
+        "server" => ["ttft", "tpot", "latency"],
+        "offline" => ["throughput", "tpot"],
+        _ => OverheadMetrics,
+    };
+
     public static IEnumerable<ChartImage> Overhead(IReadOnlyList<RunData> runs, bool multi)
     {
-        var rows = runs.SelectMany(r => r.Cells.SelectMany(c => (c.Overheads ?? []).Where(o => OverheadMetrics.Contains(o.Metric))
-            .Select(o => (Run: r, Cell: c, O: o)))).ToList();
-        if (rows.Count == 0) yield break;
-        var plt = NewPlot("Overhead against the non-confidential baseline", "change of the median against the baseline cell (%)", "");
+        // One chart per run and scenario, headline metrics only: a hundred bars in one picture tell nothing.
+        var groups = runs.SelectMany(r => r.Cells.SelectMany(c => (c.Overheads ?? []).Where(o => HeadlineMetrics(c.ScenarioKind).Contains(o.Metric))
+                .Select(o => (Run: r, Cell: c, O: o))))
+            .GroupBy(x => (x.Run.RunId, x.Cell.Scenario)).ToList();
+        foreach (var g in groups)
+        {
+            var rows = g.ToList();
+            var name = groups.Count == 1 ? "overhead" : $"overhead-{Slug(multi ? g.Key.RunId + "-" + g.Key.Scenario : g.Key.Scenario)}";
+            yield return OverheadChart(rows, name, $"Overhead against the non-confidential baseline: {g.Key.Scenario}" + (multi ? $" ({g.Key.RunId})" : ""), multi);
+        }
+    }
+
+    private static ChartImage OverheadChart(List<(RunData Run, CellData Cell, PerfLab.Core.Results.Overhead O)> rows, string name, string title, bool multi)
+    {
+        var plt = NewPlot(title, "change of the median against the baseline cell (%)", "");
         var ticks = new List<Tick>();
         for (var i = 0; i < rows.Count; i++)
         {
             var (run, c, o) = rows[i];
             double y = rows.Count - i;
             var color = EvidenceColor.GetValueOrDefault(c.Evidence, Colors.Black);
-            var bar = plt.Add.Bar(new Bar { Position = y, Value = o.Pct, ValueBase = 0, FillColor = color.WithAlpha(0.75), LineWidth = 0, Size = 0.6, Orientation = Orientation.Horizontal });
+            plt.Add.Bar(new Bar { Position = y, Value = o.Pct, ValueBase = 0, FillColor = color.WithAlpha(0.75), LineWidth = 0, Size = 0.6, Orientation = Orientation.Horizontal });
             var ci = plt.Add.Line(o.PctLower, y, o.PctUpper, y);
             ci.LineWidth = 2;
             ci.Color = Colors.Black;
@@ -126,18 +146,17 @@ public static class Charts
                 cap.Color = Colors.Black;
                 cap.LineWidth = 2;
             }
-            ticks.Add(new Tick(y, $"{c.Workload}.{c.Scenario} {Label(run, c, multi)} · {o.Metric} [{c.Evidence}]"));
+            ticks.Add(new Tick(y, $"{c.Workload} {Label(run, c, false)} · {o.Metric} [{c.Evidence}]"));
         }
         var zero = plt.Add.VerticalLine(0);
         zero.Color = Colors.Gray;
         zero.LineWidth = 1;
         plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
         plt.Axes.Left.MajorTickStyle.Length = 0;
-        var height = Math.Max(360, 120 + rows.Count * 34);
-        yield return Render(plt, "overhead", "Overhead against the baseline",
+        return Render(plt, name, title,
             "Bars: the Hodges–Lehmann ratio of each metric to its baseline cell's, as a change in % (positive is slower, or less throughput); " +
             "whiskers: its confidence interval at the suite's gate confidence. Colour: evidence (blue measured, orange emulated, grey projected).",
-            rows.Select(r => r.Cell.Evidence).ToList(), Width + 240, height);
+            rows.Select(r => r.Cell.Evidence).ToList(), Width + 240, Math.Max(360, 120 + rows.Count * 34));
     }
 
     // ---- 2. latency CDFs per cell: end-to-end, TTFT, TPOT ----

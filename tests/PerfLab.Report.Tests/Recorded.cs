@@ -3,8 +3,8 @@ namespace PerfLab.Report.Tests;
 /// <summary>The recorded runs, copied to a fresh folder per test so a test may damage its copy.</summary>
 public sealed class RecordedRuns : IDisposable
 {
-    public const string Overhead = "20261124T222555Z-overhead", Micro = "20261124T215055Z-micro", LlmQuick = "20261124T234900Z-llm-quick";
-    public static readonly string[] All = [Overhead, Micro, LlmQuick];
+    public const string Overhead = "20261124T222555Z-overhead", Micro = "20261124T215055Z-micro", Quick = "20261124T231821Z-quick";
+    public static readonly string[] All = [Overhead, Micro, Quick];
 
     public string Dir { get; } = Path.Combine(Path.GetTempPath(), "perflab-report-tests", Guid.NewGuid().ToString("N")[..12]);
 

@@ -42,10 +42,10 @@ public class ReportTests
         using var rec = new RecordedRuns();
         var run = rec.Folder(RecordedRuns.Overhead);
         File.Delete(Path.Combine(run, "samples.csv"));
-        var damaged = rec.Folder(RecordedRuns.LlmQuick);
+        var damaged = rec.Folder(RecordedRuns.Quick);
         File.WriteAllText(Path.Combine(damaged, "manifest.json"), "{\"schema\": 1, \"run_id\": ");   // torn mid-write
         var lines = File.ReadAllLines(Path.Combine(damaged, "samples.csv"));
-        File.WriteAllLines(Path.Combine(damaged, "samples.csv"), lines.Take(200).Append("tiny.single-stream.x,single-stream,not-a-number,,,"));
+        File.WriteAllLines(Path.Combine(damaged, "samples.csv"), lines.Take(200).Append("synth.single-stream.x,single-stream,not-a-number,,,"));
 
         var err = new StringWriter();
         var code = ReportCommand.Execute([run, damaged], Path.Combine(rec.Dir, "out"), null, new StringWriter(), err);
@@ -60,8 +60,8 @@ public class ReportTests
         var html = File.ReadAllText(Path.Combine(rec.Dir, "out", "report.html"));
         Assert.Contains("Problems reading the runs", html);
         Assert.Contains("id=\"summary\"", html);
-        Assert.Contains(RecordedRuns.LlmQuick, html);
-        Assert.Contains("chart-overhead", html);
+        Assert.Contains(RecordedRuns.Quick, html);
+        Assert.Contains("chart-overhead-", html);
     }
 
     [Fact]
