@@ -12,6 +12,10 @@ name=$(basename "$suite" .yaml)
 if grep -qE 'platform:.*\bvm\b' "$suite" && [[ $(id -u) -eq 0 ]] && ! command -v qemu-system-x86_64 >/dev/null; then
   apt-get update -qq >/dev/null && apt-get install -y -qq qemu-system-x86 busybox-static linux-image-amd64 >/dev/null
 fi
+# Charts need a font (ScottPlot draws no text without one).
+if [[ ! -d /usr/share/fonts/truetype/dejavu ]] && [[ $(id -u) -eq 0 ]]; then
+  apt-get update -qq >/dev/null && apt-get install -y -qq fonts-dejavu-core >/dev/null
+fi
 dotnet build harness/PerfLab.Cli -c Release -v quiet -nologo
 perflab=harness/PerfLab.Cli/bin/Release/net10.0/linux-x64/perflab
 
@@ -34,6 +38,9 @@ else
   gate_status=0
 fi
 echo "results: $run (summary.csv, summary.json, manifest.json, cells/*/mlperf_log_summary.txt)"
+# The report: HTML with its charts embedded, and a Markdown summary. Its own exit code does not decide the job's:
+# a chart that cannot be drawn is named in the report, and the run's and the gate's verdicts stand.
+"$perflab" report "$run" || echo "warning: the report could not be written completely (see above)"
 # A failed cell or a regression both fail the job; the run's own status wins when it is the worse one.
 (( run_status != 0 )) && exit "$run_status"
 exit "$gate_status"

@@ -14,11 +14,16 @@ command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v busybox >/dev/null || need+=(busybox-static)
 ls /boot/vmlinuz-* >/dev/null 2>&1 || need+=(linux-image-amd64)
+# Reports: charts need a font; the browser test opens the report in Debian's Chromium, headless.
+[[ -d /usr/share/fonts/truetype/dejavu ]] || need+=(fonts-dejavu-core)
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})) && [[ $(id -u) -eq 0 ]]; then
   apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null || echo "warning: could not install ${need[*]}; their tests will be skipped"
 fi
 
 dotnet build PerfLab.sln -c Release -v quiet -nologo || { echo "0 passed, 1 failed"; exit 1; }
+# The notebooks' tests run them with dotnet-repl, a local tool (dotnet-tools.json).
+dotnet tool restore >/dev/null || echo "warning: dotnet tool restore failed; the notebook tests will be skipped"
 log=$(mktemp)
 dotnet test PerfLab.sln -c Release --no-build -nologo -m:1 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
