@@ -66,31 +66,33 @@ public static class WarmPool
         if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
         var curve = new List<WarmPoolPoint>();
         int? found = null;
-        // Grow the pool until the target is met; Little's law (rate × boot) is where the answer starts to lie.
+        // Grow the pool until the target is met (exact steps to 16, then by a quarter), then walk back over the last step.
         for (var w = 0; w <= i.MaxPool; w = w < 16 ? w + 1 : (int)Math.Ceiling(w * 1.25))
         {
-            var lat = StartLatencies(i, w);
-            Array.Sort(lat);
-            var q = lat[Math.Min(lat.Length - 1, (int)Math.Ceiling(i.Percentile * lat.Length) - 1)];
-            curve.Add(new WarmPoolPoint(w, q, lat.Average(), lat.Count(x => x > 0) / (double)lat.Length));
-            if (q <= i.TargetStartS) { found = w; break; }
+            curve.Add(Point(i, w));
+            if (curve[^1].StartLatencyAtPercentileS <= i.TargetStartS) { found = w; break; }
         }
         if (found is { } f && f > 16)
-        {
-            // The coarse step overshot: walk back to the smallest size that still meets the target.
-            var lo = curve[^2].PoolSize + 1;
-            for (var w = lo; w < f; w++)
+            for (var w = curve[^2].PoolSize + 1; w < f; w++)
             {
-                var lat = StartLatencies(i, w);
-                Array.Sort(lat);
-                var q = lat[Math.Min(lat.Length - 1, (int)Math.Ceiling(i.Percentile * lat.Length) - 1)];
-                if (q <= i.TargetStartS) { curve.Add(new WarmPoolPoint(w, q, lat.Average(), lat.Count(x => x > 0) / (double)lat.Length)); found = w; break; }
+                var p = Point(i, w);
+                if (p.StartLatencyAtPercentileS > i.TargetStartS) continue;
+                curve.Add(p);
+                found = w;
+                break;
             }
-        }
         var basis = $"{i.Requests} simulated requests, {i.Pattern.ToString().ToLowerInvariant()} arrivals at {i.ArrivalsPerSecond:0.###}/s" +
                     (i.Pattern == ArrivalPattern.Bursty ? $" (bursts ×{i.BurstMultiplier} for {i.BurstFraction:P0} of the time)" : "") +
                     $", cold boot {i.ColdBootS:0.###} s ±{i.BootJitterCv:P0} (log-normal), p{i.Percentile * 100:0.#} start ≤ {i.TargetStartS:0.###} s, seed {i.Seed}";
         return new WarmPoolResult(found, curve.OrderBy(c => c.PoolSize).ToList(), basis);
+    }
+
+    private static WarmPoolPoint Point(WarmPoolInputs i, int pool)
+    {
+        var lat = StartLatencies(i, pool);
+        Array.Sort(lat);
+        var q = lat[Math.Min(lat.Length - 1, (int)Math.Ceiling(i.Percentile * lat.Length) - 1)];
+        return new WarmPoolPoint(pool, q, lat.Average(), lat.Count(x => x > 0) / (double)lat.Length);
     }
 
     private static double[] Arrivals(WarmPoolInputs i, Random rng)
