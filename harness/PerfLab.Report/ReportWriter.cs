@@ -76,9 +76,18 @@ public static class ReportWriter
         runs.SelectMany(r => r.Cells.SelectMany(c => (c.Overheads ?? []).Where(o => o.Metric != "inside")
             .Select(o => (r.RunId, c.Id, o.Metric, o.BaselineCell, Num(o.Pct, 2), Num(o.PctLower, 2), Num(o.PctUpper, 2), c.Evidence))));
 
-    private static IEnumerable<(string Run, string Cell, string Capacity, string Probes, string Converged, string Note, string Evidence)> CapacityRows(IReadOnlyList<RunData> runs) =>
-        runs.SelectMany(r => r.Cells.Where(c => c.Capacity != null).Select(c => (r.RunId, c.Id,
-            c.Capacity!.CapacityQps is { } q ? Num(q, 2) : "none", c.Capacity.Probes.Count.ToString(Inv), c.Capacity.Converged ? "yes" : "no", c.Capacity.Note, c.Evidence)));
+    /// <summary>A capacity row; VsBaseline is the change of capacity against the baseline cell's (the cost a planner multiplies).</summary>
+    private sealed record CapacityRow(string Run, string Cell, string Capacity, string VsBaseline, string Probes, string Converged, string Note, string Evidence);
+
+    private static IEnumerable<CapacityRow> CapacityRows(IReadOnlyList<RunData> runs) =>
+        runs.SelectMany(r => r.Cells.Where(c => c.Capacity != null).Select(c =>
+        {
+            var mine = c.Capacity!.CapacityQps;
+            var theirs = c.BaselineCell is { } b ? r.Cells.FirstOrDefault(x => x.Id == b)?.Capacity?.CapacityQps : null;
+            var vs = mine is { } m && theirs is { } t && t > 0 ? $"{(m / t - 1) * 100:+0.0;-0.0;0.0} %" : c.IsBaseline ? "baseline" : "–";
+            return new CapacityRow(r.RunId, c.Id, mine is { } q ? Num(q, 2) : "none", vs, c.Capacity.Probes.Count.ToString(Inv),
+                c.Capacity.Converged ? "yes" : "no", c.Capacity.Note, c.Evidence);
+        }));
 
     // ---- HTML ----
 
@@ -163,9 +172,9 @@ public static class ReportWriter
         if (capacity.Count > 0)
         {
             h.Append("<h2>Capacity</h2>\n<p>The highest Poisson QPS that stayed VALID under the scenario's limits: the number a capacity planner multiplies.</p>\n");
-            h.Append("<table id=\"capacity\"><tr><th>run</th><th>cell</th><th>capacity (QPS)</th><th>probes</th><th>converged</th><th>search</th><th>evidence</th></tr>\n");
+            h.Append("<table id=\"capacity\"><tr><th>run</th><th>cell</th><th>capacity (QPS)</th><th>vs baseline</th><th>probes</th><th>converged</th><th>search</th><th>evidence</th></tr>\n");
             foreach (var c in capacity)
-                h.Append($"<tr><td>{E(c.Run)}</td><td>{E(c.Cell)}</td><td class=\"num\">{c.Capacity}</td><td class=\"num\">{c.Probes}</td><td>{c.Converged}</td><td>{E(c.Note)}</td><td class=\"{E(c.Evidence)}\">{E(c.Evidence)}</td></tr>\n");
+                h.Append($"<tr><td>{E(c.Run)}</td><td>{E(c.Cell)}</td><td class=\"num\">{c.Capacity}</td><td class=\"num\">{c.VsBaseline}</td><td class=\"num\">{c.Probes}</td><td>{c.Converged}</td><td>{E(c.Note)}</td><td class=\"{E(c.Evidence)}\">{E(c.Evidence)}</td></tr>\n");
             h.Append("</table>\n");
         }
 
@@ -276,8 +285,8 @@ public static class ReportWriter
         if (capacity.Count > 0)
         {
             m.AppendLine().AppendLine("## Capacity").AppendLine();
-            m.AppendLine("| run | cell | capacity (QPS) | probes | converged | evidence |").AppendLine("|---|---|---:|---:|---|---|");
-            foreach (var c in capacity) m.AppendLine($"| {c.Run} | {c.Cell} | {c.Capacity} | {c.Probes} | {c.Converged} | {c.Evidence} |");
+            m.AppendLine("| run | cell | capacity (QPS) | vs baseline | probes | converged | evidence |").AppendLine("|---|---|---:|---:|---:|---|---|");
+            foreach (var c in capacity) m.AppendLine($"| {c.Run} | {c.Cell} | {c.Capacity} | {c.VsBaseline} | {c.Probes} | {c.Converged} | {c.Evidence} |");
         }
         if (tco?["result"] is { } t)
             m.AppendLine().AppendLine("## TCO").AppendLine().AppendLine($"Memory per Realm {Num(t["memory_per_realm_gb"]?.GetValue<double>() ?? double.NaN, 1)} GB; " +

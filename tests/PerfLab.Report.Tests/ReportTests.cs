@@ -37,6 +37,20 @@ public class ReportTests
     }
 
     [Fact]
+    public void Capacity_is_reported_per_cell_with_its_change_against_the_baseline_cell()
+    {
+        using var rec = new RecordedRuns();
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(rec.Folder(RecordedRuns.Quick), "summary.json")))!["cells"]!.AsArray();
+        double Capacity(string page) => summary.Single(c => c!["id"]!.GetValue<string>().StartsWith("synth.server-capacity.native." + page))!["capacity"]!["capacity_qps"]!.GetValue<double>();
+        var o = ReportWriter.Write(rec.Load(RecordedRuns.Quick), Path.Combine(rec.Dir, "out"));
+        var lines = Md(o).Split('\n').Where(l => l.Contains("synth.server-capacity") && l.Contains(" | yes | ")).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.Contains(lines, l => l.Contains($"| {Capacity("p4k"):F2} | baseline |"));
+        var change = (Capacity("p2m") / Capacity("p4k") - 1) * 100;
+        Assert.Contains(lines, l => l.Contains($"| {Capacity("p2m"):F2} | {change:+0.0;-0.0} % |"));
+    }
+
+    [Fact]
     public void A_missing_or_corrupt_file_is_named_and_the_rest_is_still_reported()
     {
         using var rec = new RecordedRuns();
