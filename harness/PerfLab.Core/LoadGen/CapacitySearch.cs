@@ -1,3 +1,6 @@
+using PerfLab.Core.Suites;
+using PerfLab.Core.Units;
+
 namespace PerfLab.Core.LoadGen;
 
 /// <summary>
@@ -29,6 +32,17 @@ public static class CapacitySearch
 {
     /// <summary>Below this rate a SUT that is still INVALID is declared to have no capacity under the limits.</summary>
     public const double FloorQps = 1e-3;
+
+    /// <summary>
+    /// The scenario one probe runs: the target rate, and a max duration that covers twice the schedule it plans
+    /// (min_queries / qps, at least min_duration). A low-rate probe cut off by the suite's max_duration_s would be
+    /// INVALID for the clock, not for its latency, and the search would bracket downwards for nothing.
+    /// </summary>
+    public static ScenarioSpec ProbeSpec(ScenarioSpec scenario, double qps)
+    {
+        var plannedS = Math.Max(scenario.MinDuration.Seconds, scenario.MinQueryCount / qps);
+        return scenario with { TargetQps = qps, MaxDuration = Nanoseconds.FromSeconds(Math.Max(scenario.MaxDuration.Seconds, 2 * plannedS)) };
+    }
 
     /// <param name="probe">runs one full probe at the given target QPS (index, phase and rate are passed for its record)</param>
     public static CapacityResult Run(CapacitySearchSpec spec, Func<int, string, double, CapacityProbe> probe, CancellationToken cancel = default)

@@ -132,7 +132,7 @@ public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, IWaitStra
         (ScenarioRun Run, ScenarioSpec Spec)? best = null, last = null;
         var result = CapacitySearch.Run(search, (index, phase, qps) =>
         {
-            var spec = cell.Scenario with { TargetQps = qps };
+            var spec = CapacitySearch.ProbeSpec(cell.Scenario, qps);
             var run = new LoadGenerator(wait).Run(spec, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress);
             folder.AppendCapacitySamples(cell, index, qps, run.Records);
             var a = ScenarioAnalysis.Of(spec, run, suite.Profile, suite.Gate);

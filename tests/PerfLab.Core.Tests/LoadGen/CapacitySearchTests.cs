@@ -98,6 +98,20 @@ public class CapacitySearchTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(result.LowestInvalidQps > result.CapacityQps);
     }
 
+    [Fact]
+    public void A_low_rate_probe_is_given_the_time_its_schedule_needs()
+    {
+        // 1000 queries at 7.5 QPS take 133 s to arrive: a 60 s max_duration would fail the probe for the clock.
+        var spec = Server(1000) with { MaxDuration = Nanoseconds.FromSeconds(60) };
+        var slow = CapacitySearch.ProbeSpec(spec, 7.5);
+        Assert.Equal(7.5, slow.TargetQps);
+        Assert.Equal(2 * 1000 / 7.5, slow.MaxDuration.Seconds, 6);
+        var run = SimulatedSynthetic(slow, 7.5, 1);
+        Assert.True(ScenarioAnalysis.Of(slow, run with { TimedOut = run.DurationNs > slow.MaxDuration.Value }, RunProfile.Ci, GateSpec.Default).Validity.Valid);
+        // A fast probe keeps the suite's own limit.
+        Assert.Equal(60, CapacitySearch.ProbeSpec(spec, 500).MaxDuration.Seconds, 6);
+    }
+
     private static CapacityProbe Threshold(int i, string phase, double qps, double capacity) =>
         new(i, phase, qps, qps <= capacity, false, qps, null, null, null, qps <= capacity ? null : "over");
 
