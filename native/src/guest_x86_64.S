@@ -25,19 +25,15 @@
     .globl g_pio, g_mmio, g_empty, g_touch, g_chase, g_batch, g_hlt
 guest_begin:
 
+/* One port write; rdtsc clobbered rdx, so the port goes back in each time. */
+.macro PORT_WRITE
+    mov %r9, %rdx
+    out %al, (%dx)
+.endm
+
 /* One port write per iteration; its cost in TSC ticks is stored per iteration. */
 g_pio:
-1:  TSC(%r8)
-    mov %r9, %rdx           /* rdtsc clobbered rdx: the port goes back in each time */
-    out %al, (%dx)
-    TSC(%rax)
-    sub %r8, %rax
-    mov %rax, (%rdi)
-    add $8, %rdi
-    dec %rcx
-    jnz 1b
-    mov $DONE_PORT, %dx
-    out %al, (%dx)
+    TIMED_LOOP PORT_WRITE
 
 /* One store to an address with no memory behind it: an MMIO exit. */
 g_mmio:

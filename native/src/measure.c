@@ -67,6 +67,28 @@ double median_of(double *v, size_t n)
     return m;
 }
 
+double ticks_median(const uint64_t *ticks, uint64_t n)
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    for (uint64_t i = 0; i < n; i++)
+        v[i] = (double)ticks[i];
+    double m = median_of(v, n);
+    free(v);
+    return m;
+}
+
+int result_ticks(struct result *r, const uint64_t *ticks, uint64_t n, double empty_ticks)
+{
+    if (result_alloc(r, n) < 0)
+        return -1;
+    for (uint64_t i = 0; i < n; i++)
+        r->samples[i] = (double)ticks[i] - empty_ticks;
+    r->empty_ticks = empty_ticks;
+    r->unit = "ticks";
+    r->iterations = n;
+    return 0;
+}
+
 int result_alloc(struct result *r, size_t n)
 {
     r->samples = calloc(n ? n : 1, sizeof(double));

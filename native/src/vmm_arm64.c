@@ -124,11 +124,8 @@ static int run_exit(const struct bench_case *bc, const struct options *o, struct
         vm_destroy(&v);
         return -1;
     }
-    double *empty = malloc(n * sizeof *empty);
-    for (uint64_t i = 0; i < n; i++)
-        empty[i] = (double)((uint64_t *)(v.ram + RESULTS_OFF))[i];
-    res->empty_ticks = median_of(empty, n);
-    free(empty);
+    const uint64_t *ticks = (const uint64_t *)(v.ram + RESULTS_OFF);
+    double empty = ticks_median(ticks, n);
     uint64_t exits0 = 0, exits1 = 0, user = 0;
     kvm_stats_read(v.stats, "exits", &exits0);
     if (vm_call(&v, prog, n, &user, err, errlen) < 0) {
@@ -136,11 +133,7 @@ static int run_exit(const struct bench_case *bc, const struct options *o, struct
         return -1;
     }
     kvm_stats_read(v.stats, "exits", &exits1);
-    result_alloc(res, n);
-    for (uint64_t i = 0; i < n; i++)
-        res->samples[i] = (double)((uint64_t *)(v.ram + RESULTS_OFF))[i] - res->empty_ticks;
-    res->unit = "ticks";
-    res->iterations = n;
+    result_ticks(res, ticks, n, empty);
     extra_add(res, ",\"exits_to_userspace\":%llu,\"kvm_exits\":%llu", (unsigned long long)user, (unsigned long long)(exits1 - exits0));
     vm_destroy(&v);
     return 0;

@@ -316,11 +316,8 @@ static int run_exit(const struct bench_case *bc, const struct options *o, struct
     struct exit_ctx e = c;
     e.prog = g_empty;
     exit_batch_seconds(n, &e);
-    double *empty = malloc(n * sizeof *empty);
-    for (uint64_t i = 0; i < n; i++)
-        empty[i] = (double)((uint64_t *)(v.low + RESULTS))[i];
-    res->empty_ticks = median_of(empty, n);
-    free(empty);
+    const uint64_t *ticks = (const uint64_t *)(v.low + RESULTS);
+    double empty = ticks_median(ticks, n);
 
     uint64_t exits0 = stat_or(&v, "exits"), io0 = stat_or(&v, "io_exits"), mmio0 = stat_or(&v, "mmio_exits"), user = 0;
     if (vm_call(&v, c.prog, RESULTS, n, c.rsi, c.r9, 0, NULL, NULL, &user, err, errlen) < 0) {
@@ -328,11 +325,7 @@ static int run_exit(const struct bench_case *bc, const struct options *o, struct
         return -1;
     }
     uint64_t exits1 = stat_or(&v, "exits"), io1 = stat_or(&v, "io_exits"), mmio1 = stat_or(&v, "mmio_exits");
-    result_alloc(res, n);
-    for (uint64_t i = 0; i < n; i++)
-        res->samples[i] = (double)((uint64_t *)(v.low + RESULTS))[i] - res->empty_ticks;
-    res->unit = "ticks";
-    res->iterations = n;
+    result_ticks(res, ticks, n, empty);
     extra_add(res, ",\"guest_cpl\":%d,\"exits_to_userspace\":%llu", v.cpl, (unsigned long long)user);
     if (exits0 != UINT64_MAX)
         extra_add(res, ",\"kvm_exits\":%llu", (unsigned long long)(exits1 - exits0));

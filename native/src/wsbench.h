@@ -43,6 +43,10 @@ uint64_t ticks_now(void);
 double tick_hz(void);
 double median_of(double *v, size_t n);
 int result_alloc(struct result *r, size_t n);
+/* Per-iteration ticks a guest program left in its memory: their median (the empty loop's cost, to subtract). */
+double ticks_median(const uint64_t *ticks, uint64_t n);
+/* An exit case's samples: each iteration's ticks less the empty loop's median; unit "ticks". */
+int result_ticks(struct result *r, const uint64_t *ticks, uint64_t n, double empty_ticks);
 void extra_add(struct result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t grow_iterations(const struct options *o, double (*batch_seconds)(uint64_t iters, void *ctx), void *ctx);
 
