@@ -116,7 +116,7 @@ public static class Charts
     public static IEnumerable<ChartImage> Overhead(IReadOnlyList<RunData> runs, bool multi)
     {
         // One chart per run and scenario, headline metrics only: a hundred bars in one picture tell nothing.
-        var groups = runs.SelectMany(r => r.Cells.SelectMany(c => (c.Overheads ?? []).Where(o => HeadlineMetrics(c.ScenarioKind).Contains(o.Metric))
+        var groups = runs.SelectMany(r => r.Cells.Where(c => c.IsTiming).SelectMany(c => (c.Overheads ?? []).Where(o => HeadlineMetrics(c.ScenarioKind).Contains(o.Metric))
                 .Select(o => (Run: r, Cell: c, O: o))))
             .GroupBy(x => (x.Run.RunId, x.Cell.Scenario)).ToList();
         foreach (var g in groups)
@@ -129,7 +129,8 @@ public static class Charts
 
     private static ChartImage OverheadChart(List<(RunData Run, CellData Cell, PerfLab.Core.Results.Overhead O)> rows, string name, string title, bool multi)
     {
-        var plt = NewPlot(title, "change of the median against the baseline cell (%)", "");
+        var confidence = rows[0].Run.GateConfidence is { } level ? $"{level * 100:0.##} %" : "the gate's";
+        var plt = NewPlot(title, $"change against the baseline cell (%, Hodges–Lehmann; whiskers: {confidence} interval)", "");
         var ticks = new List<Tick>();
         for (var i = 0; i < rows.Count; i++)
         {
@@ -154,15 +155,16 @@ public static class Charts
         plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
         plt.Axes.Left.MajorTickStyle.Length = 0;
         return Render(plt, name, title,
-            "Bars: the Hodges–Lehmann ratio of each metric to its baseline cell's, as a change in % (positive is slower, or less throughput); " +
-            "whiskers: its confidence interval at the suite's gate confidence. Colour: evidence (blue measured, orange emulated, grey projected).",
+            "Bars: the Hodges–Lehmann ratio of each metric to its baseline cell's, as a change in % (positive when the metric grew: slower for times, more for throughput); " +
+            "whiskers: its confidence interval at the suite's gate confidence. Colour: evidence (blue measured, orange emulated, grey projected). " +
+            "VM cells under TCG are left out: a functional check, never a timing (their figures are in the tables).",
             rows.Select(r => r.Cell.Evidence).ToList(), Width + 240, Math.Max(360, 120 + rows.Count * 34));
     }
 
     // ---- 2. latency CDFs per cell: end-to-end, TTFT, TPOT ----
     public static IEnumerable<ChartImage> LatencyCdfs(IReadOnlyList<RunData> runs, bool multi)
     {
-        var groups = runs.SelectMany(r => r.Cells.Where(c => c.Status == "ok" && r.Samples.ContainsKey(c.Id)).Select(c => (Run: r, Cell: c)))
+        var groups = runs.SelectMany(r => r.Cells.Where(c => c.Status == "ok" && c.IsTiming && r.Samples.ContainsKey(c.Id)).Select(c => (Run: r, Cell: c)))
             .GroupBy(x => (x.Cell.Workload, x.Cell.Scenario));
         foreach (var g in groups)
         {
@@ -197,7 +199,7 @@ public static class Charts
                 plt.Axes.SetLimits(0, xMax * 1.02, 0, 1.02);
                 plt.ShowLegend(Alignment.LowerRight);
                 yield return Render(plt, $"cdf-{Slug(g.Key.Workload)}-{Slug(g.Key.Scenario)}-{metric}", $"{g.Key.Workload} · {g.Key.Scenario}: {MetricTitle(metric)}",
-                    $"Empirical CDF of every query's {MetricTitle(metric)} (axis cut at the 99.9th percentile); one line per cell.", series.Select(x => x.Cell.Evidence).ToList());
+                    $"Empirical CDF of every query's {MetricTitle(metric)} (axis cut at the 99.9th percentile); one line per cell; VM cells under TCG left out (not timings).", series.Select(x => x.Cell.Evidence).ToList());
             }
         }
     }
@@ -282,8 +284,7 @@ public static class Charts
                 }
                 if (i == 0) continue;
                 plt.Axes.Bottom.TickGenerator = LogTicks(lo, hi);
-                plt.ShowLegend(Alignment.UpperRight);
-                plt.Legend.Alignment = Alignment.UpperLeft;
+                plt.ShowLegend(Alignment.UpperLeft);
                 yield return Render(plt, $"micro-{Slug(g.Key)}-{metric}", $"{g.Key}: {metric} distribution",
                     "Frequency polygon of every microbenchmark sample (40 log-spaced bins between the 0.5th and 99.5th percentiles); one line per case.",
                     g.Select(x => x.Cell.Evidence).ToList());
@@ -357,8 +358,7 @@ public static class Charts
             s.LegendText = label;
         }
         plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(allX.Select(x => new Tick(x, new Bytes((long)Math.Round(Math.Pow(2, x))).ToShort())).ToArray());
-        plt.ShowLegend(Alignment.UpperRight);
-        plt.Legend.Alignment = Alignment.UpperCenter;
+        plt.ShowLegend(Alignment.UpperCenter);
     }
 
     // ---- 6. lifecycle waterfall: from Realm creation to the first token ----
@@ -372,8 +372,7 @@ public static class Charts
         var ticks = new List<Tick>();
         var colors = new Dictionary<string, Color>
         {
-            ["launch"] = Palette[0], ["populate"] = Palette[3], ["measure"] = Palette[4], ["attest"] = Palette[1], ["load"] = Palette[2],
-            ["first token"] = Palette[7], ["teardown"] = Palette[9],
+            ["launch"] = Palette[0], ["populate"] = Palette[3], ["attest"] = Palette[1], ["load"] = Palette[2], ["first token"] = Palette[7],
         };
         var legendDone = new HashSet<string>();
         double y = 0;
@@ -391,7 +390,7 @@ public static class Charts
             foreach (var (name, start, end) in segments)
             {
                 var pos = y + lane * 0.22;
-                var bar = plt.Add.Bar(new Bar
+                plt.Add.Bar(new Bar
                 {
                     Position = pos, ValueBase = start, Value = Math.Max(end, start + 0.01), FillColor = colors[name], Size = 0.2, LineWidth = 0,
                     Orientation = Orientation.Horizontal,

@@ -66,6 +66,10 @@ public static class ReportWriter
                 c.Reason ?? string.Join("; ", c.Result?.Reasons ?? []));
         }));
 
+    /// <summary>The overhead intervals' confidence level(s), as the runs' suites set them.</summary>
+    private static string Confidences(IReadOnlyList<RunData> runs) =>
+        string.Join(" / ", runs.Select(r => r.GateConfidence is { } c ? $"{c * 100:0.##} %" : "unknown (no manifest)").Distinct());
+
     public static string Num(double v, int decimals) => double.IsFinite(v) ? v.ToString("F" + decimals, Inv) : "–";
 
     private static readonly string[] HostKeys =
@@ -77,7 +81,7 @@ public static class ReportWriter
             .Select(o => (r.RunId, c.Id, o.Metric, o.BaselineCell, Num(o.Pct, 2), Num(o.PctLower, 2), Num(o.PctUpper, 2), c.Evidence))));
 
     /// <summary>A capacity row; VsBaseline is the change of capacity against the baseline cell's (the cost a planner multiplies).</summary>
-    private sealed record CapacityRow(string Run, string Cell, string Capacity, string VsBaseline, string Probes, string Converged, string Note, string Evidence);
+    private sealed record CapacityRow(string Run, string Cell, string Capacity, string VsBaseline, string LowestInvalid, string Probes, string Converged, string Note, string Evidence);
 
     private static IEnumerable<CapacityRow> CapacityRows(IReadOnlyList<RunData> runs) =>
         runs.SelectMany(r => r.Cells.Where(c => c.Capacity != null).Select(c =>
@@ -85,7 +89,8 @@ public static class ReportWriter
             var mine = c.Capacity!.CapacityQps;
             var theirs = c.BaselineCell is { } b ? r.Cells.FirstOrDefault(x => x.Id == b)?.Capacity?.CapacityQps : null;
             var vs = mine is { } m && theirs is { } t && t > 0 ? $"{(m / t - 1) * 100:+0.0;-0.0;0.0} %" : c.IsBaseline ? "baseline" : "–";
-            return new CapacityRow(r.RunId, c.Id, mine is { } q ? Num(q, 2) : "none", vs, c.Capacity.Probes.Count.ToString(Inv),
+            return new CapacityRow(r.RunId, c.Id, mine is { } q ? Num(q, 2) : "none", vs,
+                c.Capacity.LowestInvalidQps is { } hi ? Num(hi, 2) : "–", c.Capacity.Probes.Count.ToString(Inv),
                 c.Capacity.Converged ? "yes" : "no", c.Capacity.Note, c.Evidence);
         }));
 
@@ -161,6 +166,7 @@ public static class ReportWriter
         if (overheads.Count == 0) h.Append("<p>No cell of these runs has a baseline cell to compare with.</p>\n");
         else
         {
+            h.Append($"<p>Change of the typical value (Hodges–Lehmann ratio) against the baseline cell, positive when the metric grew (slower for times, more for throughput); intervals at {E(Confidences(runs))} confidence.</p>\n");
             h.Append("<table id=\"overhead\"><tr><th>run</th><th>cell</th><th>metric</th><th>baseline cell</th><th>change %</th><th>CI lower %</th><th>CI upper %</th><th>evidence</th></tr>\n");
             foreach (var o in overheads)
                 h.Append($"<tr><td>{E(o.Run)}</td><td>{E(o.Cell)}</td><td>{E(o.Metric)}</td><td>{E(o.Baseline)}</td><td class=\"num\">{o.Pct}</td>" +
@@ -172,9 +178,9 @@ public static class ReportWriter
         if (capacity.Count > 0)
         {
             h.Append("<h2>Capacity</h2>\n<p>The highest Poisson QPS that stayed VALID under the scenario's limits: the number a capacity planner multiplies.</p>\n");
-            h.Append("<table id=\"capacity\"><tr><th>run</th><th>cell</th><th>capacity (QPS)</th><th>vs baseline</th><th>probes</th><th>converged</th><th>search</th><th>evidence</th></tr>\n");
+            h.Append("<table id=\"capacity\"><tr><th>run</th><th>cell</th><th>capacity (QPS)</th><th>capacity change vs baseline (+ is more)</th><th>lowest INVALID (QPS)</th><th>probes</th><th>converged</th><th>search</th><th>evidence</th></tr>\n");
             foreach (var c in capacity)
-                h.Append($"<tr><td>{E(c.Run)}</td><td>{E(c.Cell)}</td><td class=\"num\">{c.Capacity}</td><td class=\"num\">{c.VsBaseline}</td><td class=\"num\">{c.Probes}</td><td>{c.Converged}</td><td>{E(c.Note)}</td><td class=\"{E(c.Evidence)}\">{E(c.Evidence)}</td></tr>\n");
+                h.Append($"<tr><td>{E(c.Run)}</td><td>{E(c.Cell)}</td><td class=\"num\">{c.Capacity}</td><td class=\"num\">{c.VsBaseline}</td><td class=\"num\">{c.LowestInvalid}</td><td class=\"num\">{c.Probes}</td><td>{c.Converged}</td><td>{E(c.Note)}</td><td class=\"{E(c.Evidence)}\">{E(c.Evidence)}</td></tr>\n");
             h.Append("</table>\n");
         }
 
@@ -278,6 +284,7 @@ public static class ReportWriter
         if (overheads.Count > 0)
         {
             m.AppendLine().AppendLine("## Overhead against the baseline").AppendLine();
+            m.AppendLine($"Change of the typical value (Hodges–Lehmann ratio) against the baseline cell, positive when the metric grew (slower for times, more for throughput); intervals at {Confidences(runs)} confidence.").AppendLine();
             m.AppendLine("| run | cell | metric | change % | CI % | evidence |").AppendLine("|---|---|---|---:|---|---|");
             foreach (var o in overheads) m.AppendLine($"| {o.Run} | {o.Cell} | {o.Metric} | {o.Pct} | [{o.Lower}, {o.Upper}] | {o.Evidence} |");
         }
@@ -285,8 +292,8 @@ public static class ReportWriter
         if (capacity.Count > 0)
         {
             m.AppendLine().AppendLine("## Capacity").AppendLine();
-            m.AppendLine("| run | cell | capacity (QPS) | vs baseline | probes | converged | evidence |").AppendLine("|---|---|---:|---:|---:|---|---|");
-            foreach (var c in capacity) m.AppendLine($"| {c.Run} | {c.Cell} | {c.Capacity} | {c.VsBaseline} | {c.Probes} | {c.Converged} | {c.Evidence} |");
+            m.AppendLine("| run | cell | capacity (QPS) | capacity change vs baseline (+ is more) | lowest INVALID (QPS) | probes | converged | evidence |").AppendLine("|---|---|---:|---:|---:|---:|---|---|");
+            foreach (var c in capacity) m.AppendLine($"| {c.Run} | {c.Cell} | {c.Capacity} | {c.VsBaseline} | {c.LowestInvalid} | {c.Probes} | {c.Converged} | {c.Evidence} |");
         }
         if (tco?["result"] is { } t)
             m.AppendLine().AppendLine("## TCO").AppendLine().AppendLine($"Memory per Realm {Num(t["memory_per_realm_gb"]?.GetValue<double>() ?? double.NaN, 1)} GB; " +

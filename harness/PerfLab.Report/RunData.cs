@@ -35,6 +35,9 @@ public sealed record CellData(
     public IReadOnlyDictionary<string, string> WorkloadParameters { get; init; } = new Dictionary<string, string>();
 
     public string Setting(string key) => Realm.TryGetValue(key, out var v) ? v : "?";
+
+    /// <summary>False for a vm cell under TCG (evidence emulated): a functional check, never a timing (DESIGN's platforms table).</summary>
+    public bool IsTiming => !(Platform == "vm" && Evidence == "emulated");
 }
 
 /// <summary>
@@ -57,6 +60,8 @@ public sealed class RunData
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, double[]>> Samples { get; init; } = new Dictionary<string, IReadOnlyDictionary<string, double[]>>();
     public IReadOnlyList<ReportProblem> Problems { get; init; } = [];
     public string? GateMarkdown { get; init; }
+    /// <summary>The confidence of the overhead intervals: the suite's gate confidence (null when the manifest is unreadable).</summary>
+    public double? GateConfidence { get; init; }
     /// <summary>Cells the suite planned that the run never recorded (it stopped before them).</summary>
     public IReadOnlyList<string> NotRun { get; init; } = [];
 
@@ -137,6 +142,7 @@ public sealed class RunData
             Problems = problems,
             GateMarkdown = File.Exists(gatePath) ? File.ReadAllText(gatePath) : null,
             NotRun = notRun,
+            GateConfidence = manifest?["suite"]?["gate"]?["confidence"]?.GetValue<double>(),
         };
         return data;
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace PerfLab.Report.Tests;
@@ -12,25 +11,9 @@ public class BrowserTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string Chromium = "/usr/bin/chromium";
 
-    private static string RunChromium(string profile, params string[] args)
-    {
-        var psi = new ProcessStartInfo(Chromium)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--no-first-run", "--user-data-dir=" + profile }.Concat(args))
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        _ = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000))
-        {
-            p.Kill(true);
-            throw new TimeoutException("chromium did not finish within 120 s");
-        }
-        return stdout.Result;
-    }
+    private static string RunChromium(string profile, params string[] args) =>
+        TestProcess.Run(Chromium, new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--user-data-dir=" + profile }.Concat(args), timeoutS: 120).Stdout;
 
     [SkippableFact]
     public void Chromium_loads_every_image_and_the_key_tables()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace PerfLab.Report.Tests;
@@ -11,14 +10,8 @@ public class NotebookTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static (int Code, string Out) Run(string dir, string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(300_000)) { p.Kill(true); return (-1, "timed out after 300 s"); }
-        return (p.ExitCode, o.Result + e.Result);
+        var r = TestProcess.Run(file, args, dir);
+        return (r.Code, r.Stdout + r.Stderr);
     }
 
     /// <summary>Runs a notebook and returns every text output of its cells; fails with the first error output.</summary>

@@ -38,3 +38,27 @@ public sealed class RecordedRuns : IDisposable
         try { Directory.Delete(Dir, true); } catch (IOException) { }
     }
 }
+
+/// <summary>Runs a program to its end (stdin closed, both outputs read) or kills it at the timeout.</summary>
+public static class TestProcess
+{
+    public static (int Code, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, string? workingDir = null, int timeoutS = 300)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+            WorkingDirectory = workingDir ?? "",
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutS * 1000))
+        {
+            p.Kill(true);
+            throw new TimeoutException($"{file} did not finish within {timeoutS} s");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+}

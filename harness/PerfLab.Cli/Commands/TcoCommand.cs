@@ -27,7 +27,7 @@ public static class TcoCommand
         var memory = new Option<double>("--host-memory-gb") { Description = "host memory, GB", DefaultValueFactory = _ => 1536 };
         var cores = new Option<int>("--cores") { Description = "host cores", DefaultValueFactory = _ => 128 };
         var sockets = new Option<int>("--sockets") { Description = "host sockets", DefaultValueFactory = _ => 2 };
-        var price = new Option<double>("--price-per-hour") { Description = "what an hour of the host costs", DefaultValueFactory = _ => 10 };
+        var price = new Option<double>("--price-per-hour") { Description = "what an hour of the host costs (costs per million tokens are in its currency)", DefaultValueFactory = _ => 10 };
         var coresPerRealm = new Option<int>("--cores-per-realm") { Description = "cores each Realm is given", DefaultValueFactory = _ => 16 };
         var tokens = new Option<double?>("--tokens-per-s") { Description = "decode tokens/s of one Realm, from a run; without it the rate is projected (--host-bandwidth-gbps)" };
         var evidence = new Option<string>("--tokens-evidence") { Description = "evidence of --tokens-per-s: measured, emulated or projected", DefaultValueFactory = _ => "measured" };
@@ -90,6 +90,8 @@ public static class TcoCommand
                     ev = Evidence.Projected;
                 }
             }
+            // With a failed projection there is no rate: 1 stands in so the TCO inputs are still checked, and every
+            // problem is printed together below. The projection and the TCO model check dtype and context alike: once each.
             var inputs = new TcoInputs(m, p.GetValue(dtype)!, p.GetValue(context), p.GetValue(concurrency),
                 new HostDescription(p.GetValue(memory), p.GetValue(cores), p.GetValue(sockets), p.GetValue(price)),
                 p.GetValue(coresPerRealm), rate ?? 1, ev, p.GetValue(overhead) ?? projection?.RealmOverheadPct ?? 0);

@@ -148,7 +148,8 @@ public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, IWaitStra
             return probe;
         }, cancel);
         progress.Note($"  capacity: {(result.CapacityQps is { } c ? $"{c:0.###} QPS" : "none")} — {result.Note}");
-        var chosen = best ?? last ?? (new LoadGenerator(wait).Run(cell.Scenario with { TargetQps = search.StartQps }, realm.Sut, realm.Library, suite.Seed, cancel), cell.Scenario);
+        // No probe at all only when cancelled before the first: that run stops at once and the cell reads as interrupted.
+        var chosen = best ?? last ?? (new LoadGenerator(wait).Run(CapacitySearch.ProbeSpec(cell.Scenario, search.StartQps), realm.Sut, realm.Library, suite.Seed, cancel), cell.Scenario);
         return (chosen.Run, chosen.Spec, result);
     }
 
