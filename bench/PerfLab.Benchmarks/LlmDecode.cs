@@ -31,12 +31,11 @@ public static class LlmDecode
         {
             // Alternating order, to tell an engine's speed from the machine's drift.
             var dir = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset));
-            var m = ModelFiles.ReadManifest(dir);
             var threads = args.Length > 2 ? int.Parse(args[2]) : 1;
             foreach (var engine in new[] { "ort-genai", "ort", "ort-genai", "ort", "ort-genai", "ort" })
             {
                 var bw = triad.Measure(threads);
-                var r = engine == "ort" ? Ours(dir, threads) : Peer(dir, threads, m.Shape.MaxSequence);
+                var r = engine == "ort" ? Ours(dir, threads) : Peer(dir, threads);
                 o.WriteLine($"| {engine} | 32 | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | | | {r.PrefillMs:0.0} | |");
             }
             return 0;
@@ -49,7 +48,7 @@ public static class LlmDecode
             foreach (var engine in block == 32 ? new[] { "ort", "ort-genai" } : new[] { "ort" })
             {
                 var bw = triad.Measure(threads);
-                var r = engine == "ort" ? Ours(dir, threads) : Peer(dir, threads, m.Shape.MaxSequence);
+                var r = engine == "ort" ? Ours(dir, threads) : Peer(dir, threads);
                 var gbs = m.StreamedBytesPerToken / (r.StepMs / 1e3) / 1e9;
                 o.WriteLine($"| {engine} | {block} | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | {gbs:0.0} | {gbs / bw * 100:0} | " +
                             $"{r.PrefillMs:0.0} | {(r.AllocPerStep < 0 ? "–" : r.AllocPerStep.ToString("0"))} |");
@@ -90,7 +89,7 @@ public static class LlmDecode
         return new Result(Median(times), prefillMs, alloc);
     }
 
-    private static Result Peer(string dir, int threads, int context)
+    private static Result Peer(string dir, int threads)
     {
         // GenAI takes its thread count from the session options in genai_config.json.
         var config = Path.Combine(dir, BuiltModel.GenAiConfigFile);

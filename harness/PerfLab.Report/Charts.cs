@@ -123,11 +123,11 @@ public static class Charts
         {
             var rows = g.ToList();
             var name = groups.Count == 1 ? "overhead" : $"overhead-{Slug(multi ? g.Key.RunId + "-" + g.Key.Scenario : g.Key.Scenario)}";
-            yield return OverheadChart(rows, name, $"Overhead against the non-confidential baseline: {g.Key.Scenario}" + (multi ? $" ({g.Key.RunId})" : ""), multi);
+            yield return OverheadChart(rows, name, $"Overhead against the non-confidential baseline: {g.Key.Scenario}" + (multi ? $" ({g.Key.RunId})" : ""));
         }
     }
 
-    private static ChartImage OverheadChart(List<(RunData Run, CellData Cell, PerfLab.Core.Results.Overhead O)> rows, string name, string title, bool multi)
+    private static ChartImage OverheadChart(List<(RunData Run, CellData Cell, PerfLab.Core.Results.Overhead O)> rows, string name, string title)
     {
         var confidence = rows[0].Run.GateConfidence is { } level ? $"{level * 100:0.##} %" : "the gate's";
         var plt = NewPlot(title, $"change against the baseline cell (%, Hodges–Lehmann; whiskers: {confidence} interval)", "");

@@ -29,7 +29,6 @@ public sealed record LlmSettings(int Samples, int Concurrency, ModelSpec Model, 
 /// </summary>
 public sealed class LlmSut : ISystemUnderTest, IDisposable
 {
-    private readonly LlmSettings _s;
     private readonly IGreedyEngine _engine;
     private readonly IReadOnlyList<Prompt> _prompts;
     private readonly BlockingCollection<(QuerySample Q, IResponseSink Sink)> _queue = new();
@@ -40,7 +39,6 @@ public sealed class LlmSut : ISystemUnderTest, IDisposable
 
     public LlmSut(LlmSettings settings, string modelDirectory)
     {
-        _s = settings;
         ModelFiles.Verify(modelDirectory);
         var manifest = ModelFiles.ReadManifest(modelDirectory);
         _context = manifest.Shape.MaxSequence;

@@ -67,7 +67,7 @@ public static class LlamaBuilder
             g.Node("ReduceMax", ["mask_sum"], ["total_len_i64"], "", new Attr.I("keepdims", 0));
             g.Node("Cast", ["total_len_i64"], ["total_sequence_length"], "", new Attr.I("to", (int)ElementType.Int32));
 
-            Rotary(g, w, s);
+            Rotary(w, s);
             g.External(Embedding(w, spec), BuiltModel.WeightsFileName);
             g.Node("Gather", ["model.embed_tokens.weight", "input_ids"], ["hidden_0"], "", new Attr.I("axis", 0));
 
@@ -75,7 +75,7 @@ public static class LlamaBuilder
             for (var i = 0; i < s.Layers; i++)
             {
                 var p = $"model.layers.{i}";
-                var attnNorm = Norm(g, w, $"{p}.input_layernorm.weight", s.Hidden);
+                var attnNorm = Norm(w, $"{p}.input_layernorm.weight", s.Hidden);
                 string x;
                 if (i == 0)
                     x = g.Node("SimplifiedLayerNormalization", [residual, attnNorm], [$"{p}.attn_norm"], "",
@@ -94,7 +94,7 @@ public static class LlamaBuilder
                     [$"{p}.attn", $"present.{i}.key", $"present.{i}.value"], "com.microsoft",
                     new Attr.I("num_heads", s.Heads), new Attr.I("kv_num_heads", s.KvHeads), new Attr.I("do_rotary", 1), new Attr.I("rotary_interleaved", 0));
                 var o = Linear(g, w, spec, attn, $"{p}.self_attn.o_proj", s.Hidden, s.Hidden, ref streamed);
-                var mlpNorm = Norm(g, w, $"{p}.post_attention_layernorm.weight", s.Hidden);
+                var mlpNorm = Norm(w, $"{p}.post_attention_layernorm.weight", s.Hidden);
                 var x2 = g.Node("SkipSimplifiedLayerNormalization", [o, residual, mlpNorm], [$"{p}.mlp_norm", "", "", $"{p}.residual_mlp"],
                     "com.microsoft", new Attr.F("epsilon", s.RmsEpsilon));
                 residual = $"{p}.residual_mlp";
@@ -105,7 +105,7 @@ public static class LlamaBuilder
                 g.Node("Mul", [$"{p}.mlp.gate_silu", up], [$"{p}.mlp.act"]);
                 pending = Linear(g, w, spec, $"{p}.mlp.act", $"{p}.mlp.down_proj", s.Intermediate, s.Hidden, ref streamed);
             }
-            var finalNorm = Norm(g, w, "model.norm.weight", s.Hidden);
+            var finalNorm = Norm(w, "model.norm.weight", s.Hidden);
             var normed = g.Node("SkipSimplifiedLayerNormalization", [pending, residual, finalNorm], ["final_norm", "", "", ""],
                 "com.microsoft", new Attr.F("epsilon", s.RmsEpsilon));
             var logits = Linear(g, w, spec, normed, "lm_head", s.Hidden, s.Vocab, ref streamed);
@@ -124,7 +124,7 @@ public static class LlamaBuilder
         }
     }
 
-    private static void Rotary(OnnxGraph g, WeightsFile w, LlamaShape s)
+    private static void Rotary(WeightsFile w, LlamaShape s)
     {
         var half = s.HeadSize / 2;
         var cos = new float[s.MaxSequence * half];
@@ -148,7 +148,7 @@ public static class LlamaBuilder
         return w.Add("model.embed_tokens.weight", ElementType.Float, [s.Vocab, s.Hidden], MemoryMarshal.AsBytes(table.AsSpan()));
     }
 
-    private static string Norm(OnnxGraph g, WeightsFile w, string name, int size)
+    private static string Norm(WeightsFile w, string name, int size)
     {
         var ones = Enumerable.Repeat(1f, size).ToArray();
         w.Add(name, ElementType.Float, [size], MemoryMarshal.AsBytes(ones.AsSpan()));

@@ -70,7 +70,7 @@ public static class VmImage
     /// <summary>Builds (or finds in the cache) the initramfs; returns its path and whether it was built now.</summary>
     public static (string Path, bool Built) Ensure()
     {
-        var (kernel, modulesDir) = FindKernel() ?? throw new InvalidOperationException(Problem());
+        var (_, modulesDir) = FindKernel() ?? throw new InvalidOperationException(Problem());
         var busybox = File.Exists("/bin/busybox") ? "/bin/busybox" : "/usr/bin/busybox";
         var files = new List<(string Name, byte[] Data, int Mode)>
         {
