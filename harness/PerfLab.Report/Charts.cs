@@ -1,4 +1,6 @@
+using PerfLab.Results;
 using System.Globalization;
+using PerfLab.Core.Results;
 using PerfLab.Core.Units;
 using ScottPlot;
 
@@ -308,7 +310,7 @@ public static class Charts
     public static IEnumerable<ChartImage> RsiBatching(IReadOnlyList<RunData> runs, bool multi)
     {
         // (a) Emulated and real Realm cells that differ only in rsi_batch: the time to stream the weights in.
-        var groups = runs.SelectMany(r => r.Cells.Where(c => c.Status == "ok" && c.PhasesMs?.ContainsKey("populate") == true).Select(c => (Run: r, Cell: c)))
+        var groups = runs.SelectMany(r => r.Cells.Where(c => c.Status == "ok" && c.PhasesMs.Has(Phase.Populate)).Select(c => (Run: r, Cell: c)))
             .GroupBy(x => (x.Run.RunId, x.Cell.Workload, x.Cell.Scenario, x.Cell.Platform, Page: x.Cell.Setting("page_size"), Mpam: x.Cell.Setting("mpam"), Co: x.Cell.Setting("co_tenant")))
             .Where(g => g.Select(x => x.Cell.Setting("rsi_batch")).Distinct().Count() >= 2)
             .ToList();
@@ -319,7 +321,7 @@ public static class Charts
                 Label: $"{(multi ? g.Key.RunId + " · " : "")}{g.Key.Workload} {g.Key.Platform} {g.Key.Page}" +
                        (g.Key.Mpam is not ("off" or "?") ? $" mpam {g.Key.Mpam}" : "") + (g.Key.Co is not ("none" or "?") ? $" +{g.Key.Co}" : "") +
                        (g.Select(x => x.Cell.Scenario).Distinct().Count() == 1 ? $" {g.First().Cell.Scenario}" : "") + $" [{g.First().Cell.Evidence}]",
-                Points: g.Select(x => (Bytes: Bytes.TryParse(x.Cell.Setting("rsi_batch"), out var b) ? (double)b.Value : double.NaN, Value: x.Cell.PhasesMs!["populate"])).ToList())).ToList();
+                Points: g.Select(x => (Bytes: Bytes.TryParse(x.Cell.Setting("rsi_batch"), out var b) ? (double)b.Value : double.NaN, Value: x.Cell.PhasesMs[Phase.Populate])).ToList())).ToList();
             Curve(plt, series);
             yield return Render(plt, "rsi-batching", "RSI batching curve (weight streaming)",
                 "Time to stream the model's weights into the Realm through the bounce buffer against the batch size (one host round trip per batch); " +
@@ -365,7 +367,7 @@ public static class Charts
     public static IEnumerable<ChartImage> Lifecycle(IReadOnlyList<RunData> runs, bool multi)
     {
         // One cell per Realm configuration: the lifecycle does not depend on the scenario that follows it.
-        var realms = runs.SelectMany(r => r.Cells.Where(c => c.PhasesMs is { Count: > 0 } p && p.ContainsKey("launch")).Select(c => (Run: r, Cell: c)))
+        var realms = runs.SelectMany(r => r.Cells.Where(c => c.PhasesMs.Has(Phase.Launch)).Select(c => (Run: r, Cell: c)))
             .GroupBy(x => (x.Run.RunId, x.Cell.RealmId, x.Cell.Workload)).Select(g => g.First()).Take(10).ToList();
         if (realms.Count == 0) yield break;
         var plt = NewPlot("Realm lifecycle: creation to first token", "time from launch (ms)", "");
@@ -378,14 +380,14 @@ public static class Charts
         double y = 0;
         foreach (var (run, c) in realms.AsEnumerable().Reverse())
         {
-            var p = c.PhasesMs!;
-            double launch = p.GetValueOrDefault("launch"), load = p.GetValueOrDefault("load");
-            var ready = p.TryGetValue("ready", out var r) ? r : launch + load;
+            var p = c.PhasesMs;
+            double launch = p.Get(Phase.Launch) ?? 0, load = p.Get(Phase.Load) ?? 0, pop = p.Get(Phase.Populate) ?? 0;
+            var ready = p.Get(Phase.Ready) ?? launch + load;
             var segments = new List<(string Name, double Start, double End)> { ("launch", 0, launch) };
-            if (p.TryGetValue("populate", out var pop)) segments.Add(("populate", launch, launch + pop));
-            if (p.TryGetValue("attest", out var att)) segments.Add(("attest", launch + pop, launch + pop + att));
+            if (p.Has(Phase.Populate)) segments.Add(("populate", launch, launch + pop));
+            if (p.Get(Phase.Attest) is { } att) segments.Add(("attest", launch + pop, launch + pop + att));
             segments.Add(("load", launch, ready));
-            if (p.TryGetValue("first_token", out var ft)) segments.Add(("first token", ready, ready + ft));
+            if (p.Get(Phase.FirstToken) is { } ft) segments.Add(("first token", ready, ready + ft));
             var lane = 0;
             foreach (var (name, start, end) in segments)
             {
@@ -404,7 +406,7 @@ public static class Charts
                 }
                 lane++;
             }
-            var total = p.TryGetValue("first_token", out var f) ? ready + f : ready;
+            var total = p.Get(Phase.FirstToken) is { } f ? ready + f : ready;
             var t = plt.Add.Text($"{total:0.#} ms", total, y + (lane - 1) * 0.22);
             t.LabelFontName = FontName;
             t.LabelFontSize = 11;

@@ -1,3 +1,4 @@
+using PerfLab.Results;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -6,7 +7,7 @@ using System.Text.Json.Nodes;
 namespace PerfLab.Report;
 
 /// <summary>What a report wrote: its files, how many charts, and what could not be drawn or read.</summary>
-public sealed record ReportOutput(string Html, string Markdown, string ChartsDir, int Charts, IReadOnlyList<ChartGap> Gaps, IReadOnlyList<ReportProblem> Problems);
+public sealed record ReportOutput(string Html, string Markdown, string ChartsDir, int Charts, IReadOnlyList<ChartGap> Gaps, IReadOnlyList<ReadProblem> Problems);
 
 /// <summary>
 /// Writes a self-contained HTML page (charts embedded as data URIs, no script or style from the network) and a Markdown

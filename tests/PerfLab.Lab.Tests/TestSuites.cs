@@ -1,4 +1,8 @@
 using PerfLab.Core.Suites;
+using PerfLab.Core.Time;
+using PerfLab.Lab.Backends;
+using PerfLab.Lab.Backends.Mechanics;
+using PerfLab.Lab.Hosts;
 using PerfLab.Lab.Os;
 using PerfLab.Lab.Progress;
 using PerfLab.Lab.Runner;
@@ -20,17 +24,34 @@ public sealed class Scratch : IDisposable
         return path;
     }
 
-    public RunOutcome Run(string yaml, CancellationToken cancel = default)
+    /// <summary>Runs a suite for real (agents, processes, VMs) on every platform; extra mechanics (a test's fault hook) go on each.</summary>
+    public RunOutcome Run(string yaml, CancellationToken cancel = default, params IRealmMechanic[] extra)
     {
         var suite = SuiteLoader.Parse(yaml, "test.yaml");
-        var runner = new SuiteRunner([new PerfLab.Lab.Backends.NativeBackend(), new PerfLab.Lab.Backends.CcaEmulatedBackend(suite.CalibrationProfile),
-            new PerfLab.Lab.Backends.CcaBackend(), new PerfLab.Lab.Backends.VmBackend()],
-            new PreciseWait());
+        var runner = new SuiteRunner(Platforms.All(suite.CalibrationProfile, extra),
+            new RunContext(HostProbe.Capture(), PackageVersions.Collect(), new PreciseWait(), MonotonicClock.Instance));
         return runner.Run(suite, Runs, new PlainProgress(TextWriter.Null), cancel);
     }
 
     public void Dispose()
     {
         try { Directory.Delete(Dir, true); } catch (IOException) { }
+    }
+}
+
+/// <summary>
+/// A test's fault hook: makes the agent of the named workloads crash, hang or be killed after N queries (through
+/// TestFaultSut's environment variable), so a test can check that a broken Realm fails only its own cell.
+/// </summary>
+public sealed class FaultInjection(IReadOnlyDictionary<string, string> faultByWorkload) : IRealmMechanic
+{
+    public IMechanicLaunch Begin(LaunchState state) => new Launch(state, faultByWorkload.GetValueOrDefault(state.Cell.Workload.Name));
+
+    private sealed class Launch(LaunchState s, string? fault) : IMechanicLaunch
+    {
+        public void BeforeStart()
+        {
+            if (fault != null) s.Environment[PerfLab.Lab.Agent.TestFaultSut.Variable] = fault;
+        }
     }
 }

@@ -1,3 +1,4 @@
+using PerfLab.Results;
 using System.Text.RegularExpressions;
 
 namespace PerfLab.Report.Tests;

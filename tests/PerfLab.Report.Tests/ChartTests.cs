@@ -1,3 +1,4 @@
+using PerfLab.Results;
 using SkiaSharp;
 
 namespace PerfLab.Report.Tests;

@@ -1,3 +1,4 @@
+using PerfLab.Results;
 using System.Text.Json.Nodes;
 
 namespace PerfLab.Report.Tests;

@@ -1,3 +1,4 @@
+using PerfLab.Results;
 namespace PerfLab.Report.Tests;
 
 /// <summary>The recorded runs, copied to a fresh folder per test so a test may damage its copy.</summary>
@@ -23,7 +24,7 @@ public sealed class RecordedRuns : IDisposable
         foreach (var d in Directory.GetDirectories(from)) Copy(d, Path.Combine(to, Path.GetFileName(d)));
     }
 
-    public IReadOnlyList<RunData> Load(params string[] runs) => runs.Select(r => RunData.Load(Folder(r))).ToList();
+    public IReadOnlyList<RunData> Load(params string[] runs) => runs.Select(r => RunFolderReader.Read(Folder(r), ReadMode.Tolerant)).ToList();
 
     /// <summary>The repository root, for outputs a person should find (screenshots).</summary>
     public static string RepoRoot()

@@ -1,3 +1,4 @@
+using PerfLab.Results;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using PerfLab.Cli.Commands;
@@ -118,7 +119,7 @@ public class ReportTests
         m["host"]!["cpu_model"] = "Neoverse-V2";
         File.WriteAllText(Path.Combine(other, "manifest.json"), m.ToJsonString());
 
-        var runs = new[] { RunData.Load(rec.Folder(RecordedRuns.Overhead)), RunData.Load(other) };
+        var runs = new[] { RunFolderReader.Read(rec.Folder(RecordedRuns.Overhead), ReadMode.Tolerant), RunFolderReader.Read(other, ReadMode.Tolerant) };
         var o = ReportWriter.Write(runs, Path.Combine(rec.Dir, "out"));
         var html = File.ReadAllText(o.Html);
         Assert.Contains("id=\"comparison\"", html);

@@ -1,3 +1,4 @@
+using PerfLab.Results;
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using PerfLab.Cli.Commands;

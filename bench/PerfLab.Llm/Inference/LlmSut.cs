@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using PerfLab.Core.LoadGen;
 using PerfLab.Core.Suites;
-using PerfLab.Core.Units;
+using PerfLab.Core.Time;
 using PerfLab.Llm.Datasets;
 using PerfLab.Llm.Model;
 
@@ -27,7 +27,7 @@ public sealed record LlmSettings(int Samples, int Concurrency, ModelSpec Model, 
 /// produces it, completion when the answer has its expected length. Sequences decode independently: their
 /// steps are not batched together (one session serves them concurrently).
 /// </summary>
-public sealed class LlmSut : ISystemUnderTest, IDisposable
+public sealed class LlmSut : ISystemUnderTest, ISutStatistics, IDisposable
 {
     private readonly IGreedyEngine _engine;
     private readonly IReadOnlyList<Prompt> _prompts;
@@ -77,6 +77,8 @@ public sealed class LlmSut : ISystemUnderTest, IDisposable
     /// </summary>
     public long Digest => Interlocked.Read(ref _digest);
     public int PromptCount => _prompts.Count;
+
+    public IReadOnlyDictionary<string, long> Counters => new Dictionary<string, long> { ["queries_served"] = Served, ["tokens_digest"] = Digest };
 
     public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink)
     {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PerfLab.Core.Channel;
 using PerfLab.Core.Suites;
 using PerfLab.Core.Units;
 using PerfLab.Lab.Agent;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using PerfLab.Lab.Hosts;
-using PerfLab.Lab.Results;
+using PerfLab.Results.Schema;
 
 namespace PerfLab.Cli.Commands;
 
@@ -14,8 +14,8 @@ public static class EnvCommand
         var cmd = new Command("env", "Print the captured host environment (CPU, kernel, THP and hugepages, hypervisor, virtualization).\nExample: perflab env --json") { json };
         cmd.SetAction(p =>
         {
-            var env = HostEnvironment.Capture();
-            if (p.GetValue(json)) stdout.WriteLine(JsonSerializer.Serialize(env, RunFolder.Json));
+            var env = HostProbe.Capture();
+            if (p.GetValue(json)) stdout.WriteLine(JsonSerializer.Serialize(env, RunFiles.Json));
             else
             {
                 foreach (var prop in typeof(HostEnvironment).GetProperties().Where(x => x.Name != nameof(HostEnvironment.VirtualizationKind)))

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using PerfLab.Core.Gate;
-using PerfLab.Lab.Results;
+using PerfLab.Results;
 
 namespace PerfLab.Cli.Commands;
 
@@ -28,14 +28,14 @@ public static class GateCommand
     {
         try
         {
-            var cand = RunReader.Load(candidatePath);
+            var cand = GateSides.Load(candidatePath);
             if (update)
             {
-                RunReader.WriteBaseline(cand, baselinePath, candidatePath);
+                GateSides.WriteBaseline(cand, baselinePath, candidatePath);
                 stdout.WriteLine($"baseline written: {baselinePath} ({cand.Input.Cells.Count} cells from {candidatePath})");
                 return ExitCode.Ok;
             }
-            var bas = RunReader.Load(baselinePath);
+            var bas = GateSides.Load(baselinePath);
             var spec = cand.Spec ?? bas.Spec ?? PerfLab.Core.Suites.GateSpec.Default;
             if (thresholdPct is { } t)
             {

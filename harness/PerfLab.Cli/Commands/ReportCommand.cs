@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using PerfLab.Lab.Results;
+using PerfLab.Results;
 using PerfLab.Report;
 
 namespace PerfLab.Cli.Commands;
@@ -31,7 +31,7 @@ public static class ReportCommand
         var data = new List<RunData>();
         foreach (var f in folders)
         {
-            try { data.Add(RunData.Load(f)); }
+            try { data.Add(RunFolderReader.Read(f, ReadMode.Tolerant)); }
             catch (ResultsFormatException e)
             {
                 stderr.WriteLine("error: " + e.Message);

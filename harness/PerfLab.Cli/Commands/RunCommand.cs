@@ -2,6 +2,7 @@ using System.CommandLine;
 using PerfLab.Core.LoadGen;
 using PerfLab.Core.Suites;
 using PerfLab.Lab.Backends;
+using PerfLab.Lab.Hosts;
 using PerfLab.Lab.Os;
 using PerfLab.Lab.Progress;
 using PerfLab.Lab.Runner;
@@ -40,7 +41,8 @@ public static class RunCommand
             return ExitCode.BadInput;
         }
         IWaitStrategy wait = waitName == "precise" && OperatingSystem.IsLinux() ? new PreciseWait() : new SpinYieldWait();
-        var runner = new SuiteRunner([new NativeBackend(), new CcaEmulatedBackend(suite.CalibrationProfile), new CcaBackend(), new VmBackend()], wait);
+        var runner = new SuiteRunner(Platforms.All(suite.CalibrationProfile),
+            new RunContext(HostProbe.Capture(), PackageVersions.Collect(), wait, PerfLab.Core.Time.MonotonicClock.Instance));
         RunOutcome outcome;
         if (!plain && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out))
         {

@@ -4,7 +4,7 @@ using System.Text.Json;
 using PerfLab.Core.Suites;
 using PerfLab.Core.Tco;
 using PerfLab.Lab.Backends;
-using PerfLab.Lab.Results;
+using PerfLab.Results.Schema;
 
 namespace PerfLab.Cli.Commands;
 
@@ -116,7 +116,7 @@ public static class TcoCommand
             var pool = poolInputs is null ? null : WarmPool.Size(poolInputs);
             if (p.GetValue(json))
             {
-                stdout.WriteLine(JsonSerializer.Serialize(new { inputs, result = r, projection_inputs = projectionInputs, projection, warm_pool_inputs = poolInputs, warm_pool = pool }, RunFolder.Json));
+                stdout.WriteLine(JsonSerializer.Serialize(new { inputs, result = r, projection_inputs = projectionInputs, projection, warm_pool_inputs = poolInputs, warm_pool = pool }, RunFiles.Json));
                 return 0;
             }
             stdout.WriteLine($"## TCO: {m.Name} {inputs.Dtype}, {inputs.ContextTokens} context × {inputs.Concurrency} sequences per Realm");

@@ -3,40 +3,70 @@ using PerfLab.Core.Suites;
 
 namespace PerfLab.Core.Analysis;
 
-/// <summary>A metric the lab reports: its name, unit and which direction is better.</summary>
-public sealed record MetricInfo(string Name, string Unit, bool HigherIsBetter, string Description);
+/// <summary>The unit a metric's values are in; its symbol is what files and tables print.</summary>
+public enum MetricUnit { Nanoseconds, TokensPerSecond, BytesPerSecond }
+
+/// <summary>Which scenarios a metric is judged in (by the gate and by overheads).</summary>
+public enum GatedIn { Never, NotOffline, OfflineOnly, Always }
+
+/// <summary>A metric the lab reports: its name, unit, which direction is better and where it is judged.</summary>
+public sealed record MetricInfo(string Name, MetricUnit Unit, bool HigherIsBetter, string Description, GatedIn Gated = GatedIn.Never)
+{
+    public string UnitSymbol => Unit switch
+    {
+        MetricUnit.Nanoseconds => "ns",
+        MetricUnit.TokensPerSecond => "tokens/s",
+        _ => "bytes/s",
+    };
+
+    public bool IsTime => Unit == MetricUnit.Nanoseconds;
+
+    public bool IsGatedIn(ScenarioKind kind) => Gated switch
+    {
+        GatedIn.Always => true,
+        GatedIn.NotOffline => kind != ScenarioKind.Offline,
+        GatedIn.OfflineOnly => kind == ScenarioKind.Offline,
+        _ => false,
+    };
+}
 
 /// <summary>The per-query metrics and how each is derived from the raw query records.</summary>
 public static class Metrics
 {
-    public static readonly MetricInfo Latency = new("latency", "ns", false, "completion − scheduled issue time (end to end, includes the path into the Realm)");
-    public static readonly MetricInfo Ttft = new("ttft", "ns", false, "first token − scheduled issue time");
-    public static readonly MetricInfo Tpot = new("tpot", "ns", false, "(completion − first token) / (tokens − 1)");
-    public static readonly MetricInfo IssueLag = new("issue_lag", "ns", false, "actual − scheduled issue time: the load generator's own error");
-    public static readonly MetricInfo Inside = new("inside", "ns", false, "service time as the agent measured it inside the Realm");
-    public static readonly MetricInfo Throughput = new("throughput", "tokens/s", true, "tokens per second over equal-count windows of completions (offline)");
+    // Offline latency and TTFT only say where a query stood in a queue that was filled at once, so offline is judged on
+    // throughput and TPOT, as MLPerf does.
+    public static readonly MetricInfo Latency = new("latency", MetricUnit.Nanoseconds, false, "completion − scheduled issue time (end to end, includes the path into the Realm)", GatedIn.NotOffline);
+    public static readonly MetricInfo Ttft = new("ttft", MetricUnit.Nanoseconds, false, "first token − scheduled issue time", GatedIn.NotOffline);
+    public static readonly MetricInfo Tpot = new("tpot", MetricUnit.Nanoseconds, false, "(completion − first token) / (tokens − 1)", GatedIn.Always);
+    public static readonly MetricInfo IssueLag = new("issue_lag", MetricUnit.Nanoseconds, false, "actual − scheduled issue time: the load generator's own error");
+    public static readonly MetricInfo Inside = new("inside", MetricUnit.Nanoseconds, false, "service time as the agent measured it inside the Realm");
+    public static readonly MetricInfo Throughput = new("throughput", MetricUnit.TokensPerSecond, true, "tokens per second over equal-count windows of completions (offline)", GatedIn.OfflineOnly);
 
-    public static readonly MetricInfo OpCost = new("op_cost", "ns", false, "cost of one operation of a native microbenchmark, empty loop subtracted");
-    public static readonly MetricInfo Bandwidth = new("bandwidth", "bytes/s", true, "bytes moved per second by a native microbenchmark");
+    public static readonly MetricInfo OpCost = new("op_cost", MetricUnit.Nanoseconds, false, "cost of one operation of a native microbenchmark, empty loop subtracted", GatedIn.Always);
+    public static readonly MetricInfo Bandwidth = new("bandwidth", MetricUnit.BytesPerSecond, true, "bytes moved per second by a native microbenchmark", GatedIn.Always);
 
     public static readonly IReadOnlyList<MetricInfo> All = [Latency, Ttft, Tpot, IssueLag, Inside, Throughput, OpCost, Bandwidth];
+
+    /// <summary>The one list of metrics a gate (and an overhead) may judge; a suite's gate.metrics picks from it.</summary>
+    public static readonly IReadOnlyList<MetricInfo> Gated = All.Where(m => m.Gated != GatedIn.Never).ToList();
+
+    /// <summary>The metrics whose latency limits a scenario may set, with the scenario key that sets each.</summary>
+    public static readonly IReadOnlyList<(MetricInfo Metric, string LimitKey)> Limited = [(Latency, "latency_limit"), (Ttft, "ttft_limit"), (Tpot, "tpot_limit")];
 
     /// <summary>Windows the offline run is cut into so its throughput has a distribution, not a single number.</summary>
     public const int ThroughputWindows = 20;
 
-    public static MetricInfo ByName(string name) => All.First(m => m.Name == name);
+    public static MetricInfo ByName(string name) => All.FirstOrDefault(m => m.Name == name)
+        ?? throw new KeyNotFoundException($"unknown metric '{name}'; metrics: {string.Join(", ", All.Select(m => m.Name))}");
 
-    /// <summary>
-    /// Whether a metric says something about the SUT in this scenario. Offline latency and TTFT only say where a
-    /// query stood in a queue that was filled at once, so offline is judged on throughput and TPOT, as MLPerf does.
-    /// </summary>
-    public static bool IsGateable(ScenarioKind kind, string metric) => metric switch
+    public static bool TryByName(string name, out MetricInfo metric)
     {
-        "throughput" => kind == ScenarioKind.Offline,
-        "latency" or "ttft" => kind != ScenarioKind.Offline,
-        "tpot" or "op_cost" or "bandwidth" => true,
-        _ => false,
-    };
+        metric = All.FirstOrDefault(m => m.Name == name)!;
+        return metric is not null;
+    }
+
+    /// <summary>Whether a metric says something about the SUT in this scenario (see each metric's GatedIn).</summary>
+    public static bool IsGateable(ScenarioKind kind, string metric) => TryByName(metric, out var m) && m.IsGatedIn(kind);
 
     /// <summary>The values of every metric this scenario yields, from completed queries only.</summary>
     public static Dictionary<string, double[]> FromRecords(IReadOnlyList<QueryRecord> records, ScenarioKind kind)

@@ -5,8 +5,20 @@ namespace PerfLab.Core.Channel;
 /// <summary>The kinds of line on the host↔agent channel.</summary>
 public enum MessageKind { Hello, Load, Ready, Query, FirstToken, Complete, Stats, Bye, Error, Chunk, Ack }
 
-/// <summary>One parsed line. Numeric fields are filled for the hot messages; Text carries the rest (JSON or words).</summary>
-public readonly record struct ChannelMessage(MessageKind Kind, long Id = 0, long A = 0, long B = 0, string Text = "");
+/// <summary>
+/// One parsed line. The numbers are stored positionally (so the hot messages parse without allocating) and read by
+/// their meaning: <see cref="SampleIndex"/> of a query, <see cref="Tokens"/> and <see cref="InsideNs"/> of a completion,
+/// <see cref="Bytes"/> of a chunk, <see cref="LoadNs"/> of ready, <see cref="Pid"/> of hello. Text carries the rest.
+/// </summary>
+public readonly record struct ChannelMessage(MessageKind Kind, long Id = 0, long Value = 0, long Value2 = 0, string Text = "")
+{
+    public int SampleIndex => (int)Value;
+    public int Tokens => (int)Value;
+    public long InsideNs => Value2;
+    public long Bytes => Value;
+    public long LoadNs => Value;
+    public long Pid => Id;
+}
 
 /// <summary>
 /// The host↔agent line protocol, version 1. One message per line, words separated by one space:
@@ -90,7 +102,7 @@ public static class ChannelProtocol
                 {
                     var s = rest.IndexOf(' ');
                     if (s < 0 || !long.TryParse(rest[..s], NumberStyles.None, CultureInfo.InvariantCulture, out var ns)) break;
-                    message = new ChannelMessage(kind, A: ns, Text: rest[(s + 1)..].ToString());
+                    message = new ChannelMessage(kind, Value: ns, Text: rest[(s + 1)..].ToString());
                     return true;
                 }
                 default:

@@ -75,7 +75,7 @@ public static class GateEvaluator
                     continue;
                 }
                 rows.Add(new GateRow(cellId, metric, SampleComparer.Compare(b!, c!, info.HigherIsBetter, spec.ThresholdPct, spec.Confidence,
-                    info.Unit == "ns" ? spec.ThresholdAbsNs : 0)));
+                    info.IsTime ? spec.ThresholdAbsNs : 0)));
             }
         }
         var missing = baseline.Cells.Keys.Except(candidate.Cells.Keys).Order().ToList();

@@ -1,4 +1,4 @@
-using PerfLab.Core.Units;
+using PerfLab.Core.Time;
 
 namespace PerfLab.Core.LoadGen;
 
@@ -28,4 +28,11 @@ public sealed class SpinYieldWait(long spinWindowNs = 200_000) : IWaitStrategy
             else Thread.SpinWait(8);
         }
     }
+}
+
+/// <summary>Waiting in virtual time: the clock jumps to the scheduled instant at once.</summary>
+public sealed class VirtualWait(VirtualClock clock) : IWaitStrategy
+{
+    public string Name => "virtual";
+    public void WaitUntil(long targetNs) => clock.AdvanceTo(targetNs);
 }

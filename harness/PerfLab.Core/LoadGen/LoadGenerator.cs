@@ -1,4 +1,5 @@
 using PerfLab.Core.Suites;
+using PerfLab.Core.Time;
 using PerfLab.Core.Units;
 
 namespace PerfLab.Core.LoadGen;
@@ -30,9 +31,10 @@ public sealed record ScenarioRun(
 /// single-stream issues the next query when the previous completes; server issues at Poisson arrival times fixed
 /// in advance from a seed, latency counted from the scheduled time; offline issues every query at once.
 /// </summary>
-public sealed class LoadGenerator(IWaitStrategy wait)
+public sealed class LoadGenerator(IWaitStrategy wait, IClock clock)
 {
-    public LoadGenerator() : this(new SpinYieldWait()) { }
+    public LoadGenerator() : this(new SpinYieldWait(), MonotonicClock.Instance) { }
+    public LoadGenerator(IWaitStrategy wait) : this(wait, MonotonicClock.Instance) { }
 
     /// <summary>
     /// The server schedule, fixed before the run: Poisson arrival offsets from the scenario's start in ns, generated
@@ -70,12 +72,12 @@ public sealed class LoadGenerator(IWaitStrategy wait)
             ScenarioKind.Offline => OfflineQueries(spec),
             _ => spec.MinQueryCount,
         };
-        var state = new RunState(spec.Kind == ScenarioKind.SingleStream);
+        var state = new RunState(spec.Kind == ScenarioKind.SingleStream, clock);
         var effective = new EffectiveSettings(spec.Name, spec.Kind.Name(), spec.TargetQps, planned, spec.MinDuration.Seconds,
             spec.MaxDuration.Seconds, spec.MinQueryCount, seed, wait.Name, perfCount);
         try
         {
-            state.StartNs = MonotonicClock.NowNs();
+            state.StartNs = clock.NowNs();
             var deadline = state.StartNs + spec.MaxDuration.Value;
             switch (spec.Kind)
             {
@@ -97,7 +99,7 @@ public sealed class LoadGenerator(IWaitStrategy wait)
         {
             qsl.UnloadSamples(indices);
         }
-        var end = MonotonicClock.NowNs();
+        var end = clock.NowNs();
         var timedOut = state.Failure is null && !cancel.IsCancellationRequested && state.Completed < state.Log.Count;
         return new ScenarioRun(effective, state.Log.ToArray(), end - state.StartNs, state.Failure, cancel.IsCancellationRequested, timedOut);
     }
@@ -109,12 +111,12 @@ public sealed class LoadGenerator(IWaitStrategy wait)
         var minEnd = s.StartNs + spec.MinDuration.Value;
         while (!cancel.IsCancellationRequested && s.Failure is null)
         {
-            var now = MonotonicClock.NowNs();
+            var now = clock.NowNs();
             if (s.Log.Count >= spec.MinQueryCount && now >= minEnd) break;
             if (now >= deadline) break;
             // Single-stream: the query is due the moment the previous one completed.
             var id = s.Log.Add(rng.Next(perf), now - s.StartNs);
-            s.Log[id].IssuedNs = MonotonicClock.NowNs() - s.StartNs;
+            s.Log[id].IssuedNs = clock.NowNs() - s.StartNs;
             one[0] = new QuerySample(id, s.Log[id].SampleIndex);
             sut.IssueQuery(one, s);
             if (!s.WaitOne(deadline, cancel)) break;
@@ -134,14 +136,14 @@ public sealed class LoadGenerator(IWaitStrategy wait)
             wait.WaitUntil(target);
             var id = s.Log.Add(rng.Next(perf), schedule[i]);
             ref var r = ref s.Log[id];
-            r.IssuedNs = MonotonicClock.NowNs() - s.StartNs;
+            r.IssuedNs = clock.NowNs() - s.StartNs;
             one[0] = new QuerySample(id, r.SampleIndex);
             sut.IssueQuery(one, s);
             if (i % reportEvery == 0) progress?.Invoke((double)i / planned);
         }
     }
 
-    private static void RunOffline(ISystemUnderTest sut, RunState s, Random rng, int perf, long planned)
+    private void RunOffline(ISystemUnderTest sut, RunState s, Random rng, int perf, long planned)
     {
         var all = new QuerySample[planned];
         for (long i = 0; i < planned; i++)
@@ -149,13 +151,13 @@ public sealed class LoadGenerator(IWaitStrategy wait)
             var id = s.Log.Add(rng.Next(perf), 0);
             all[i] = new QuerySample(id, s.Log[id].SampleIndex);
         }
-        var issued = MonotonicClock.NowNs() - s.StartNs;
+        var issued = clock.NowNs() - s.StartNs;
         for (long i = 0; i < planned; i++) s.Log[i].IssuedNs = issued;
         sut.IssueQuery(all, s);
     }
 
     /// <summary>The completion side: timestamps arrivals and wakes the issue thread. Called from SUT threads.</summary>
-    private sealed class RunState(bool singleStream) : IResponseSink
+    private sealed class RunState(bool singleStream, IClock clock) : IResponseSink
     {
         public readonly QueryLog Log = new();
         public long StartNs;
@@ -170,7 +172,7 @@ public sealed class LoadGenerator(IWaitStrategy wait)
 
         public void FirstToken(long queryId)
         {
-            var now = MonotonicClock.NowNs() - StartNs;
+            var now = clock.NowNs() - StartNs;
             if (!Known(queryId)) return;
             ref var r = ref Log[queryId];
             if (r.FirstTokenNs < 0) r.FirstTokenNs = now;
@@ -178,7 +180,7 @@ public sealed class LoadGenerator(IWaitStrategy wait)
 
         public void Complete(long queryId, int tokens, long insideNs)
         {
-            var now = MonotonicClock.NowNs() - StartNs;
+            var now = clock.NowNs() - StartNs;
             if (!Known(queryId)) return;
             ref var r = ref Log[queryId];
             if (r.CompletedNs >= 0) { Fail($"the SUT completed query {queryId} twice"); return; }
@@ -212,7 +214,7 @@ public sealed class LoadGenerator(IWaitStrategy wait)
 
         public bool WaitOne(long deadlineNs, CancellationToken cancel)
         {
-            var ms = Math.Max(0, (deadlineNs - MonotonicClock.NowNs()) / 1_000_000) + 1;
+            var ms = Math.Max(0, (deadlineNs - clock.NowNs()) / 1_000_000) + 1;
             try { return _one.Wait(TimeSpan.FromMilliseconds(ms), cancel) && _failure is null; }
             catch (OperationCanceledException) { return false; }
         }
@@ -221,7 +223,7 @@ public sealed class LoadGenerator(IWaitStrategy wait)
         {
             while (!_done.IsSet && !cancel.IsCancellationRequested)
             {
-                var left = deadlineNs - MonotonicClock.NowNs();
+                var left = deadlineNs - clock.NowNs();
                 if (left <= 0) return;
                 try { _done.Wait(TimeSpan.FromMilliseconds(Math.Min(250, left / 1_000_000 + 1)), cancel); }
                 catch (OperationCanceledException) { return; }

@@ -15,6 +15,15 @@ public interface ISystemUnderTest
     void FlushQueries();
 }
 
+/// <summary>
+/// A SUT that accounts for itself: the counters the agent reports in its stats (queries served, a digest of the
+/// tokens produced, the working set it holds…), read through this interface rather than by knowing the SUT's type.
+/// </summary>
+public interface ISutStatistics
+{
+    IReadOnlyDictionary<string, long> Counters { get; }
+}
+
 /// <summary>The samples a SUT can be asked about (LoadGen's QSL).</summary>
 public interface IQuerySampleLibrary
 {

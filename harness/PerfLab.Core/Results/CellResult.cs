@@ -19,14 +19,18 @@ public sealed record CellResult(
     string? Reason,
     Evidence Evidence,
     EffectiveSettings? Effective,
-    IReadOnlyDictionary<string, string> EffectiveRealm,
-    IReadOnlyDictionary<string, double> PhasesMs,
+    EffectiveRealm EffectiveRealm,
+    RealmPhases PhasesMs,
     ScenarioAnalysis? Analysis,
     double? HostCpuUsPerQuery,
     string? StderrTail,
     IReadOnlyList<Overhead> Overheads)
 {
     public string StatusWord => Status.ToString().ToLowerInvariant();
+
+    /// <summary>A cell with no measurement: skipped before it ran, or failed at its launch.</summary>
+    public static CellResult Empty(Cell cell, CellStatus status, string reason, Evidence evidence) =>
+        new(cell, status, reason, evidence, null, new EffectiveRealm(), new RealmPhases(), null, null, null, []);
 
     /// <summary>For a <c>qps: search</c> cell: every probe and the capacity found; the analysis is that of the highest VALID probe.</summary>
     public CapacityResult? Capacity { get; init; }

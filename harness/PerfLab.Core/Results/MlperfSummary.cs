@@ -63,7 +63,7 @@ public static class MlperfSummary
         sb.AppendLine().AppendLine(Rule).AppendLine("Additional Stats").AppendLine(Rule);
         foreach (var (metric, d) in a.Distributions.OrderBy(kv => kv.Key))
         {
-            var unit = Metrics.ByName(metric).Unit;
+            var unit = Metrics.ByName(metric).UnitSymbol;
             Line($"{metric}: n", d.N);
             Line($"{metric}: min ({unit})", N(d.Min));
             Line($"{metric}: median ({unit})", $"{N(d.Median.Value)} [{N(d.Median.Lower)}, {N(d.Median.Upper)}]");
@@ -90,7 +90,7 @@ public static class MlperfSummary
         Line("target_latency (ns)", Ns(spec.LatencyLimit?.Value));
         Line("target_latency_percentile", spec.TargetPercentile);
         Line("early_stopping_confidence", spec.EarlyStoppingConfidence);
-        foreach (var (k, v) in r.EffectiveRealm.OrderBy(kv => kv.Key)) Line("realm." + k, v);
+        foreach (var (k, v) in r.EffectiveRealm.All) Line("realm." + k, v);
         return sb.ToString();
     }
 

@@ -6,7 +6,7 @@ namespace PerfLab.Core.Suites;
 public enum Platform { Native, Vm, Cca, CcaEmulated }
 
 /// <summary>How a figure was obtained. Never blurred: every cell, summary row and chart carries one.</summary>
-public enum Evidence { Measured, Emulated, Projected }
+public enum Evidence { Measured, Emulated, Projected, Given }
 
 /// <summary>How large pages are obtained when a page size above 4 KiB is asked for.</summary>
 public enum HugePageBacking { Thp, Hugetlb }
@@ -21,6 +21,8 @@ public static class Names
     public static string Name(this Platform p) => Platforms.First(kv => kv.Value == p).Key;
     public static string Name(this Evidence e) => e.ToString().ToLowerInvariant();
     public static string Name(this HugePageBacking b) => b.ToString().ToLowerInvariant();
+    public static string Name(this CoTenant c) => c.ToString().ToLowerInvariant();
+    public static readonly IReadOnlyDictionary<string, CoTenant> CoTenants = Enum.GetValues<CoTenant>().ToDictionary(c => c.Name());
 }
 
 /// <summary>MPAM (or RDT) partitioning: a cache portion and a memory-bandwidth limit, each optional.</summary>
@@ -33,13 +35,27 @@ public sealed record MpamSetting(int? CachePortionPct, int? BandwidthPct)
         : string.Join("-", new[] { CachePortionPct is { } c ? $"l3{c}" : null, BandwidthPct is { } b ? $"mb{b}" : null }.Where(s => s != null));
 }
 
+/// <summary>How a Realm's vCPUs are placed on the host's CPUs.</summary>
+public enum PinningKind { None, Auto, List }
+
 /// <summary>CPU pinning: none, automatic (one CPU per vCPU, counted from the last CPU down), or an explicit list.</summary>
-public sealed record Pinning(string Kind, IReadOnlyList<int> Cpus)
+public sealed record Pinning(PinningKind Kind, IReadOnlyList<int> Cpus)
 {
-    public static readonly Pinning None = new("none", []);
-    public static readonly Pinning Auto = new("auto", []);
-    public string ToShort() => Kind == "list" ? "cpu" + string.Join("_", Cpus) : Kind;
+    public static readonly Pinning None = new(PinningKind.None, []);
+    public static readonly Pinning Auto = new(PinningKind.Auto, []);
+    public static Pinning List(IReadOnlyList<int> cpus) => new(PinningKind.List, cpus);
+
+    public string ToShort() => Kind switch
+    {
+        PinningKind.List => "cpu" + string.Join("_", Cpus),
+        PinningKind.Auto => "auto",
+        _ => "none",
+    };
 }
+
+/// <summary>What runs beside the Realm: nothing, or a process streaming memory (the noisy neighbour an MPAM
+/// bandwidth reservation would limit).</summary>
+public enum CoTenant { None, Stream }
 
 /// <summary>The requested settings of one Realm: one point of a suite's matrix.</summary>
 public sealed record RealmConfig(
@@ -52,12 +68,10 @@ public sealed record RealmConfig(
     Bytes Memory,
     Pinning Pinning)
 {
-    /// <summary>A co-tenant beside the Realm: "none", or "stream" (a process streaming memory, the noisy neighbour
-    /// whose bandwidth an MPAM reservation would limit).</summary>
-    public string CoTenant { get; init; } = "none";
+    public CoTenant CoTenant { get; init; } = CoTenant.None;
 
     /// <summary>File-system-safe, stable identifier of these settings, part of a cell id.</summary>
     public string Id =>
         $"{Platform.Name()}.p{PageSize.ToShort()}{(PageSize == PageSize.Kib4 ? "" : "-" + Backing.Name())}" +
-        $".rsi{RsiBatch.ToShort()}.mpam-{Mpam.ToShort()}.v{Vcpus}.{Pinning.ToShort()}" + (CoTenant == "none" ? "" : $".co-{CoTenant}");
+        $".rsi{RsiBatch.ToShort()}.mpam-{Mpam.ToShort()}.v{Vcpus}.{Pinning.ToShort()}" + (CoTenant == CoTenant.None ? "" : $".co-{CoTenant.Name()}");
 }

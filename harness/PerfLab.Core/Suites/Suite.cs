@@ -18,7 +18,7 @@ public static class ScenarioNames
 }
 
 /// <summary>A workload as the suite names it: its kind and its validated parameters (passed verbatim to the agent).</summary>
-public sealed record WorkloadSpec(string Name, string Kind, IReadOnlyDictionary<string, string> Parameters)
+public sealed record WorkloadSpec(string Name, WorkloadKind Kind, IReadOnlyDictionary<string, string> Parameters)
 {
     public double GetDouble(string key) => double.Parse(Parameters[key], System.Globalization.CultureInfo.InvariantCulture);
     public int GetInt(string key) => (int)GetDouble(key);
@@ -50,7 +50,7 @@ public sealed record ScenarioSpec(
 /// </summary>
 public sealed record GateSpec(double ThresholdPct, double Confidence, IReadOnlyList<string> Metrics, double ThresholdAbsNs = 0)
 {
-    public static readonly IReadOnlyList<string> AllMetrics = ["latency", "ttft", "tpot", "throughput", "op_cost", "bandwidth"];
+    public static readonly IReadOnlyList<string> AllMetrics = Analysis.Metrics.Gated.Select(m => m.Name).ToList();
     public static readonly GateSpec Default = new(5, 0.99, AllMetrics);
 }
 

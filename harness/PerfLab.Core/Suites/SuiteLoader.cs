@@ -95,11 +95,12 @@ public static partial class SuiteLoader
             var wname = r.String(m, path, "name", required: true, pattern: NamePattern(), patternText: "letters, digits, '-' and '_'");
             var kind = r.String(m, path, "kind", required: true);
             if (kind is null || wname is null) continue;
-            if (!WorkloadKinds.All.TryGetValue(kind, out var specs))
+            if (!WorkloadKinds.All.TryGetValue(kind, out var workloadKind))
             {
                 r.Error(r.ValueNode(m, "kind"), path + ".kind", kind, "unknown workload kind; valid kinds: " + string.Join(", ", WorkloadKinds.All.Keys));
                 continue;
             }
+            var specs = workloadKind.Parameters;
             r.CheckKeys(m, path, ["name", "kind", .. specs.Select(s => s.Name)]);
             var values = new Dictionary<string, string>();
             foreach (var spec in specs)
@@ -113,7 +114,7 @@ public static partial class SuiteLoader
                         ?? double.Parse(spec.Default, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
             }
             if (list.Any(w => w.Name == wname)) r.Error(r.ValueNode(m, "name"), path + ".name", wname, "a workload with this name is already defined; names must be unique");
-            list.Add(new WorkloadSpec(wname, kind, values));
+            list.Add(new WorkloadSpec(wname, workloadKind, values));
         }
         return list;
     }
@@ -176,7 +177,7 @@ public static partial class SuiteLoader
     /// <summary>The matrix axes, each with the node where its values were given (for error positions).</summary>
     private sealed record Axes(
         List<Platform> Platform, List<PageSize> PageSize, List<HugePageBacking> Backing, List<Bytes> RsiBatch,
-        List<MpamSetting> Mpam, List<int> Vcpus, List<Bytes> Memory, List<Pinning> Pinning, List<string> CoTenant);
+        List<MpamSetting> Mpam, List<int> Vcpus, List<Bytes> Memory, List<Pinning> Pinning, List<CoTenant> CoTenant);
 
     private static readonly string[] AxisNames = ["platform", "page_size", "huge_backing", "rsi_batch", "mpam", "vcpus", "memory", "pinning", "co_tenant"];
 
@@ -195,7 +196,8 @@ public static partial class SuiteLoader
         axes.Vcpus.AddRange(r.Axis<int>(m, "vcpus", "1", v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 1024 ? n : null, "a whole number from 1 to 1024"));
         axes.Memory.AddRange(r.Axis<Bytes>(m, "memory", "4g", v => Bytes.TryParse(v, out var b) && b.Value >= 64 * Bytes.MiB ? b : null, "a size of at least 64m, e.g. 2g"));
         axes.Pinning.AddRange(r.Axis<Pinning>(m, "pinning", "none", ParsePinning, "none, auto, or a CPU list such as 0-1 or 0,2"));
-        axes.CoTenant.AddRange(r.Axis<string>(m, "co_tenant", "none", v => v is "none" or "stream" ? v : null, "none or stream"));
+        axes.CoTenant.AddRange(r.Axis<CoTenant>(m, "co_tenant", "none", v => Names.CoTenants.TryGetValue(v, out var c) ? (object)c : null,
+            string.Join(" or ", Names.CoTenants.Keys)));
         return axes;
     }
 
@@ -214,7 +216,7 @@ public static partial class SuiteLoader
             if (b < a || b - a > 4096) return null;
             for (var c = a; c <= b; c++) cpus.Add(c);
         }
-        return new Pinning("list", cpus);
+        return Pinning.List(cpus);
     }
 
     private static GateSpec ReadGate(Reader r, YamlMappingNode root)
@@ -250,7 +252,7 @@ public static partial class SuiteLoader
         "vcpus" => c.Vcpus.ToString(CultureInfo.InvariantCulture),
         "memory" => c.Memory.ToShort(),
         "pinning" => c.Pinning.ToShort(),
-        "co_tenant" => c.CoTenant,
+        "co_tenant" => c.CoTenant.Name(),
         _ => throw new ArgumentOutOfRangeException(nameof(axis)),
     };
 
@@ -264,7 +266,7 @@ public static partial class SuiteLoader
         "vcpus" => a.Vcpus.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToList(),
         "memory" => a.Memory.Select(b => b.ToShort()).ToList(),
         "pinning" => a.Pinning.Select(p => p.ToShort()).ToList(),
-        "co_tenant" => a.CoTenant,
+        "co_tenant" => a.CoTenant.Select(c => c.Name()).ToList(),
         _ => [],
     };
 

@@ -36,17 +36,6 @@ public readonly record struct Nanoseconds(long Value) : IComparable<Nanoseconds>
     }
 }
 
-/// <summary>The monotonic clock all timestamps of a run come from.</summary>
-public static class MonotonicClock
-{
-    private static readonly double NsPerTick = 1e9 / Stopwatch.Frequency;
-
-    /// <summary>Nanoseconds since an arbitrary fixed point (Stopwatch); only differences mean anything.</summary>
-    public static long NowNs() => Stopwatch.Frequency == 1_000_000_000
-        ? Stopwatch.GetTimestamp()
-        : (long)(Stopwatch.GetTimestamp() * NsPerTick);
-}
-
 /// <summary>A byte count. Parses and prints the suffixes the suites use (4k, 64k, 2m, 1g: binary multiples).</summary>
 public readonly record struct Bytes(long Value)
 {

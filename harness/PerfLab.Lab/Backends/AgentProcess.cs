@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using PerfLab.Core.Channel;
 using PerfLab.Core.LoadGen;
-using PerfLab.Core.Units;
+using PerfLab.Core.Time;
 
 namespace PerfLab.Lab.Backends;
 
@@ -208,7 +208,7 @@ public sealed class AgentProcess : IDisposable
                         break;
                     case MessageKind.Complete:
                         Interlocked.Decrement(ref _outstanding);
-                        _sink?.Complete(msg.Id, (int)msg.A, msg.B);
+                        _sink?.Complete(msg.Id, msg.Tokens, msg.InsideNs);
                         break;
                     case MessageKind.Hello:
                         _hello.TrySetResult(msg);

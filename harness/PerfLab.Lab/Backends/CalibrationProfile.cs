@@ -1,13 +1,15 @@
 using System.Globalization;
+using PerfLab.Lab.Os;
 using YamlDotNet.RepresentationModel;
 
 namespace PerfLab.Lab.Backends;
 
 /// <summary>
 /// World-switch costs an emulated Realm applies as real busy time: per exit (each query in and each answer out
-/// crosses the boundary), per RSI call (each chunk of the payload). Where the figures come from is part of it.
+/// crosses the boundary, and each timer tick at the guest's tick rate), per RSI call (each chunk of the payload), per
+/// stage-2 fault. Where the figures come from is part of it, and so is the tick rate the exits are counted at.
 /// </summary>
-public sealed record CalibrationProfile(string Name, string Source, double ExitUs, double RsiCallUs, double FaultUs)
+public sealed record CalibrationProfile(string Name, string Source, double ExitUs, double RsiCallUs, double FaultUs, double TickHz)
 {
     /// <summary>bench/profiles/&lt;name&gt;.yaml, found above the binary or the current folder (or in PERFLAB_PROFILES).</summary>
     public static CalibrationProfile Load(string name)
@@ -25,17 +27,15 @@ public sealed record CalibrationProfile(string Name, string Source, double ExitU
         string S(string k) => m.Children.TryGetValue(new YamlScalarNode(k), out var v) ? ((YamlScalarNode)v).Value ?? "" : throw new InvalidDataException($"{path}: missing '{k}'");
         double D(string k) => double.TryParse(S(k), NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && x >= 0 ? x
             : throw new InvalidDataException($"{path}: '{k}' must be a number of microseconds ≥ 0");
-        return new CalibrationProfile(S("name"), S("source"), D("exit_us"), D("rsi_call_us"), D("fault_us"));
+        var tickHz = D("tick_hz");
+        if (tickHz is < 1 or > 10_000) throw new InvalidDataException($"{path}: 'tick_hz' {tickHz} must be a guest timer rate from 1 to 10000 Hz (Debian's arm64 kernel: 250)");
+        return new CalibrationProfile(S("name"), S("source"), D("exit_us"), D("rsi_call_us"), D("fault_us"), tickHz);
     }
 
-    private static string FindProfiles()
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
-            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
-                if (Directory.Exists(Path.Combine(dir.FullName, "bench", "profiles"))) return Path.Combine(dir.FullName, "bench", "profiles");
-        return Path.Combine(Directory.GetCurrentDirectory(), "bench", "profiles");
-    }
+    private static string FindProfiles() =>
+        RepoPaths.FindUpwards(Path.Combine("bench", "profiles")) ?? Path.Combine(Directory.GetCurrentDirectory(), "bench", "profiles");
 
-    /// <summary>What the agent gets in PERFLAB_REALM_COSTS: nanoseconds per exit, per RSI call and per stage-2 fault.</summary>
-    public string ToEnvironment() => string.Create(CultureInfo.InvariantCulture, $"exit_ns={ExitUs * 1000:0},rsi_ns={RsiCallUs * 1000:0},fault_ns={FaultUs * 1000:0}");
+    /// <summary>What the agent gets in PERFLAB_REALM_COSTS: nanoseconds per exit, per RSI call and per stage-2 fault, and the tick rate.</summary>
+    public string ToEnvironment() => string.Create(CultureInfo.InvariantCulture,
+        $"exit_ns={ExitUs * 1000:0},rsi_ns={RsiCallUs * 1000:0},fault_ns={FaultUs * 1000:0},tick_hz={TickHz:0}");
 }

@@ -1,5 +1,7 @@
 using PerfLab.Core.LoadGen;
+using PerfLab.Core.Results;
 using PerfLab.Core.Suites;
+using PerfLab.Lab.Workloads;
 
 namespace PerfLab.Lab.Backends;
 
@@ -8,26 +10,37 @@ public interface IRealmBackend
 {
     Platform Platform { get; }
     Evidence EvidenceFor(RealmConfig config);
-    /// <summary>The reason this host cannot run the cell (printed as SKIP), or null if it can.</summary>
+    /// <summary>The reason this host or backend cannot run the cell (printed as SKIP), or null if it can.</summary>
     string? CannotRun(Cell cell);
-    /// <summary>Creates the Realm, starts the agent in it and loads the cell's workload. Throws RealmFailedException.</summary>
+    /// <summary>Creates the Realm and readies the cell's workload in it. Throws RealmFailedException.</summary>
     IRealm Launch(Cell cell, TimeSpan agentTimeout);
 }
 
-/// <summary>A running Realm with its agent loaded and ready to serve.</summary>
+/// <summary>A launched Realm: its timed phases and effective settings, whatever its workload.</summary>
 public interface IRealm : IDisposable
+{
+    /// <summary>Lifecycle phases so far (launch, populate, load, ready, teardown…).</summary>
+    RealmPhases Phases { get; }
+    /// <summary>Effective Realm settings as verified on the running Realm (page sizes obtained, CPUs, profile…).</summary>
+    EffectiveRealm Effective { get; }
+    string StderrTail { get; }
+    /// <summary>Asks the Realm for its counters and records what they prove into Effective.</summary>
+    void CollectStats();
+    /// <summary>Ends the Realm politely, or by force if it does not answer; times the teardown phase.</summary>
+    void Teardown();
+}
+
+/// <summary>A Realm whose agent serves queries: the load generator drives its SUT.</summary>
+public interface IServingRealm : IRealm
 {
     ISystemUnderTest Sut { get; }
     IQuerySampleLibrary Library { get; }
-    /// <summary>Lifecycle phases so far, in milliseconds (launch, load, ready, teardown, ...).</summary>
-    IReadOnlyDictionary<string, double> PhasesMs { get; }
-    /// <summary>Effective Realm settings as verified on the running Realm (page sizes obtained, CPUs, ...).</summary>
-    IReadOnlyDictionary<string, string> Effective { get; }
-    string StderrTail { get; }
-    /// <summary>Asks the agent for its counters and records what they prove into Effective.</summary>
-    void CollectStats();
-    /// <summary>Ends the Realm politely (bye), or by force if it does not answer; times the teardown phase.</summary>
-    void Teardown();
+}
+
+/// <summary>A Realm that measures itself once (a native microbenchmark on the host): no load generator.</summary>
+public interface IMeasuringRealm : IRealm
+{
+    HostMeasurement Measure(CancellationToken cancel);
 }
 
 /// <summary>A Realm that failed to launch, load, or went away mid-run: its cell fails, the suite goes on.</summary>

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using PerfLab.Lab.Os;
 
 namespace PerfLab.Lab.Micro;
 
@@ -11,11 +11,7 @@ public static class NativeBuild
     public static string NativeDirectory()
     {
         if (Environment.GetEnvironmentVariable("PERFLAB_NATIVE_DIR") is { Length: > 0 } d) return d;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "native", "CMakeLists.txt"))) return Path.Combine(dir.FullName, "native");
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "native", "CMakeLists.txt"))) return Path.Combine(dir.FullName, "native");
-        throw new NativeUnavailableException("cannot find native/CMakeLists.txt above the perflab binary or the current folder; set PERFLAB_NATIVE_DIR");
+        return RepoPaths.FindUpwards("native", "CMakeLists.txt") ?? throw new NativeUnavailableException("cannot find native/CMakeLists.txt above the perflab binary or the current folder; set PERFLAB_NATIVE_DIR");
     }
 
     /// <summary>The path of a wsbench binary built from the current sources.</summary>
@@ -36,20 +32,8 @@ public static class NativeBuild
 
     private static void Run(string file, string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEndAsync();
-            var output = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-                throw new NativeUnavailableException($"{file} {string.Join(' ', args)} failed (exit {p.ExitCode}): {(err.Result + output).Trim()}");
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            throw new NativeUnavailableException($"{file} is not installed; the native microbenchmarks need cmake and a C compiler (apt-get install cmake gcc)");
-        }
+        var r = ProcessRunner.TryRun(file, args, TimeSpan.FromMinutes(10))
+                ?? throw new NativeUnavailableException($"{file} is not installed; the native microbenchmarks need cmake and a C compiler (apt-get install cmake gcc)");
+        if (!r.Ok) throw new NativeUnavailableException($"{file} {string.Join(' ', args)} failed (exit {r.ExitCode}): {r.Output}");
     }
 }

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using PerfLab.Lab.Os;
 using System.Text.Json;
 
 namespace PerfLab.Lab.Micro;
@@ -47,17 +47,7 @@ public static class Wsbench
 
     private static (int, string, string) Run(string exe, IEnumerable<string> args, TimeSpan timeout)
     {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var err = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(true);
-            return (-1, "", $"timed out after {timeout.TotalSeconds:0} s");
-        }
-        p.WaitForExit();
-        return (p.ExitCode, output.Result, err.Result);
+        var r = ProcessRunner.TryRun(exe, args, timeout) ?? throw new NativeUnavailableException($"{exe} cannot be started");
+        return (r.ExitCode, r.Stdout, r.Stderr);
     }
 }

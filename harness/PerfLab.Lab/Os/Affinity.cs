@@ -3,6 +3,14 @@ namespace PerfLab.Lab.Os;
 /// <summary>CPU pinning of a whole process, every thread it has now; threads made later inherit it.</summary>
 public static class Affinity
 {
+    /// <summary>The host CPUs a Realm's vCPUs are pinned to: none, the last N (auto), or the suite's list.</summary>
+    public static IReadOnlyList<int> For(PerfLab.Core.Suites.RealmConfig c) => c.Pinning.Kind switch
+    {
+        PerfLab.Core.Suites.PinningKind.Auto => Auto(c.Vcpus),
+        PerfLab.Core.Suites.PinningKind.List => c.Pinning.Cpus,
+        _ => [],
+    };
+
     public static unsafe string PinSelf(IReadOnlyList<int> cpus)
     {
         if (cpus.Count == 0) return "not pinned";

@@ -1,6 +1,8 @@
 using PerfLab.Core.LoadGen;
 using PerfLab.Core.Units;
 
+using PerfLab.Core.Time;
+
 namespace PerfLab.Lab.Os;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using PerfLab.Core.Results;
 using PerfLab.Core.Suites;
+using PerfLab.Core.Units;
 using Spectre.Console;
 
 namespace PerfLab.Lab.Progress;
@@ -40,7 +41,7 @@ public sealed class PlainProgress(TextWriter output) : IRunProgress
     public static string Describe(CellResult r)
     {
         if (r.Analysis is not { } a) return $"{r.StatusWord.ToUpperInvariant()} {r.Cell.Id}: {r.Reason}";
-        if (r.Cell.Workload.Kind == "micro")
+        if (r.Cell.Workload.Kind.Placement == WorkloadPlacement.Host)
         {
             var (metric, d) = a.Distributions.First();
             string F(double v) => metric == "bandwidth" ? $"{v / 1e9:0.##} GB/s" : PerfLab.Core.Units.Nanoseconds.Format(v);

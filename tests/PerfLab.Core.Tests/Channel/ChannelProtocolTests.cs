@@ -8,9 +8,9 @@ public class ChannelProtocolTests
     public void Hot_messages_round_trip()
     {
         Assert.True(ChannelProtocol.TryParse(ChannelProtocol.Query(123456789012, 77), out var q, out _));
-        Assert.Equal((MessageKind.Query, 123456789012L, 77L), (q.Kind, q.Id, q.A));
+        Assert.Equal((MessageKind.Query, 123456789012L, 77L), (q.Kind, q.Id, (long)q.SampleIndex));
         Assert.True(ChannelProtocol.TryParse(ChannelProtocol.Complete(5, 16, 3_500_000), out var c, out _));
-        Assert.Equal((MessageKind.Complete, 5L, 16L, 3_500_000L), (c.Kind, c.Id, c.A, c.B));
+        Assert.Equal((MessageKind.Complete, 5L, 16L, 3_500_000L), (c.Kind, c.Id, (long)c.Tokens, c.InsideNs));
         Assert.True(ChannelProtocol.TryParse(ChannelProtocol.FirstToken(9), out var f, out _));
         Assert.Equal((MessageKind.FirstToken, 9L), (f.Kind, f.Id));
     }
@@ -22,7 +22,7 @@ public class ChannelProtocolTests
         Assert.Equal(ChannelProtocol.Version, h.Text);
         Assert.Equal(4242, h.Id);
         Assert.True(ChannelProtocol.TryParse(ChannelProtocol.Ready(1500, "{\"a\":1}"), out var r, out _));
-        Assert.Equal((1500L, "{\"a\":1}"), (r.A, r.Text));
+        Assert.Equal((1500L, "{\"a\":1}"), (r.LoadNs, r.Text));
         Assert.True(ChannelProtocol.TryParse(ChannelProtocol.Error("line one\nline two"), out var e, out _));
         Assert.Equal("line one line two", e.Text);
         Assert.True(ChannelProtocol.TryParse(ChannelProtocol.Bye(), out var b, out _));

@@ -1,5 +1,6 @@
 using PerfLab.Core.LoadGen;
 using PerfLab.Core.Suites;
+using PerfLab.Core.Time;
 using PerfLab.Core.Units;
 
 namespace PerfLab.Core.Tests.LoadGen;
@@ -95,11 +96,32 @@ public class LoadGeneratorTests
     [Fact]
     public void Cancellation_stops_the_run_and_marks_it_interrupted()
     {
-        using var sut = new MockSut { ServiceNs = 1_000_000 };
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
-        var run = new LoadGenerator().Run(Spec(ScenarioKind.SingleStream, minS: 20, minQ: 100_000), sut, Qsl, 1, cts.Token);
+        // In virtual time: each query takes 1 ms of the clock, and the 50th cancels the run (as Ctrl-C would).
+        var clock = new VirtualClock();
+        using var cts = new CancellationTokenSource();
+        var sut = new ClockedSut(clock, 1_000_000, served => { if (served == 50) cts.Cancel(); });
+        var run = new LoadGenerator(new VirtualWait(clock), clock).Run(Spec(ScenarioKind.SingleStream, minS: 20, minQ: 100_000), sut, Qsl, 1, cts.Token);
         Assert.True(run.Interrupted);
-        Assert.InRange(run.Records.Length, 1, 1000);
+        Assert.Equal(50, run.Records.Length);
+        Assert.Equal(50_000_000, run.DurationNs);
+    }
+
+    /// <summary>A fake SUT in virtual time: answers each query at once, moving the clock by its service time.</summary>
+    private sealed class ClockedSut(VirtualClock clock, long serviceNs, Action<long> afterEach) : ISystemUnderTest
+    {
+        private long _served;
+        public string Name => "clocked (fake)";
+        public void FlushQueries() { }
+
+        public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink)
+        {
+            foreach (var q in samples)
+            {
+                clock.Advance(serviceNs);
+                sink.Complete(q.Id, 1, serviceNs);
+                afterEach(++_served);
+            }
+        }
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using PerfLab.Core.LoadGen;
-using PerfLab.Core.Units;
+using PerfLab.Core.Time;
 
 namespace PerfLab.Core.Tests.LoadGen;
 

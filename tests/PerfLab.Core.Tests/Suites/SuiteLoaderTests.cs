@@ -76,7 +76,10 @@ public class SuiteLoaderTests
         var w = Parse(Valid).Workloads[0];
         Assert.Equal(10, w.GetDouble("decode_us_per_token"));
         Assert.Equal(16, w.GetInt("output_tokens"));
-        Assert.Equal("none", w.GetString("fault"));
+        // Fault injection is a test-only mechanism, never a parameter a suite can set.
+        Assert.False(w.Parameters.ContainsKey("fault"));
+        var e = Assert.Throws<SuiteValidationException>(() => Parse(Valid.Replace("decode_us_per_token: 10", "decode_us_per_token: 10\n    fault: crash")));
+        Assert.Contains("fault", e.Message);
     }
 
     // Each mistake: a replacement applied to the valid suite, the key the error must name, a fragment of the

@@ -1,5 +1,7 @@
 using PerfLab.Core.Results;
 using PerfLab.Lab.Backends;
+using PerfLab.Lab.Backends.Launchers;
+using PerfLab.Lab.Backends.Mechanics;
 
 namespace PerfLab.Lab.Tests.Backends;
 
@@ -17,7 +19,7 @@ public class CcaProbeTests
             """, default);
         var cca = outcome.Cells.Single(c => c.Cell.Realm.Platform == Core.Suites.Platform.Cca);
         Assert.Equal(CellStatus.Skipped, cca.Status);
-        var expected = new CcaBackend().Support.Problem;
+        var expected = new CcaLauncher().Support.Problem;
         Assert.NotNull(expected);
         Assert.Equal(expected, cca.Reason);
         Assert.Equal(CellStatus.Ok, outcome.Cells.Single(c => c.Cell.Realm.Platform == Core.Suites.Platform.Native).Status);

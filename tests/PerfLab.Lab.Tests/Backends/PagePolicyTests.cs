@@ -1,5 +1,7 @@
 using PerfLab.Core.Suites;
 using PerfLab.Lab.Backends;
+using PerfLab.Lab.Backends.Launchers;
+using PerfLab.Lab.Backends.Mechanics;
 
 namespace PerfLab.Lab.Tests.Backends;
 
@@ -18,13 +20,13 @@ public class PagePolicyTests
     private static IReadOnlyDictionary<string, string> LaunchAndMeasure(string yaml)
     {
         var cell = SuiteLoader.Parse(yaml, "t.yaml").Cells.Single();
-        var backend = new NativeBackend();
+        var backend = Platforms.Native();
         var why = backend.CannotRun(cell);
         Skip.If(why != null, why);
         using var realm = backend.Launch(cell, TimeSpan.FromSeconds(20));
         realm.CollectStats();
         realm.Teardown();
-        return realm.Effective;
+        return realm.Effective.All.ToDictionary(kv => kv.Key, kv => kv.Value);
     }
 
     [SkippableFact]
@@ -68,6 +70,6 @@ public class PagePolicyTests
     public void Sixty_four_KiB_pages_are_skipped_on_this_architecture_with_the_reason()
     {
         var cell = SuiteLoader.Parse(Suite("64k"), "t.yaml").Cells.Single();
-        Assert.Contains("arm64", new NativeBackend().CannotRun(cell));
+        Assert.Contains("arm64", Platforms.Native().CannotRun(cell));
     }
 }

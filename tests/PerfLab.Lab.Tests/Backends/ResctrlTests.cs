@@ -1,5 +1,7 @@
 using PerfLab.Core.Suites;
 using PerfLab.Lab.Backends;
+using PerfLab.Lab.Backends.Launchers;
+using PerfLab.Lab.Backends.Mechanics;
 
 namespace PerfLab.Lab.Tests.Backends;
 
@@ -32,6 +34,6 @@ public class ResctrlTests
             scenarios: [{type: single-stream}]
             matrix: {mpam: {bandwidth_pct: 50}}
             """, "m.yaml").Cells.Single();
-        Assert.Contains("co_tenant: stream", new NativeBackend().CannotRun(cell));
+        Assert.Contains("co_tenant: stream", Platforms.Native().CannotRun(cell));
     }
 }

@@ -1,6 +1,8 @@
 using PerfLab.Core.Results;
 using PerfLab.Core.Suites;
 using PerfLab.Lab.Backends;
+using PerfLab.Lab.Backends.Launchers;
+using PerfLab.Lab.Backends.Mechanics;
 
 namespace PerfLab.Lab.Tests.Backends;
 
@@ -30,8 +32,8 @@ public class VmBackendTests
         Assert.Equal(CellStatus.Ok, vm.Status);
         Assert.Equal(8, vm.Analysis!.QueriesCompleted);
         Assert.Equal(native.EffectiveRealm["agent.tokens_digest"], vm.EffectiveRealm["agent.tokens_digest"]);
-        Assert.Equal(VmBackend.Accel() == "kvm" ? Evidence.Measured : Evidence.Emulated, vm.Evidence);
-        Assert.True(vm.PhasesMs["launch"] > 0 && vm.PhasesMs.ContainsKey("teardown"), "boot-to-agent and teardown are timed");
+        Assert.Equal(QemuLauncher.Accel() == "kvm" ? Evidence.Measured : Evidence.Emulated, vm.Evidence);
+        Assert.True(vm.PhasesMs[Phase.Launch] > 0 && vm.PhasesMs.Has(Phase.Teardown), "boot-to-agent and teardown are timed");
     }
 
     [SkippableFact]
@@ -44,11 +46,11 @@ public class VmBackendTests
             name: vm-crash
             agent_timeout_s: 300
             workloads:
-              - {name: crashing, kind: synthetic, output_tokens: 4, working_set_mib: 0, fault: crash, fault_after: 2}
+              - {name: crashing, kind: synthetic, output_tokens: 4, working_set_mib: 0}
             scenarios:
               - {type: single-stream, min_queries: 10, min_duration_s: 0, max_duration_s: 600}
             matrix: {platform: vm, vcpus: 1, memory: 1g}
-            """);
+            """, default, new FaultInjection(new Dictionary<string, string> { ["crashing"] = "crash:2" }));
         var cell = outcome.Cells.Single();
         Assert.Equal(CellStatus.Failed, cell.Status);
         Assert.Contains("PERFLAB-GUEST-UP", cell.StderrTail); // the guest's console, kept

@@ -106,7 +106,7 @@ public class CliTests
     [Fact]
     public void Env_capture_describes_this_host()
     {
-        var env = PerfLab.Lab.Hosts.HostEnvironment.Capture();
+        var env = PerfLab.Lab.Hosts.HostProbe.Capture();
         Assert.True(env.LogicalCores >= 1);
         Assert.NotEqual("", env.Kernel);
         Assert.Contains("KVM", env.VirtualizationKind);

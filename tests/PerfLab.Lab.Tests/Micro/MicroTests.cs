@@ -3,6 +3,8 @@ using PerfLab.Cli.Commands;
 using PerfLab.Core.Results;
 using PerfLab.Lab.Micro;
 
+using PerfLab.Results;
+
 namespace PerfLab.Lab.Tests.Micro;
 
 /// <summary>native/wsbench, built with CMake and run for real: its KVM cases where /dev/kvm works, its host references everywhere.</summary>
@@ -35,7 +37,7 @@ public class MicroTests
         Skip.If(code == ExitCode.Environment, "no KVM here: " + stdout);
         Assert.Equal(ExitCode.Ok, code);
         var run = Directory.GetDirectories(scratch.Runs).Single();
-        var side = PerfLab.Lab.Results.RunReader.Load(run);
+        var side = GateSides.Load(run);
         double Median(string cellPrefix) => side.Input.Cells.Single(c => c.Key.StartsWith(cellPrefix)).Value["op_cost"].Order().ElementAt(side.Input.Cells.Single(c => c.Key.StartsWith(cellPrefix)).Value["op_cost"].Length / 2);
         var user = Median("kvm_exit_pio.");
         var kernel = Median("kvm_exit_pio-kernel.");

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using PerfLab.Core.Results;
-using PerfLab.Lab.Results;
+using PerfLab.Results;
+using PerfLab.Results.Schema;
 
 namespace PerfLab.Lab.Tests.Runner;
 
@@ -48,9 +49,9 @@ public class CapacitySearchRunTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(cap.CapacityQps, cell.Effective!.TargetQps);
 
         // Every probe's queries are on disk, and summary.json carries the probes for the report.
-        var lines = File.ReadAllLines(Path.Combine(outcome.FolderPath, "cells", cell.Cell.Id, RunFolder.CapacitySamplesFile));
+        var lines = File.ReadAllLines(Path.Combine(outcome.FolderPath, "cells", cell.Cell.Id, RunFiles.CapacitySamples));
         Assert.Equal(cap.Probes.Count, lines.Skip(1).Select(l => l.Split(',')[0]).Distinct().Count());
-        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(outcome.FolderPath, RunFolder.SummaryJson)))!;
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(outcome.FolderPath, RunFiles.SummaryJson)))!;
         Assert.Equal(cap.Probes.Count, json["cells"]![0]!["capacity"]!["probes"]!.AsArray().Count);
         Assert.Contains("Capacity search", File.ReadAllText(Path.Combine(outcome.FolderPath, "cells", cell.Cell.Id, "mlperf_log_summary.txt")));
     }

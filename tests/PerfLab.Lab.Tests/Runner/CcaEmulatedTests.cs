@@ -42,7 +42,7 @@ public class CcaEmulatedTests
         Assert.Equal(native, large["agent.tokens_digest"]);
         Assert.All(emulated.Values, c => Assert.Equal(Evidence.Emulated, c.Evidence));
         Assert.All(emulated.Values, c => Assert.Equal("kvm-pvm-measured", c.EffectiveRealm["calibration_profile"]));
-        Assert.All(emulated.Values, c => Assert.True(c.PhasesMs["populate"] > 0 && c.PhasesMs["measure"] > 0 && c.PhasesMs.ContainsKey("attest")));
+        Assert.All(emulated.Values, c => Assert.True(c.PhasesMs[Phase.Populate] > 0 && c.PhasesMs[Phase.Measure] > 0 && c.PhasesMs.Has(Phase.Attest)));
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public class InterferenceTests
         using var scratch = new Scratch();
         var outcome = scratch.Run(Yaml);
         PerfLab.Core.Results.CellResult Cell(string co, string mpam) =>
-            outcome.Cells.Single(c => c.Cell.Realm.CoTenant == co && c.Cell.Realm.Mpam.ToShort() == mpam);
+            outcome.Cells.Single(c => c.Cell.Realm.CoTenant.Name() == co && c.Cell.Realm.Mpam.ToShort() == mpam);
         Assert.Equal(CellStatus.Ok, Cell("none", "off").Status);
         Assert.False(Cell("none", "off").EffectiveRealm.ContainsKey("co_tenant"));
         Assert.Contains("busy 100 %", Cell("stream", "off").EffectiveRealm["co_tenant"]);

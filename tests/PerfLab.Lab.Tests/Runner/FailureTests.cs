@@ -2,7 +2,7 @@ using PerfLab.Core.Results;
 
 namespace PerfLab.Lab.Tests.Runner;
 
-/// <summary>A crashing, hanging or killed agent fails its own cell; the others run and the folder stays whole.</summary>
+/// <summary>Integration: a crashing, hanging or killed agent (real processes) fails its own cell; the others run and the folder stays whole.</summary>
 public class FailureTests
 {
     private const string Yaml = """
@@ -10,9 +10,9 @@ public class FailureTests
         agent_timeout_s: 2
         workloads:
           - {name: healthy, kind: synthetic, output_tokens: 4, decode_us_per_token: 50, working_set_mib: 0}
-          - {name: crashing, kind: synthetic, output_tokens: 4, working_set_mib: 0, fault: crash, fault_after: 3}
-          - {name: hanging, kind: synthetic, output_tokens: 4, working_set_mib: 0, fault: hang, fault_after: 3}
-          - {name: killed, kind: synthetic, output_tokens: 4, working_set_mib: 0, fault: kill, fault_after: 3}
+          - {name: crashing, kind: synthetic, output_tokens: 4, working_set_mib: 0}
+          - {name: hanging, kind: synthetic, output_tokens: 4, working_set_mib: 0}
+          - {name: killed, kind: synthetic, output_tokens: 4, working_set_mib: 0}
         scenarios:
           - {type: single-stream, min_queries: 20, min_duration_s: 0}
         matrix: {platform: native}
@@ -22,7 +22,10 @@ public class FailureTests
     public void Each_broken_agent_fails_only_its_cell_with_the_reason()
     {
         using var scratch = new Scratch();
-        var outcome = scratch.Run(Yaml);
+        var outcome = scratch.Run(Yaml, default, new FaultInjection(new Dictionary<string, string>
+        {
+            ["crashing"] = "crash:3", ["hanging"] = "hang:3", ["killed"] = "kill:3",
+        }));
         var byWorkload = outcome.Cells.ToDictionary(c => c.Cell.Workload.Name);
 
         Assert.Equal(CellStatus.Ok, byWorkload["healthy"].Status);

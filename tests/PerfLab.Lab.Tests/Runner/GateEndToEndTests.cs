@@ -1,6 +1,7 @@
 using PerfLab.Core.Gate;
 using PerfLab.Core.Results;
-using PerfLab.Lab.Results;
+using PerfLab.Results;
+using PerfLab.Results.Schema;
 
 namespace PerfLab.Lab.Tests.Runner;
 
@@ -39,15 +40,15 @@ public class GateEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         var slow = scratch.Run(Suite(4 * 1.1, 200 * 1.1));
         Assert.All(a1.Cells.Concat(a2.Cells).Concat(slow.Cells), c => Assert.Equal(CellStatus.Ok, c.Status));
 
-        var spec = RunReader.Load(a1.FolderPath).Spec!;
-        var same = GateEvaluator.Evaluate(RunReader.Load(a1.FolderPath).Input, RunReader.Load(a2.FolderPath).Input, spec);
+        var spec = GateSides.Load(a1.FolderPath).Spec!;
+        var same = GateEvaluator.Evaluate(GateSides.Load(a1.FolderPath).Input, GateSides.Load(a2.FolderPath).Input, spec);
         output.WriteLine(same.ToMarkdown());
         // latency and tpot for single-stream and server; tpot and throughput for offline (its latency is queue position)
         Assert.Equal(6, same.Rows.Count);
         Assert.DoesNotContain(same.Rows, r => r.Comparison.Verdict is Verdict.Regressed or Verdict.Improved);
         Assert.False(same.AnyRegression);
 
-        var worse = GateEvaluator.Evaluate(RunReader.Load(a1.FolderPath).Input, RunReader.Load(slow.FolderPath).Input, spec);
+        var worse = GateEvaluator.Evaluate(GateSides.Load(a1.FolderPath).Input, GateSides.Load(slow.FolderPath).Input, spec);
         output.WriteLine(worse.ToMarkdown());
         Assert.True(worse.AnyRegression);
         // Every cell's service-bound metrics: single-stream latency, TPOT everywhere, offline throughput.

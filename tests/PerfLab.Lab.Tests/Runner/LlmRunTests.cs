@@ -1,6 +1,7 @@
 using PerfLab.Core.Gate;
 using PerfLab.Core.Results;
-using PerfLab.Lab.Results;
+using PerfLab.Results;
+using PerfLab.Results.Schema;
 
 namespace PerfLab.Lab.Tests.Runner;
 
@@ -38,7 +39,7 @@ public class LlmRunTests
             Assert.Equal(40, small.Analysis.QueriesCompleted);
         }
         // And the gate reads LLM runs like any other.
-        var side = RunReader.Load(outcome.FolderPath);
+        var side = GateSides.Load(outcome.FolderPath);
         var report = GateEvaluator.Evaluate(side.Input, side.Input, side.Spec!);
         Assert.NotEmpty(report.Rows);
         Assert.All(report.Rows, r => Assert.True(r.Comparison.Verdict is Verdict.Unchanged or Verdict.Inconclusive));

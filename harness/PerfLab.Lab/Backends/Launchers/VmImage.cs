@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace PerfLab.Lab.Backends;
+namespace PerfLab.Lab.Backends.Launchers;
 
 /// <summary>
 /// The guest image of the vm backend: an initramfs of Debian's busybox-static, the virtio, virtio-serial and

@@ -2,8 +2,35 @@ using PerfLab.Core.Analysis;
 using PerfLab.Core.Results;
 using PerfLab.Core.Suites;
 using PerfLab.Core.Units;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Statistics;
 
-namespace PerfLab.Lab.Results;
+namespace PerfLab.Results.Schema;
+
+/// <summary>A cell's analysis as summary.json records it.</summary>
+public sealed record CellResultData(
+    string Validity, IReadOnlyList<string>? Reasons, bool Compliant, string? NonCompliantReason, long QueriesIssued, long QueriesCompleted,
+    double DurationS, double QueriesPerS, double TokensPerS, double? EarlyStoppingPercentile, double? EarlyStoppingLatencyNs,
+    IReadOnlyList<BoundCheck>? Bounds, IReadOnlyDictionary<string, DistributionSummary>? Metrics)
+{
+    public static CellResultData Of(ScenarioAnalysis a) => new(a.Validity.Word, a.Validity.Reasons, a.Validity.Compliant,
+        a.Validity.NonCompliantReason, a.QueriesIssued, a.QueriesCompleted, a.DurationS, a.QueriesPerSecond, a.TokensPerSecond,
+        a.Percentile, a.EarlyStoppingPercentileNs, a.Bounds, a.Distributions);
+}
+
+/// <summary>One cell of summary.json: what it was, how it ended, its figures, its overheads and its capacity.</summary>
+public sealed record CellSummary(
+    string Id, string Workload, string Scenario, string ScenarioKind, string Platform, string RealmId, string Evidence, string Status,
+    string? Reason, string? BaselineCell, bool IsBaseline, RealmPhases? PhasesMs, double? HostCpuUsPerQuery, CellResultData? Result,
+    IReadOnlyList<Overhead>? Overheads, CapacityResult? Capacity)
+{
+    public static CellSummary Of(CellResult c) => new(c.Cell.Id, c.Cell.Workload.Name, c.Cell.Scenario.Name, c.Cell.Scenario.Kind.Name(),
+        c.Cell.Realm.Platform.Name(), c.Cell.Realm.Id, c.Evidence.Name(), c.StatusWord, c.Reason, c.Cell.BaselineId, c.Cell.IsBaseline,
+        c.PhasesMs, c.HostCpuUsPerQuery, c.Analysis is { } a ? CellResultData.Of(a) : null, c.Overheads, c.Capacity);
+}
+
+/// <summary>summary.json: every cell's summary, under the schema version and the run's id.</summary>
+public sealed record SummaryDocument(int Schema, string RunId, string Suite, IReadOnlyList<CellSummary> Cells);
 
 /// <summary>Flattens cell results into summary.csv rows and summary.json objects: one place decides both.</summary>
 public static class SummaryRows
@@ -29,7 +56,7 @@ public static class SummaryRows
             foreach (var (metric, d) in c.Analysis.Distributions.OrderBy(kv => kv.Key))
             {
                 var row = Base();
-                row.Metric = metric; row.Unit = Metrics.ByName(metric).Unit; row.N = d.N;
+                row.Metric = metric; row.Unit = Metrics.TryByName(metric, out var info) ? info.UnitSymbol : ""; row.N = d.N;
                 row.Median = d.Median.Value; row.MedianLower = d.Median.Lower; row.MedianUpper = d.Median.Upper;
                 row.P90 = d.P90.Value; row.P90Lower = d.P90.Lower; row.P90Upper = d.P90.Upper;
                 row.P99 = d.P99.Value; row.P99Lower = d.P99.Lower; row.P99Upper = d.P99.Upper;
@@ -42,39 +69,4 @@ public static class SummaryRows
             }
         }
     }
-
-    public static object ToJson(CellResult c) => new
-    {
-        id = c.Cell.Id,
-        workload = c.Cell.Workload.Name,
-        scenario = c.Cell.Scenario.Name,
-        scenario_kind = c.Cell.Scenario.Kind.Name(),
-        platform = c.Cell.Realm.Platform.Name(),
-        realm_id = c.Cell.Realm.Id,
-        evidence = c.Evidence.Name(),
-        status = c.StatusWord,
-        reason = c.Reason,
-        baseline_cell = c.Cell.BaselineId,
-        is_baseline = c.Cell.IsBaseline,
-        phases_ms = c.PhasesMs,
-        host_cpu_us_per_query = c.HostCpuUsPerQuery,
-        result = c.Analysis is { } a ? new
-        {
-            validity = a.Validity.Word,
-            reasons = a.Validity.Reasons,
-            compliant = a.Validity.Compliant,
-            non_compliant_reason = a.Validity.NonCompliantReason,
-            queries_issued = a.QueriesIssued,
-            queries_completed = a.QueriesCompleted,
-            duration_s = a.DurationS,
-            queries_per_s = a.QueriesPerSecond,
-            tokens_per_s = a.TokensPerSecond,
-            early_stopping_percentile = a.Percentile,
-            early_stopping_latency_ns = a.EarlyStoppingPercentileNs,
-            bounds = a.Bounds,
-            metrics = a.Distributions,
-        } : null,
-        overheads = c.Overheads,
-        capacity = c.Capacity,
-    };
 }

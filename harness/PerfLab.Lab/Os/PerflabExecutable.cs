@@ -1,4 +1,4 @@
-namespace PerfLab.Lab.Backends;
+namespace PerfLab.Lab.Os;
 
 /// <summary>Finds how to start `perflab` (its agent, its model builder) from wherever we run: the CLI, a test, a benchmark.</summary>
 public static class PerflabExecutable

@@ -1,37 +1,11 @@
-using System.Diagnostics;
+using PerfLab.Lab.Os;
 using System.Runtime.InteropServices;
+using PerfLab.Results.Schema;
 
 namespace PerfLab.Lab.Hosts;
 
-/// <summary>
-/// The host as a performance engineer needs to know it before trusting a number: CPU, cores, kernel, page
-/// settings, whether it is itself a virtual machine and what virtualization it offers. Printed by `perflab env`
-/// and recorded in every manifest.
-/// </summary>
-public sealed record HostEnvironment(
-    string Hostname,
-    string CpuModel,
-    int LogicalCores,
-    long MemoryBytes,
-    string Kernel,
-    string Os,
-    string Architecture,
-    string ThpEnabled,
-    string ThpDefrag,
-    long HugePages2MTotal,
-    long HugePages2MFree,
-    long HugePages1GTotal,
-    bool RunsUnderHypervisor,
-    string HypervisorVendor,
-    string VirtualizationExtensions,
-    string KvmDevice,
-    string KvmModules,
-    bool Resctrl,
-    string DotnetVersion,
-    string CpuFlagsOfNote,
-    string ScalingGovernor,
-    string GitCommit,
-    bool GitDirty)
+/// <summary>Reads the host's identity from /proc, /sys, CPUID and git: what every manifest records.</summary>
+public static class HostProbe
 {
     public static HostEnvironment Capture(string? repoDir = null)
     {
@@ -71,12 +45,6 @@ public sealed record HostEnvironment(
             dirty);
     }
 
-    /// <summary>What kind of virtualization the numbers were measured under, in one phrase.</summary>
-    public string VirtualizationKind =>
-        (RunsUnderHypervisor ? $"guest of a {HypervisorVendor} hypervisor" : "bare metal") +
-        $"; KVM: {KvmDevice} ({KvmModules}); hardware virtualization: {VirtualizationExtensions}" +
-        (KvmModules.Contains("kvm_pvm") ? " — kvm_pvm is a software hypervisor (shadow paging): exits cost far more than on hardware" : "");
-
     private static string DetectHypervisorVendor()
     {
         // CPUID leaf 0x40000000 carries the hypervisor's signature (KVMKVMKVM, Microsoft Hv, VMwareVMware, ...).
@@ -93,20 +61,10 @@ public sealed record HostEnvironment(
 
     private static (string, bool) Git(string dir)
     {
-        try
-        {
-            string Run(string args)
-            {
-                var psi = new ProcessStartInfo("git", args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
-                using var p = Process.Start(psi)!;
-                var o = p.StandardOutput.ReadToEnd();
-                p.WaitForExit();
-                return p.ExitCode == 0 ? o.Trim() : "";
-            }
-            var commit = Run("rev-parse HEAD");
-            return (commit.Length == 0 ? "unknown (not a git checkout)" : commit, Run("status --porcelain --untracked-files=no").Length > 0);
-        }
-        catch (System.ComponentModel.Win32Exception) { return ("unknown (git not installed)", false); }
+        string Run(params string[] args) => ProcessRunner.TryRun("git", args, TimeSpan.FromSeconds(30), dir) is { Ok: true } r ? r.Stdout.Trim() : "";
+        if (ProcessRunner.TryRun("git", ["--version"], TimeSpan.FromSeconds(30)) is null) return ("unknown (git not installed)", false);
+        var commit = Run("rev-parse", "HEAD");
+        return (commit.Length == 0 ? "unknown (not a git checkout)" : commit, Run("status", "--porcelain", "--untracked-files=no").Length > 0);
     }
 
     private static string Read(string path)

@@ -1,19 +1,29 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using PerfLab.Core.LoadGen;
 using PerfLab.Core.Suites;
+using PerfLab.Core.Time;
 using PerfLab.Core.Units;
 using PerfLab.Lab.Os;
 
-namespace PerfLab.Lab.Agent;
+namespace PerfLab.Lab.Workloads;
+
+/// <summary>The synthetic workload: a token-streaming stand-in for an LLM (see SyntheticTokenSut).</summary>
+public sealed class SyntheticWorkload : IWorkload
+{
+    public WorkloadKind Kind => WorkloadKinds.Synthetic;
+
+    public ISystemUnderTest CreateSut(WorkloadSpec spec, SutContext context) =>
+        new SyntheticTokenSut(SyntheticSettings.From(spec), context.Options.PageSize, context.Options.Backing);
+
+    public long PageBackedBytes(WorkloadSpec spec) => spec.GetInt("working_set_mib") * Bytes.MiB;
+}
 
 /// <summary>Settings of the synthetic SUT, read from the workload's validated parameters.</summary>
 public sealed record SyntheticSettings(int Concurrency, int PromptTokens, int OutputTokens, double PrefillUsPerToken, double DecodeUsPerToken,
-    int WorkingSetMib, int TouchPagesPerToken, string Fault, int FaultAfter)
+    int WorkingSetMib, int TouchPagesPerToken)
 {
     public static SyntheticSettings From(WorkloadSpec w) => new(w.GetInt("concurrency"), w.GetInt("prompt_tokens"), w.GetInt("output_tokens"),
-        w.GetDouble("prefill_us_per_token"), w.GetDouble("decode_us_per_token"), w.GetInt("working_set_mib"), w.GetInt("touch_pages_per_token"),
-        w.GetString("fault"), w.GetInt("fault_after"));
+        w.GetDouble("prefill_us_per_token"), w.GetDouble("decode_us_per_token"), w.GetInt("working_set_mib"), w.GetInt("touch_pages_per_token"));
 }
 
 /// <summary>
@@ -22,7 +32,7 @@ public sealed record SyntheticSettings(int Concurrency, int PromptTokens, int Ou
 /// cell's page size, so TLB reach and page size cost what they really cost. Busy work, never sleeps: a
 /// sleeping SUT would measure the scheduler, not the system. Concurrency bounds the sequences served at once.
 /// </summary>
-public sealed class SyntheticTokenSut : ISystemUnderTest, IDisposable
+public sealed class SyntheticTokenSut : ISystemUnderTest, ISutStatistics, IDisposable
 {
     private readonly SyntheticSettings _s;
     private readonly PageBuffer? _workingSet;
@@ -46,6 +56,11 @@ public sealed class SyntheticTokenSut : ISystemUnderTest, IDisposable
     public long Served => Interlocked.Read(ref _served);
     public long WorkingSetBytes => _workingSet?.Length ?? 0;
 
+    public IReadOnlyDictionary<string, long> Counters => new Dictionary<string, long>
+    {
+        ["queries_served"] = Served, ["working_set_bytes"] = WorkingSetBytes,
+    };
+
     public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink)
     {
         foreach (var q in samples) _queue.Add((q, sink));
@@ -58,8 +73,7 @@ public sealed class SyntheticTokenSut : ISystemUnderTest, IDisposable
         var rng = new Random(Environment.CurrentManagedThreadId);
         foreach (var (q, sink) in _queue.GetConsumingEnumerable())
         {
-            var n = Interlocked.Increment(ref _served);
-            if (_s.Fault != "none" && n > _s.FaultAfter) Fault();
+            Interlocked.Increment(ref _served);
             var start = MonotonicClock.NowNs();
             Spin(start, (long)(_s.PromptTokens * _s.PrefillUsPerToken * 1000));
             sink.FirstToken(q.Id);
@@ -71,19 +85,6 @@ public sealed class SyntheticTokenSut : ISystemUnderTest, IDisposable
             sink.Complete(q.Id, _s.OutputTokens, MonotonicClock.NowNs() - start);
         }
     }
-
-    private void Fault()
-    {
-        switch (_s.Fault)
-        {
-            case "crash": throw new InvalidOperationException("fault hook: synthetic SUT crashes as the suite asked");
-            case "hang": Thread.Sleep(Timeout.Infinite); break;
-            case "kill": kill(getpid(), 9); break;
-        }
-    }
-
-    [DllImport("libc")] private static extern int kill(int pid, int sig);
-    [DllImport("libc")] private static extern int getpid();
 
     /// <summary>Reads one cache line from each of N random 4 KiB pages of the working set.</summary>
     private unsafe void Walk(Random rng)
@@ -113,15 +114,4 @@ public sealed class SyntheticTokenSut : ISystemUnderTest, IDisposable
         // Unmapping under a worker still walking the buffer would crash it: only unmap once all have stopped.
         if (_workers.All(t => t.Join(TimeSpan.FromSeconds(2)))) _workingSet?.Dispose();
     }
-}
-
-/// <summary>Answers every query at once with one token: measures the load generator and the channel.</summary>
-public sealed class NullSut : ISystemUnderTest
-{
-    public string Name => "null";
-    public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink)
-    {
-        foreach (var q in samples) sink.Complete(q.Id, 1, 0);
-    }
-    public void FlushQueries() { }
 }

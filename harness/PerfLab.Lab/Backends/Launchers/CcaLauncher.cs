@@ -1,7 +1,7 @@
-using System.Diagnostics;
+using PerfLab.Lab.Os;
 using System.Runtime.InteropServices;
 
-namespace PerfLab.Lab.Backends;
+namespace PerfLab.Lab.Backends.Launchers;
 
 /// <summary>What the host offers for real Arm CCA Realms, as probed at run time and recorded in the manifest.</summary>
 public sealed record CcaHostSupport(string Architecture, bool KvmDevice, string? RealmCapability, string? Lkvm, bool LkvmRealmFlag,
@@ -58,38 +58,25 @@ public static class CcaProbe
         ["-M", "virt,confidential-guest-support=rme0", "-cpu", "host", "-enable-kvm", "-object", "rme-guest,id=rme0",
          "-smp", vcpus.ToString(), "-m", $"{memoryMiB}M", "-kernel", kernel, "-initrd", initrd, "-nographic", "-append", "console=ttyAMA0 quiet"];
 
-    private static string? Run(string file, params string[] args)
-    {
-        try
-        {
-            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEndAsync();
-            var output = p.StandardOutput.ReadToEnd();
-            if (!p.WaitForExit(10_000)) { p.Kill(); return null; }
-            return output + err.Result;
-        }
-        catch (System.ComponentModel.Win32Exception) { return null; }
-    }
+    private static string? Run(string file, params string[] args) =>
+        ProcessRunner.TryRun(file, args, TimeSpan.FromSeconds(10)) is { TimedOut: false } r ? r.Stdout + r.Stderr : null;
 }
 
 /// <summary>
-/// Real Arm CCA Realms. On a host that offers them the launch path is kvmtool or QEMU with the commands above;
-/// it has not been run on real CCA hardware yet, so every host that lacks support — this one included — gets
+/// Real Arm CCA Realms. On a host that offers them the launch path is kvmtool or QEMU with the commands above; it has
+/// not been run on real CCA hardware yet, so every host that lacks support — this one included — gets
 /// `SKIP cca: <reason>` before anything is measured.
 /// </summary>
-public sealed class CcaBackend : IRealmBackend
+public sealed class CcaLauncher : IRealmLauncher
 {
     private CcaHostSupport? _support;
     public CcaHostSupport Support => _support ??= CcaProbe.Probe();
 
-    public PerfLab.Core.Suites.Platform Platform => PerfLab.Core.Suites.Platform.Cca;
-    public PerfLab.Core.Suites.Evidence EvidenceFor(PerfLab.Core.Suites.RealmConfig config) => PerfLab.Core.Suites.Evidence.Measured;
+    public PerfLab.Core.Suites.Evidence Evidence => PerfLab.Core.Suites.Evidence.Measured;
 
     public string? CannotRun(PerfLab.Core.Suites.Cell cell) =>
         Support.Problem ?? "a Realm launcher was found, but launching through it is not built yet (no CCA hardware to check it on)";
 
-    public IRealm Launch(PerfLab.Core.Suites.Cell cell, TimeSpan agentTimeout) =>
+    public AgentProcess Start(PerfLab.Core.Suites.Cell cell, AgentLaunch launch, TimeSpan timeout, PerfLab.Core.Results.EffectiveRealm effective) =>
         throw new RealmFailedException(CannotRun(cell) ?? "cca launch is not built", "");
 }

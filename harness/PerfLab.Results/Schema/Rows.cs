@@ -1,6 +1,7 @@
 using CsvHelper;
+using PerfLab.Core.LoadGen;
 
-namespace PerfLab.Lab.Results;
+namespace PerfLab.Results.Schema;
 
 /// <summary>One row of samples.csv: one query, raw, times in ns from the start of its cell's scenario.</summary>
 [CsvRecord]
@@ -16,6 +17,20 @@ public sealed partial class SampleRow
     [CsvColumn("completed_ns")] public long CompletedNs { get; set; }
     [CsvColumn("tokens")] public int Tokens { get; set; }
     [CsvColumn("inside_ns")] public long InsideNs { get; set; }
+
+    /// <summary>Fills this row from a query (one row object is reused for a whole cell: no allocation per query).</summary>
+    public void Set(in QueryRecord r)
+    {
+        QueryId = r.Id; SampleIndex = r.SampleIndex; ScheduledNs = r.ScheduledNs; IssuedNs = r.IssuedNs;
+        FirstTokenNs = r.FirstTokenNs; CompletedNs = r.CompletedNs; Tokens = r.Tokens; InsideNs = r.InsideNs;
+    }
+
+    /// <summary>The query this row records: the one mapping from the file back to the load generator's record.</summary>
+    public QueryRecord ToRecord() => new()
+    {
+        Id = QueryId, SampleIndex = SampleIndex, ScheduledNs = ScheduledNs, IssuedNs = IssuedNs,
+        FirstTokenNs = FirstTokenNs, CompletedNs = CompletedNs, Tokens = Tokens, InsideNs = InsideNs,
+    };
 }
 
 /// <summary>One row of summary.csv: one cell and metric (or one row for a cell with no metrics: failed or skipped).</summary>
@@ -81,4 +96,10 @@ public sealed partial class CapacitySampleRow
     [CsvColumn("first_token_ns")] public long FirstTokenNs { get; set; }
     [CsvColumn("completed_ns")] public long CompletedNs { get; set; }
     [CsvColumn("tokens")] public int Tokens { get; set; }
+
+    public void Set(in QueryRecord r)
+    {
+        QueryId = r.Id; ScheduledNs = r.ScheduledNs; IssuedNs = r.IssuedNs;
+        FirstTokenNs = r.FirstTokenNs; CompletedNs = r.CompletedNs; Tokens = r.Tokens;
+    }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using PerfLab.Core.Suites;
 
-namespace PerfLab.Lab.Backends;
+namespace PerfLab.Lab.Backends.Mechanics;
 
 /// <summary>
 /// MPAM (and Intel RDT) through the kernel's resctrl file system: a group per cell with its schemata — an L3

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using PerfLab.Core.Channel;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Results;
+using PerfLab.Core.Suites;
+using PerfLab.Lab.Agent;
+using PerfLab.Lab.Backends.Mechanics;
+using PerfLab.Lab.Os;
+using PerfLab.Lab.Workloads;
+
+namespace PerfLab.Lab.Backends;
+
+/// <summary>A launched Realm whose agent serves queries over the channel; its mechanics' per-launch parts end with it.</summary>
+public sealed class AgentRealm(Cell cell, LaunchState state, IReadOnlyList<IMechanicLaunch> mechanics) : IServingRealm, ISystemUnderTest
+{
+    private AgentProcess? _agent;
+
+    public void Attach(AgentProcess a) => _agent = a;
+
+    public ISystemUnderTest Sut => this;
+    public IQuerySampleLibrary Library { get; } = new CountingSampleLibrary(cell.Workload.Name, cell.Workload.GetInt("samples"));
+    public RealmPhases Phases => state.Phases;
+    public EffectiveRealm Effective => state.Effective;
+    public string StderrTail => _agent?.StderrTail ?? "";
+    public string Name => $"agent:{cell.Workload.Kind.Name}";
+
+    public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink) => _agent!.Issue(samples, sink);
+    public void FlushQueries() { }
+
+    public void CollectStats()
+    {
+        var stats = _agent!.Request(ChannelProtocol.StatsRequest(), "stats");
+        foreach (var (k, v) in JsonSerializer.Deserialize<Dictionary<string, long>>(stats.Text, AgentHost.Json) ?? [])
+            Effective.Set(SettingSource.Agent, k, v.ToString(CultureInfo.InvariantCulture));
+        // The host checks the page sizes itself as well, from the kernel's view of the agent process.
+        var smaps = PagePolicy.SmapsRollup(_agent.Pid);
+        var hugetlb = smaps.GetValueOrDefault("Private_Hugetlb") + smaps.GetValueOrDefault("Shared_Hugetlb");
+        Effective.Set(SettingSource.Smaps, "AnonHugePages_kb", smaps.GetValueOrDefault("AnonHugePages").ToString(CultureInfo.InvariantCulture));
+        Effective.Set(SettingSource.Smaps, "Hugetlb_kb", hugetlb.ToString(CultureInfo.InvariantCulture));
+        Effective.Set(SettingSource.Smaps, "Rss_kb", smaps.GetValueOrDefault("Rss").ToString(CultureInfo.InvariantCulture));
+        Effective.Set(SettingSource.Smaps, "Anonymous_kb", smaps.GetValueOrDefault("Anonymous").ToString(CultureInfo.InvariantCulture));
+        Effective.Set("page_size_obtained", hugetlb > 0 ? "hugetlb" : smaps.GetValueOrDefault("AnonHugePages") > 0 ? "thp-2m" : "4k");
+    }
+
+    public void Teardown()
+    {
+        if (_agent is null) return;
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            if (_agent.Failure is null) _agent.Request(ChannelProtocol.Bye(), "bye");
+            _agent.WaitForExit(TimeSpan.FromSeconds(5));
+        }
+        catch (RealmFailedException) { _agent.Kill(); }
+        Phases[Phase.Teardown] = sw.Elapsed.TotalMilliseconds;
+    }
+
+    public void Dispose()
+    {
+        _agent?.Dispose();
+        foreach (var m in mechanics) m.Dispose();
+    }
+}
+
+/// <summary>A "Realm" that is the host itself, measuring a native microbenchmark once: no agent, no channel.</summary>
+public sealed class HostMeasuredRealm(Cell cell, IHostMeasuredWorkload workload, IReadOnlyList<int> cpus) : IMeasuringRealm
+{
+    public RealmPhases Phases { get; } = new();
+    public EffectiveRealm Effective { get; } = new();
+    public string StderrTail => "";
+
+    public HostMeasurement Measure(CancellationToken cancel)
+    {
+        var m = workload.Measure(cell.Workload, cpus, cancel);
+        foreach (var (k, v) in m.Effective) Effective.Set(SettingSource.Wsbench, k, v);
+        Phases[Phase.Run] = m.DurationS * 1000;
+        return m;
+    }
+
+    public void CollectStats() { }
+    public void Teardown() { }
+    public void Dispose() { }
+}

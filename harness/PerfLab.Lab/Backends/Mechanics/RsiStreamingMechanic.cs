@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.MemoryMappedFiles;
+using System.Security.Cryptography;
+using PerfLab.Core.Channel;
+using PerfLab.Core.Results;
+using PerfLab.Lab.Workloads;
+
+namespace PerfLab.Lab.Backends.Mechanics;
+
+/// <summary>
+/// A measured launch and RSI-batched population: a running SHA-512 over 4 KiB granules of the agent's image and of every
+/// payload byte (as the RMM measures a Realm's initial contents), and the workload's payload streamed in through a
+/// shared buffer in chunks of the cell's RSI batch size, each copied through the agent's bounce buffer and acknowledged
+/// (one host call per chunk). The measurement is left in the launch state for attestation.
+/// </summary>
+public sealed class RsiStreamingMechanic : IRealmMechanic
+{
+    private const int Granule = 4096;
+
+    public IMechanicLaunch Begin(LaunchState state) => new Launch(state);
+
+    private sealed class Launch(LaunchState s) : IMechanicLaunch
+    {
+        private StreamPlan? _plan;
+        private string? _payload;
+
+        public LoadRequest Decorate(LoadRequest request)
+        {
+            _payload = WorkloadRegistry.For(s.Cell.Workload.Kind).PayloadFile(s.Cell.Workload);
+            if (_payload is null) return request;
+            var total = new FileInfo(_payload).Length;
+            var chunk = Math.Min(s.Cell.Realm.RsiBatch.Value, total);
+            var shared = Path.Combine("/dev/shm", $"perflab-rsi-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            using (var f = new FileStream(shared, FileMode.CreateNew)) f.SetLength(chunk);
+            _plan = new StreamPlan(shared, chunk, total) { FileName = Path.GetFileName(_payload) };
+            return request with { Stream = _plan };
+        }
+
+        public void AfterLoadSent(AgentProcess agent)
+        {
+            var measure = new Stopwatch();
+            using var rim = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
+            var granuleHash = new byte[64];
+            var c = s.Cell.Realm;
+            var rimValue = SHA512.HashData(System.Text.Encoding.UTF8.GetBytes($"realm-params page={c.PageSize} vcpus={c.Vcpus} memory={c.Memory}"));
+
+            void Extend(ReadOnlySpan<byte> data)
+            {
+                measure.Start();
+                for (var at = 0; at < data.Length; at += Granule)
+                {
+                    SHA512.HashData(data.Slice(at, Math.Min(Granule, data.Length - at)), granuleHash);
+                    rim.AppendData(rimValue);
+                    rim.AppendData(granuleHash);
+                    rimValue = rim.GetHashAndReset();
+                }
+                measure.Stop();
+            }
+
+            // The agent's initial image: every file of the program, in a stable order.
+            foreach (var file in Directory.GetFiles(AppContext.BaseDirectory, "*.dll").Order(StringComparer.Ordinal))
+                Extend(File.ReadAllBytes(file));
+            if (_plan is { } plan) Stream(agent, plan, Extend);
+            s.Phases[Phase.Measure] = measure.Elapsed.TotalMilliseconds;
+            s.Effective.Set("rim_sha512", Convert.ToHexStringLower(rimValue));
+            s.Rim = rimValue;
+        }
+
+        private void Stream(AgentProcess agent, StreamPlan plan, Action<ReadOnlySpan<byte>> extend)
+        {
+            var sw = Stopwatch.StartNew();
+            long chunks = 0;
+            using (var mmf = MemoryMappedFile.CreateFromFile(plan.SharedPath, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite))
+            using (var view = mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.ReadWrite))
+            using (var source = File.OpenRead(_payload!))
+            {
+                var buffer = new byte[plan.ChunkBytes];
+                for (long sent = 0; sent < plan.TotalBytes; chunks++)
+                {
+                    var n = (int)Math.Min(plan.ChunkBytes, plan.TotalBytes - sent);
+                    source.ReadExactly(buffer, 0, n);
+                    extend(buffer.AsSpan(0, n));
+                    view.WriteArray(0, buffer, 0, n);
+                    var ack = agent.Request(ChannelProtocol.Chunk(chunks, n), "ack");
+                    if (ack.Kind != MessageKind.Ack || ack.Id != chunks)
+                        throw new RealmFailedException($"the agent acknowledged '{ack.Kind} {ack.Id}' for chunk {chunks}", agent.StderrTail);
+                    sent += n;
+                }
+            }
+            s.Phases[Phase.Populate] = sw.Elapsed.TotalMilliseconds;
+            s.Effective.Set("rsi_chunks", chunks.ToString(CultureInfo.InvariantCulture));
+            s.Effective.Set("rsi_chunk_bytes", plan.ChunkBytes.ToString(CultureInfo.InvariantCulture));
+            s.Effective.Set("payload_bytes", plan.TotalBytes.ToString(CultureInfo.InvariantCulture));
+            s.Effective.Set("host_round_trips", chunks.ToString(CultureInfo.InvariantCulture));
+        }
+
+        public void Dispose()
+        {
+            if (_plan is { } p && File.Exists(p.SharedPath)) File.Delete(p.SharedPath);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using PerfLab.Core.Channel;
+using PerfLab.Core.Results;
+using PerfLab.Core.Suites;
+using PerfLab.Core.Units;
+using PerfLab.Lab.Agent;
+using PerfLab.Lab.Backends.Launchers;
+using PerfLab.Lab.Backends.Mechanics;
+using PerfLab.Lab.Os;
+using PerfLab.Lab.Workloads;
+
+namespace PerfLab.Lab.Backends;
+
+/// <summary>
+/// A backend composed of a launcher (who starts the agent's process) and the Realm mechanics its platform has, applied
+/// in order around every launch. <paramref name="measuresOnHost"/>: whether workloads the host measures itself (native
+/// microbenchmarks) may run here — only where no Realm mechanic would make their figures mean something else.
+/// </summary>
+public sealed class RealmBackend(Platform platform, IRealmLauncher launcher, IReadOnlyList<IRealmMechanic> mechanics, Evidence? evidence = null,
+    bool measuresOnHost = false) : IRealmBackend
+{
+    public Platform Platform => platform;
+    public Evidence EvidenceFor(RealmConfig config) => evidence ?? launcher.Evidence;
+    public IRealmLauncher Launcher => launcher;
+
+    public string? CannotRun(Cell cell)
+    {
+        if (WorkloadRegistry.For(cell.Workload.Kind) is IHostMeasuredWorkload)
+            return measuresOnHost ? launcher.CannotRun(cell)
+                : $"a {cell.Workload.Kind.Name} workload measures the host itself; on {platform.Name()} its figures would be native ones under a " +
+                  $"{platform.Name()} label, so it runs only on native";
+        return launcher.CannotRun(cell) ?? mechanics.Select(m => m.CannotRun(cell)).FirstOrDefault(r => r != null);
+    }
+
+    public IRealm Launch(Cell cell, TimeSpan agentTimeout)
+    {
+        var workload = WorkloadRegistry.For(cell.Workload.Kind);
+        var cpus = Affinity.For(cell.Realm);
+        if (workload is IHostMeasuredWorkload host) return new HostMeasuredRealm(cell, host, cpus);
+        workload.PrepareOnHost(cell.Workload);
+        var state = new LaunchState(cell, cpus);
+        // Workstation GC: server GC would start a heap and a GC thread per core beside the SUT's own threads.
+        state.Environment["DOTNET_gcServer"] = "0";
+        var launches = new List<IMechanicLaunch>();
+        var realm = new AgentRealm(cell, state, launches);
+        try
+        {
+            foreach (var m in mechanics) launches.Add(m.Begin(state));
+            foreach (var l in launches) l.BeforeStart();
+            var (file, lead) = PerflabExecutable.Resolve();
+            var args = lead.Concat(["agent", "--page-size", cell.Realm.PageSize.ToShort(), "--backing", cell.Realm.Backing.Name()]).ToList();
+            var total = Stopwatch.StartNew();
+            var sw = Stopwatch.StartNew();
+            var agent = launcher.Start(cell, new AgentLaunch(file, args, state.Environment, cpus), agentTimeout, state.Effective);
+            realm.Attach(agent);
+            agent.AwaitHello();
+            state.Phases[Phase.Launch] = sw.Elapsed.TotalMilliseconds;
+            foreach (var l in launches) l.AfterHello(agent);
+            var request = launches.Aggregate(LoadRequest.For(cell), (r, l) => l.Decorate(r));
+            sw.Restart();
+            agent.Send(ChannelProtocol.Load(JsonSerializer.Serialize(request, AgentHost.Json)));
+            foreach (var l in launches) l.AfterLoadSent(agent);
+            var ready = agent.Next("ready");
+            state.Phases[Phase.Load] = sw.Elapsed.TotalMilliseconds;
+            state.Phases[Phase.Ready] = total.Elapsed.TotalMilliseconds; // from process creation to a loaded, serving agent
+            state.Phases[Phase.LoadInside] = ready.LoadNs / 1e6;
+            foreach (var (k, v) in JsonSerializer.Deserialize<Dictionary<string, string>>(ready.Text, AgentHost.Json) ?? [])
+                state.Effective.Set(SettingSource.Agent, k, v);
+            state.Effective.Set("pid", agent.Pid.ToString(CultureInfo.InvariantCulture));
+            state.Effective.Set("cpus_allowed", Affinity.AllowedList(agent.Pid));
+            return realm;
+        }
+        catch
+        {
+            realm.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using PerfLab.Core.Analysis;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Results;
+using PerfLab.Core.Suites;
+using PerfLab.Lab.Backends;
+using PerfLab.Lab.Progress;
+using PerfLab.Results;
+
+namespace PerfLab.Lab.Runner;
+
+/// <summary>
+/// One cell, from launch to analysis: a serving Realm is driven by the load generator (or a capacity search), a measuring
+/// one measures itself; either way its raw data is written before it is analysed, and a failure fails this cell only.
+/// </summary>
+internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, RunFolderWriter folder, IRunProgress progress, RunContext context,
+    CancellationToken cancel)
+{
+    private readonly Evidence _evidence = backend.EvidenceFor(cell.Realm);
+
+    public (CellResult Result, Dictionary<string, double[]>? Values) Run()
+    {
+        IRealm realm;
+        try { realm = backend.Launch(cell, TimeSpan.FromSeconds(suite.AgentTimeout.Seconds)); }
+        catch (RealmFailedException e)
+        {
+            return (CellResult.Empty(cell, CellStatus.Failed, "launch failed: " + e.Message, _evidence) with { StderrTail = e.StderrTail }, null);
+        }
+        using (realm)
+        {
+            return realm switch
+            {
+                IMeasuringRealm m => Measure(m),
+                IServingRealm s => Serve(s),
+                _ => throw new InvalidOperationException($"the {backend.Platform.Name()} backend launched a Realm that neither serves nor measures"),
+            };
+        }
+    }
+
+    private (CellResult, Dictionary<string, double[]>?) Measure(IMeasuringRealm realm)
+    {
+        var m = realm.Measure(cancel);
+        if (m.SkipReason is { } skip) return (CellResult.Empty(cell, CellStatus.Skipped, skip, _evidence), null);
+        if (m.FailReason is { } fail) return (CellResult.Empty(cell, CellStatus.Failed, fail, _evidence), null);
+        folder.AppendMicroSamples(cell, m.Metric, m.Values, m.RawJson);
+        var metric = Metrics.ByName(m.Metric);
+        return (new CellResult(cell, CellStatus.Ok, null, _evidence, null, realm.Effective, realm.Phases,
+            ScenarioAnalysis.OfSamples(metric, m.Values, m.DurationS, suite.Gate), null, null, []), new() { [m.Metric] = m.Values.ToArray() });
+    }
+
+    private (CellResult, Dictionary<string, double[]>?) Serve(IServingRealm realm)
+    {
+        var self = Process.GetCurrentProcess();
+        var cpuBefore = self.TotalProcessorTime;
+        CapacityResult? capacity = null;
+        var spec = cell.Scenario;
+        ScenarioRun run;
+        if (cell.Scenario.Search is { } search)
+            (run, spec, capacity) = new CapacityProbes(suite, cell, realm, folder, progress, context, cancel).Search(search);
+        else
+            run = Generator().Run(spec, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress);
+        self.Refresh();
+        var cpuUs = (self.TotalProcessorTime - cpuBefore).TotalMicroseconds;
+        var reason = run.Failure;
+        if (reason is null)
+        {
+            try { realm.CollectStats(); }
+            catch (RealmFailedException e) { reason = "stats failed: " + e.Message; }
+        }
+        realm.Teardown();
+        // The lifecycle's last step: from the start of the load to the first token the client saw.
+        if (run.Records.FirstOrDefault(r => r.FirstTokenNs >= 0) is { FirstTokenNs: >= 0 } first) realm.Phases[Phase.FirstToken] = first.FirstTokenNs / 1e6;
+        folder.AppendSamples(cell, run.Records);
+        var analysis = ScenarioAnalysis.Of(spec, run, suite.Profile, suite.Gate);
+        var status = reason != null ? CellStatus.Failed : run.Interrupted ? CellStatus.Interrupted : CellStatus.Ok;
+        return (new CellResult(cell, status, reason, _evidence, run.Effective, realm.Effective, realm.Phases, analysis,
+            run.Records.Length == 0 ? null : cpuUs / run.Records.Length, status == CellStatus.Failed ? realm.StderrTail : null, []) { Capacity = capacity },
+            Metrics.FromRecords(run.Records, cell.Scenario.Kind));
+    }
+
+    private LoadGenerator Generator() => new(context.Wait, context.Clock);
+}

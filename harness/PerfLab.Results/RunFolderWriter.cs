@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Text.Json;
+using CsvHelper;
+using PerfLab.Core.Analysis;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Results;
+using PerfLab.Core.Suites;
+using PerfLab.Results.Schema;
+
+namespace PerfLab.Results;
+
+/// <summary>
+/// The one writer of a run folder, results/runs/&lt;UTC timestamp&gt;-&lt;suite&gt;/, written as the run goes: samples are
+/// appended and flushed as they come, the manifest and summaries are rewritten atomically after every cell, so a crash
+/// or Ctrl-C leaves a valid folder with everything finished so far. A folder is never reused or overwritten.
+/// </summary>
+public sealed class RunFolderWriter : IDisposable
+{
+    private readonly CsvWriter _samples;
+    private readonly List<CellResult> _cells = [];
+    private readonly Dictionary<string, Dictionary<string, double[]>> _values = new();
+    private readonly Dictionary<string, CsvWriter> _capacity = new();
+    private CsvWriter? _micro;
+    private RunManifest _manifest;
+    private readonly Suite _suite;
+
+    public string Path { get; }
+    public string RunId { get; }
+
+    private RunFolderWriter(string path, string runId, Suite suite, HostEnvironment host, IReadOnlyDictionary<string, string> packages,
+        IReadOnlyList<string> skippedUpFront)
+    {
+        Path = path;
+        RunId = runId;
+        _suite = suite;
+        _samples = Csv(System.IO.Path.Combine(path, RunFiles.Samples));
+        _samples.WriteHeader<SampleRow>();
+        _samples.Flush();
+        _manifest = new RunManifest(RunFiles.SchemaVersion, runId, DateTime.UtcNow.ToString("O"), null, false, RunState.Running,
+            new SuiteRecord(suite.Name, suite.SourcePath, suite.Description, suite.Seed, suite.Profile.ToString().ToLowerInvariant(),
+                suite.AgentTimeout.Seconds, suite.Gate, suite.SourceText) { CalibrationProfile = suite.CalibrationProfile },
+            suite.Cells.Select(RequestedCell.Of).ToList(), host, host.VirtualizationKind, packages, [], skippedUpFront);
+        WriteManifest();
+    }
+
+    /// <summary>Creates a new folder under <paramref name="runsDir"/>; if the name is taken, a suffix is added, never reused.</summary>
+    public static RunFolderWriter Create(string runsDir, Suite suite, HostEnvironment host, IReadOnlyDictionary<string, string> packages,
+        IReadOnlyList<string>? skippedUpFront = null, DateTime? nowUtc = null)
+    {
+        Directory.CreateDirectory(runsDir);
+        var baseId = $"{nowUtc ?? DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{suite.Name}";
+        for (var i = 1; ; i++)
+        {
+            var id = i == 1 ? baseId : $"{baseId}-{i}";
+            var path = System.IO.Path.Combine(runsDir, id);
+            try
+            {
+                // CreateDirectory succeeds on an existing folder, so claim the name with a marker file instead.
+                Directory.CreateDirectory(path);
+                using (new FileStream(System.IO.Path.Combine(path, ".claimed"), FileMode.CreateNew)) { }
+                return new RunFolderWriter(path, id, suite, host, packages, skippedUpFront ?? []);
+            }
+            catch (IOException) when (i < 1000) { }
+        }
+    }
+
+    private static CsvWriter Csv(string file) => CsvWriter.ToFile(file, new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture });
+
+    /// <summary>Appends the cell's raw queries to samples.csv and flushes them to disk.</summary>
+    public void AppendSamples(Cell cell, IReadOnlyList<QueryRecord> records)
+    {
+        var row = new SampleRow { Cell = cell.Id, Scenario = cell.Scenario.Kind.Name() };
+        foreach (var r in records)
+        {
+            row.Set(r);
+            _samples.WriteRecord(row);
+        }
+        _samples.Flush();
+    }
+
+    /// <summary>Appends one capacity-search probe's raw queries to cells/&lt;cell&gt;/capacity_samples.csv: no probe's data is thrown away.</summary>
+    public void AppendCapacitySamples(Cell cell, int probe, double targetQps, IReadOnlyList<QueryRecord> records)
+    {
+        if (!_capacity.TryGetValue(cell.Id, out var w))
+        {
+            var dir = RunFiles.CellDir(Path, cell.Id);
+            Directory.CreateDirectory(dir);
+            _capacity[cell.Id] = w = Csv(System.IO.Path.Combine(dir, RunFiles.CapacitySamples));
+            w.WriteHeader<CapacitySampleRow>();
+        }
+        var row = new CapacitySampleRow { Probe = probe, TargetQps = targetQps };
+        foreach (var r in records)
+        {
+            row.Set(r);
+            w.WriteRecord(row);
+        }
+        w.Flush();
+    }
+
+    /// <summary>Appends a microbenchmark cell's samples to micro_samples.csv and keeps the benchmark's raw output beside them.</summary>
+    public void AppendMicroSamples(Cell cell, string metric, IReadOnlyList<double> values, string rawJson)
+    {
+        if (_micro is null)
+        {
+            _micro = Csv(System.IO.Path.Combine(Path, RunFiles.MicroSamples));
+            _micro.WriteHeader<MicroSampleRow>();
+        }
+        var row = new MicroSampleRow { Cell = cell.Id, Metric = metric };
+        for (var i = 0; i < values.Count; i++)
+        {
+            row.Index = i;
+            row.Value = values[i];
+            _micro.WriteRecord(row);
+        }
+        _micro.Flush();
+        var dir = RunFiles.CellDir(Path, cell.Id);
+        Directory.CreateDirectory(dir);
+        if (rawJson.Length > 0) WriteAtomic(System.IO.Path.Combine(dir, "wsbench.json"), rawJson + "\n");
+    }
+
+    /// <summary>
+    /// Records a finished cell: its MLPerf-style summary, then manifest and summaries rewritten in place. Its metric
+    /// values are kept so every overhead is computed from the cells recorded so far, whatever order they ran in.
+    /// </summary>
+    public void AddCell(CellResult result, string sutName, Dictionary<string, double[]>? values = null)
+    {
+        _cells.Add(result);
+        if (values != null) _values[result.Cell.Id] = values;
+        var dir = RunFiles.CellDir(Path, result.Cell.Id);
+        Directory.CreateDirectory(dir);
+        WriteAtomic(System.IO.Path.Combine(dir, RunFiles.MlperfSummary), MlperfSummary.Format(result, sutName));
+        _manifest = _manifest with { Cells = [.. _manifest.Cells, CellRecord.Of(result)] };
+        WriteManifest();
+        WriteSummaries();
+    }
+
+    public void Finish(bool interrupted)
+    {
+        _manifest = _manifest with
+        {
+            EndedUtc = DateTime.UtcNow.ToString("O"), Interrupted = interrupted, State = interrupted ? RunState.Interrupted : RunState.Complete,
+        };
+        WriteManifest();
+        WriteSummaries();
+    }
+
+    /// <summary>Every cell recorded so far, with its overheads against its baseline cell.</summary>
+    public IReadOnlyList<CellResult> Cells => OverheadAnalysis.Apply(_cells, _values, _suite.Gate.Confidence);
+
+    private void WriteManifest() => WriteAtomic(System.IO.Path.Combine(Path, RunFiles.Manifest), JsonSerializer.Serialize(_manifest, RunFiles.Json));
+
+    private void WriteSummaries()
+    {
+        var cells = Cells;
+        var tmp = System.IO.Path.Combine(Path, RunFiles.SummaryCsv + ".tmp");
+        using (var w = Csv(tmp))
+        {
+            w.WriteHeader<SummaryRow>();
+            foreach (var r in SummaryRows.From(cells)) w.WriteRecord(r);
+        }
+        File.Move(tmp, System.IO.Path.Combine(Path, RunFiles.SummaryCsv), overwrite: true);
+        WriteAtomic(System.IO.Path.Combine(Path, RunFiles.SummaryJson),
+            JsonSerializer.Serialize(new SummaryDocument(RunFiles.SchemaVersion, RunId, _suite.Name, cells.Select(CellSummary.Of).ToList()), RunFiles.Json));
+    }
+
+    /// <summary>Write to a temporary file and rename: readers never see half a file.</summary>
+    public static void WriteAtomic(string path, string text)
+    {
+        var tmp = path + ".tmp";
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    public void Dispose()
+    {
+        _samples.Dispose();
+        _micro?.Dispose();
+        foreach (var w in _capacity.Values) w.Dispose();
+    }
+}

@@ -1,0 +1,97 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PerfLab.Core.LoadGen;
+using PerfLab.Core.Results;
+using PerfLab.Core.Suites;
+using PerfLab.Core.Units;
+
+namespace PerfLab.Results.Schema;
+
+/// <summary>Where a run stands: running while it goes (a folder left so died), complete, or interrupted (Ctrl-C).</summary>
+public enum RunState { Running, Complete, Interrupted }
+
+/// <summary>The suite as given: its name, file, text, seed, profile and gate settings.</summary>
+public sealed record SuiteRecord(string Name, string Path, string Description, int Seed, string Profile, double AgentTimeoutS, GateSpec? Gate, string Source)
+{
+    public string? CalibrationProfile { get; init; }
+}
+
+/// <summary>A cell's requested Realm settings, each in the suite's own words (4k, 2m, mb50, cpu0_1…).</summary>
+public sealed record RealmRecord(string Platform, string PageSize, string HugeBacking, string RsiBatch, string Mpam, int Vcpus, string Memory,
+    string Pinning, string CoTenant)
+{
+    public static RealmRecord Of(RealmConfig c) => new(c.Platform.Name(), c.PageSize.ToShort(), c.Backing.Name(), c.RsiBatch.ToShort(),
+        c.Mpam.ToShort(), c.Vcpus, c.Memory.ToShort(), c.Pinning.ToShort(), c.CoTenant.Name());
+
+    /// <summary>The settings by their suite key (page_size, rsi_batch, mpam, co_tenant…), for labels and grouping.</summary>
+    public IReadOnlyDictionary<string, string> ByKey() => new Dictionary<string, string>
+    {
+        ["platform"] = Platform, ["page_size"] = PageSize, ["huge_backing"] = HugeBacking, ["rsi_batch"] = RsiBatch, ["mpam"] = Mpam,
+        ["vcpus"] = Vcpus.ToString(System.Globalization.CultureInfo.InvariantCulture), ["memory"] = Memory, ["pinning"] = Pinning, ["co_tenant"] = CoTenant,
+    };
+}
+
+/// <summary>One cell as the suite expanded it: the requested settings, written before anything runs.</summary>
+public sealed record RequestedCell(string Id, string Workload, string WorkloadKind, IReadOnlyDictionary<string, string> WorkloadParameters,
+    string Scenario, string ScenarioKind, ScenarioSpec? ScenarioSettings, RealmRecord Realm, bool IsBaseline, string? BaselineCell)
+{
+    public static RequestedCell Of(Cell c) => new(c.Id, c.Workload.Name, c.Workload.Kind.Name, c.Workload.Parameters, c.Scenario.Name,
+        c.Scenario.Kind.Name(), c.Scenario, RealmRecord.Of(c.Realm), c.IsBaseline, c.BaselineId);
+
+    /// <summary>The scenario's latency limits in ns by metric name (latency, ttft, tpot), where it sets any.</summary>
+    public IReadOnlyDictionary<string, double> LimitsNs()
+    {
+        var l = new Dictionary<string, double>();
+        if (ScenarioSettings is not { } s) return l;
+        if (s.LatencyLimit is { } a) l[PerfLab.Core.Analysis.Metrics.Latency.Name] = a.Value;
+        if (s.TtftLimit is { } t) l[PerfLab.Core.Analysis.Metrics.Ttft.Name] = t.Value;
+        if (s.TpotLimit is { } p) l[PerfLab.Core.Analysis.Metrics.Tpot.Name] = p.Value;
+        return l;
+    }
+}
+
+/// <summary>One cell as it ran: status, evidence, effective scenario and Realm settings, lifecycle phases.</summary>
+public sealed record CellRecord(string Id, string Status, string? Reason, string Evidence, EffectiveSettings? EffectiveScenario,
+    EffectiveRealm EffectiveRealm, RealmPhases PhasesMs, string? StderrTail)
+{
+    public static CellRecord Of(CellResult r) => new(r.Cell.Id, r.StatusWord, r.Reason, r.Evidence.Name(), r.Effective, r.EffectiveRealm, r.PhasesMs, r.StderrTail);
+}
+
+/// <summary>
+/// manifest.json: what was asked (the suite, its cells), on what (the host, package versions), and what was granted
+/// (each cell's effective settings), with the run's state. Rewritten atomically after every cell.
+/// </summary>
+public sealed record RunManifest(
+    int Schema,
+    string RunId,
+    string StartedUtc,
+    string? EndedUtc,
+    bool Interrupted,
+    RunState State,
+    SuiteRecord Suite,
+    IReadOnlyList<RequestedCell> ExpandedCells,
+    HostEnvironment? Host,
+    string? Virtualization,
+    IReadOnlyDictionary<string, string> Packages,
+    IReadOnlyList<CellRecord> Cells,
+    IReadOnlyList<string> SkippedUpFront);
+
+/// <summary>The file names and serializer settings of a run folder: one place decides them.</summary>
+public static class RunFiles
+{
+    /// <summary>Bumped when a file's shape changes; a reader of another version says so instead of misreading.</summary>
+    public const int SchemaVersion = 1;
+
+    public const string Manifest = "manifest.json", Samples = "samples.csv", SummaryCsv = "summary.csv", SummaryJson = "summary.json",
+        MicroSamples = "micro_samples.csv", CapacitySamples = "capacity_samples.csv", MlperfSummary = "mlperf_log_summary.txt", Gate = "gate.md";
+
+    public static string CellDir(string run, string cellId) => Path.Combine(run, "cells", cellId);
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+}

@@ -1,0 +1,118 @@
+using PerfLab.Core.Results;
+using PerfLab.Core.Suites;
+using PerfLab.Core.Time;
+using PerfLab.Lab.Progress;
+using PerfLab.Lab.Runner;
+using PerfLab.Lab.Tests.Fakes;
+using PerfLab.Results;
+
+namespace PerfLab.Lab.Tests.Runner;
+
+/// <summary>The runner and the run folder on a fake backend in virtual time: no process, no agent, no waiting.</summary>
+public class RunnerTests
+{
+    // The baseline (native) cell is listed last on purpose: overheads must not depend on the order cells run in.
+    private const string Yaml = """
+        name: fake
+        seed: 5
+        workloads:
+          - {name: a, kind: noop}
+          - {name: b, kind: noop}
+        scenarios:
+          - {type: single-stream, min_queries: 200, min_duration_s: 0}
+        matrix:
+          platform: [cca-emulated, native]
+        exclude:
+          - {workload: b, platform: native}
+        baseline: {platform: native}
+        """;
+
+    private static (FakeRealmBackend Native, FakeRealmBackend Emulated, SuiteRunner Runner) Make()
+    {
+        var clock = new VirtualClock();
+        var native = new FakeRealmBackend(Platform.Native, clock, 1_000_000);
+        var emulated = new FakeRealmBackend(Platform.CcaEmulated, clock, 1_200_000);
+        var context = new RunContext(FakeRealmBackend.FakeHost(), new Dictionary<string, string> { ["fake"] = "1" }, new PerfLab.Core.LoadGen.VirtualWait(clock), clock);
+        return (native, emulated, new SuiteRunner([native, emulated], context));
+    }
+
+    [Fact]
+    public void A_three_cell_run_writes_a_whole_folder_with_overheads_whatever_the_cell_order()
+    {
+        using var scratch = new Scratch();
+        var (native, emulated, runner) = Make();
+        var suite = SuiteLoader.Parse(Yaml, "fake.yaml");
+        Assert.Equal(3, suite.Cells.Count);
+        var outcome = runner.Run(suite, scratch.Runs, new PlainProgress(TextWriter.Null), default);
+
+        Assert.False(outcome.Interrupted);
+        Assert.All(outcome.Cells, c => Assert.Equal(CellStatus.Ok, c.Status));
+        // The baseline ran after the cell it is compared with, and the overhead is there all the same: about +20 %.
+        Assert.True(emulated.Launched.Count == 2 && native.Launched.Count == 1);
+        var a = outcome.Cells.Single(c => c.Cell.Workload.Name == "a" && c.Cell.Realm.Platform == Platform.CcaEmulated);
+        var latency = a.Overheads.Single(o => o.Metric == "latency");
+        Assert.InRange(latency.Pct, 15, 25);
+        Assert.True(latency.PctLower <= latency.Pct && latency.Pct <= latency.PctUpper);
+
+        var read = RunFolderReader.Read(outcome.FolderPath, ReadMode.Strict);
+        Assert.Equal("complete", read.State);
+        Assert.Equal(3, read.Cells.Count);
+        Assert.Empty(read.NotRun);
+        Assert.Equal(600, read.Samples.Values.Sum(m => m["latency"].Length));
+        Assert.Equal(latency.Pct, read.Cells.Single(c => c.Id == a.Cell.Id).Overheads.Single(o => o.Metric == "latency").Pct, 9);
+        Assert.Equal("fake-host", read.Host["hostname"]);
+        Assert.All(read.Cells, c => Assert.True(c.PhasesMs.Has(Phase.Launch) && c.PhasesMs.Has(Phase.FirstToken)));
+        var gate = GateSides.FromRun(read);
+        Assert.Equal(3, gate.Input.Cells.Count);
+    }
+
+    [Fact]
+    public void An_interrupted_run_keeps_what_it_finished_and_says_what_never_ran()
+    {
+        using var scratch = new Scratch();
+        var (_, emulated, runner) = Make();
+        using var cts = new CancellationTokenSource();
+        var progress = new CancelAfterFirstCell(cts);
+        var outcome = runner.Run(SuiteLoader.Parse(Yaml, "fake.yaml"), scratch.Runs, progress, cts.Token);
+
+        Assert.True(outcome.Interrupted);
+        Assert.Single(outcome.Cells);
+        var read = RunFolderReader.Read(outcome.FolderPath, ReadMode.Tolerant);
+        Assert.True(read.Interrupted);
+        Assert.Equal("interrupted", read.StateWord);
+        Assert.Equal(2, read.NotRun.Count);
+        Assert.Equal(200, read.Samples[outcome.Cells[0].Cell.Id]["latency"].Length);
+        Assert.Single(emulated.Launched);
+    }
+
+    [Fact]
+    public void A_failing_cell_fails_alone_with_its_reason_and_keeps_its_queries()
+    {
+        using var scratch = new Scratch();
+        var (_, emulated, runner) = Make();
+        emulated.FailLaunch.Add("b");
+        emulated.FailAfterQueries["a"] = 30;
+        var outcome = runner.Run(SuiteLoader.Parse(Yaml, "fake.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default);
+
+        var byId = outcome.Cells.ToDictionary(c => (c.Cell.Workload.Name, c.Cell.Realm.Platform));
+        Assert.Equal(CellStatus.Failed, byId[("b", Platform.CcaEmulated)].Status);
+        Assert.StartsWith("launch failed: the fake Realm refused to start", byId[("b", Platform.CcaEmulated)].Reason);
+        var a = byId[("a", Platform.CcaEmulated)];
+        Assert.Equal(CellStatus.Failed, a.Status);
+        Assert.Equal("the fake SUT went away", a.Reason);
+        Assert.Equal(30, a.Analysis!.QueriesCompleted);
+        Assert.Empty(a.Overheads); // a failed cell is not compared
+        Assert.Equal(CellStatus.Ok, byId[("a", Platform.Native)].Status);
+        var read = RunFolderReader.Read(outcome.FolderPath, ReadMode.Strict);
+        Assert.Equal("complete", read.State);
+        Assert.Equal(2, read.Cells.Count(c => c.Status == "failed"));
+    }
+
+    private sealed class CancelAfterFirstCell(CancellationTokenSource cts) : IRunProgress
+    {
+        public void CellStarted(int index, int total, Cell cell) { }
+        public void CellProgress(double fraction) { }
+        public void CellFinished(CellResult r) => cts.Cancel();
+        public void Note(string text) { }
+    }
+}
