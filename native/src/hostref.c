@@ -104,8 +104,8 @@ static uint8_t *map_aligned(size_t size, int thp, uint8_t **base)
 static int run_native_fault(const struct bench_case *c, const struct options *o, struct result *r, char *e, size_t el)
 {
     (void)o;
-    size_t size = (size_t)c->c * MIB;
-    uint8_t *p, *a = map_aligned(size, (int)c->a, &p);
+    size_t size = (size_t)c->mib * MIB;
+    uint8_t *p, *a = map_aligned(size, (int)c->variant, &p);
     if (!a)
         return snprintf(e, el, "mmap failed"), -1;
     size_t pages = size / 4096;
@@ -124,7 +124,7 @@ static int run_native_fault(const struct bench_case *c, const struct options *o,
     r->unit = "ticks";
     r->iterations = pages;
     extra_add(r, ",\"region_mib\":%ld,\"cold_total_ticks\":%llu,\"warm_total_ticks\":%llu,\"cold_ticks_per_mib\":%.1f",
-              c->c, (unsigned long long)cold, (unsigned long long)warm, (double)cold / c->c);
+              c->mib, (unsigned long long)cold, (unsigned long long)warm, (double)cold / c->mib);
     munmap(p, size + 2 * MIB);
     return 0;
 }
@@ -132,8 +132,8 @@ static int run_native_fault(const struct bench_case *c, const struct options *o,
 /* Dependent pointer chase on the host. a: 0 = 4 KiB, 1 = THP; c: MiB. */
 static int run_native_chase(const struct bench_case *c, const struct options *o, struct result *r, char *e, size_t el)
 {
-    size_t size = (size_t)c->c * MIB;
-    uint8_t *p, *a = map_aligned(size, (int)c->a, &p);
+    size_t size = (size_t)c->mib * MIB;
+    uint8_t *p, *a = map_aligned(size, (int)c->variant, &p);
     if (!a)
         return snprintf(e, el, "mmap failed"), -1;
     size_t lines = size / 64;
@@ -153,7 +153,7 @@ static int run_native_chase(const struct bench_case *c, const struct options *o,
     __asm__ volatile("" ::"r"(q));
     r->unit = "ticks";
     r->iterations = steps;
-    extra_add(r, ",\"buffer_mib\":%ld", c->c);
+    extra_add(r, ",\"buffer_mib\":%ld", c->mib);
     munmap(p, size + 2 * MIB);
     return 0;
 }
@@ -180,7 +180,7 @@ static void *stream_worker(void *p)
 static int run_stream(const struct bench_case *c, const struct options *o, struct result *r, char *e, size_t el)
 {
     size_t n = 32u << 20; /* 3 × 256 MiB */
-    int threads = (int)c->b;
+    int threads = c->threads > 0 ? (int)c->threads : 1;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads > cpus)
         return snprintf(e, el, "asks for %d threads, this host has %ld CPUs", threads, cpus), -1;
@@ -193,13 +193,13 @@ static int run_stream(const struct bench_case *c, const struct options *o, struc
     for (int k = 0; k < reps; k++) {
         uint64_t t0 = ticks_now();
         for (int i = 0; i < threads; i++) {
-            args[i] = (struct stream_arg){a, b, cc, n * i / threads, n * (i + 1) / threads, (int)c->a};
+            args[i] = (struct stream_arg){a, b, cc, n * i / threads, n * (i + 1) / threads, (int)c->variant};
             pthread_create(&t[i], NULL, stream_worker, &args[i]);
         }
         for (int i = 0; i < threads; i++)
             pthread_join(t[i], NULL);
         double secs = (ticks_now() - t0) / tick_hz();
-        r->samples[k] = (c->a ? 24.0 : 16.0) * n / secs;
+        r->samples[k] = (c->variant ? 24.0 : 16.0) * n / secs;
     }
     r->unit = "bytes_per_s";
     r->iterations = n;
@@ -209,20 +209,20 @@ static int run_stream(const struct bench_case *c, const struct options *o, struc
 }
 
 const struct bench_case host_cases[] = {
-    {"host.syscall", "getppid round trip", always, run_syscall, 0, 0, 0},
-    {"host.cpuid", "cpuid (traps to the outer hypervisor when the host is a guest)", always, run_cpuid, 0, 0, 0},
-    {"host.signal", "raise and handle SIGUSR1", always, run_signal, 0, 0, 0},
-    {"host.fault.4k", "first touch of fresh memory, 4 KiB pages", always, run_native_fault, 0, 0, 64},
-    {"host.fault.2m", "first touch of fresh memory, THP 2 MiB", always, run_native_fault, 1, 0, 64},
-    {"host.chase.4k.1m", "pointer chase, 4 KiB pages", always, run_native_chase, 0, 0, 1},
-    {"host.chase.2m.2m", "pointer chase, THP", always, run_native_chase, 1, 0, 2},
-    {"host.chase.4k.256m", "pointer chase, 4 KiB pages", always, run_native_chase, 0, 0, 256},
-    {"host.chase.2m.256m", "pointer chase, THP", always, run_native_chase, 1, 0, 256},
-    {"host.chase.4k.1g", "pointer chase, 4 KiB pages", always, run_native_chase, 0, 0, 1024},
-    {"host.chase.2m.1g", "pointer chase, THP", always, run_native_chase, 1, 0, 1024},
-    {"host.stream.copy.t1", "STREAM-style copy, 1 thread", always, run_stream, 0, 1, 0},
-    {"host.stream.triad.t1", "STREAM-style triad, 1 thread", always, run_stream, 1, 1, 0},
-    {"host.stream.copy.t2", "STREAM-style copy, 2 threads", always, run_stream, 0, 2, 0},
-    {"host.stream.triad.t2", "STREAM-style triad, 2 threads", always, run_stream, 1, 2, 0},
+    {"host.syscall", "getppid round trip", always, run_syscall, 0, 0, 0, 0},
+    {"host.cpuid", "cpuid (traps to the outer hypervisor when the host is a guest)", always, run_cpuid, 0, 0, 0, 0},
+    {"host.signal", "raise and handle SIGUSR1", always, run_signal, 0, 0, 0, 0},
+    {"host.fault.4k", "first touch of fresh memory, 4 KiB pages", always, run_native_fault, 0, 0, 64, 0},
+    {"host.fault.2m", "first touch of fresh memory, THP 2 MiB", always, run_native_fault, 1, 0, 64, 0},
+    {"host.chase.4k.1m", "pointer chase, 4 KiB pages", always, run_native_chase, 0, 0, 1, 0},
+    {"host.chase.2m.2m", "pointer chase, THP", always, run_native_chase, 1, 0, 2, 0},
+    {"host.chase.4k.256m", "pointer chase, 4 KiB pages", always, run_native_chase, 0, 0, 256, 0},
+    {"host.chase.2m.256m", "pointer chase, THP", always, run_native_chase, 1, 0, 256, 0},
+    {"host.chase.4k.1g", "pointer chase, 4 KiB pages", always, run_native_chase, 0, 0, 1024, 0},
+    {"host.chase.2m.1g", "pointer chase, THP", always, run_native_chase, 1, 0, 1024, 0},
+    {"host.stream.copy.t1", "STREAM-style copy, 1 thread", always, run_stream, 0, 0, 0, 1},
+    {"host.stream.triad.t1", "STREAM-style triad, 1 thread", always, run_stream, 1, 0, 0, 1},
+    {"host.stream.copy.t2", "STREAM-style copy, 2 threads", always, run_stream, 0, 0, 0, 2},
+    {"host.stream.triad.t2", "STREAM-style triad, 2 threads", always, run_stream, 1, 0, 0, 2},
 };
 const size_t host_case_count = sizeof host_cases / sizeof host_cases[0];

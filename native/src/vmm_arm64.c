@@ -116,7 +116,7 @@ static int run_exit(const struct bench_case *bc, const struct options *o, struct
         vm_destroy(&v);
         return -1;
     }
-    const char *prog = bc->a ? g_hvc : g_mmio;
+    const char *prog = bc->variant ? g_hvc : g_mmio;
     uint64_t n = o->min_iterations * 16;
     if (n > RESULTS_MAX)
         n = RESULTS_MAX;
@@ -170,8 +170,8 @@ static int run_realm_probe(const struct bench_case *bc, const struct options *o,
 }
 
 const struct bench_case vm_cases[] = {
-    {"kvm.exit.mmio", "store to unbacked memory, exit to the VMM's userspace and back", kvm_check, run_exit, 0, 0, 0},
-    {"kvm.exit.hvc", "hvc answered inside KVM (PSCI_VERSION)", kvm_check, run_exit, 1, 0, 0},
-    {"kvm.realm.probe", "KVM Realm support of this host (capability from the host's headers)", realm_check, run_realm_probe, 0, 0, 0},
+    {"kvm.exit.mmio", "store to unbacked memory, exit to the VMM's userspace and back", kvm_check, run_exit, 0, 0, 0, 0},
+    {"kvm.exit.hvc", "hvc answered inside KVM (PSCI_VERSION)", kvm_check, run_exit, 1, 0, 0, 0},
+    {"kvm.realm.probe", "KVM Realm support of this host (capability from the host's headers)", realm_check, run_realm_probe, 0, 0, 0, 0},
 };
 const size_t vm_case_count = sizeof vm_cases / sizeof vm_cases[0];

@@ -292,7 +292,7 @@ static int run_exit(const struct bench_case *bc, const struct options *o, struct
         vm_destroy(&v);
         return -1;
     }
-    int kind = (int)bc->a;
+    int kind = (int)bc->variant;
     struct exit_ctx c = {&v, kind == 4 ? g_hlt : kind == 1 || kind == 3 ? g_mmio : g_pio, kind == 2 ? EVENT_PORT : BENCH_PORT, MMIO_GPA, err, errlen};
     if (kind >= 2) {
         v.eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -344,14 +344,14 @@ static const char *fault_check(const struct bench_case *c)
     const char *k = kvm_check(c);
     if (k)
         return k;
-    if (c->b == BACK_HUGETLB) {
+    if (c->backing == BACK_HUGETLB) {
         FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
         long free_pages = 0;
         if (!f || fscanf(f, "%ld", &free_pages) != 1)
             free_pages = 0;
         if (f)
             fclose(f);
-        if ((uint64_t)free_pages * 2 * MIB < (uint64_t)c->c * MIB)
+        if ((uint64_t)free_pages * 2 * MIB < (uint64_t)c->mib * MIB)
             return "not enough free 2 MiB hugetlb pages (echo N > /proc/sys/vm/nr_hugepages)";
     }
     return NULL;
@@ -363,8 +363,8 @@ static int run_fault(const struct bench_case *bc, const struct options *o, struc
 {
     (void)o;
     struct vm v;
-    size_t size = (size_t)bc->c * MIB;
-    if (vm_create(&v, size, (enum backing)bc->b, (int)bc->a, err, errlen) < 0) {
+    size_t size = (size_t)bc->mib * MIB;
+    if (vm_create(&v, size, (enum backing)bc->backing, (int)bc->variant, err, errlen) < 0) {
         vm_destroy(&v);
         return -1;
     }
@@ -399,9 +399,9 @@ static int run_fault(const struct bench_case *bc, const struct options *o, struc
     extra_add(res, ",\"guest_cpl\":%d,\"region_mib\":%ld,\"pages_touched\":%llu,\"faults\":%llu,\"exits\":%llu,"
                    "\"cold_total_ticks\":%llu,\"warm_total_ticks\":%llu,\"warm_median_ticks\":%.1f,"
                    "\"cold_ticks_per_fault\":%.1f,\"cold_ticks_per_mib\":%.1f",
-              v.cpl, bc->c, (unsigned long long)pages, (unsigned long long)faults, (unsigned long long)(ex1 - ex0),
+              v.cpl, bc->mib, (unsigned long long)pages, (unsigned long long)faults, (unsigned long long)(ex1 - ex0),
               (unsigned long long)cold_total, (unsigned long long)warm_total, median_of(warm, pages),
-              faults ? (double)(cold_total - warm_total) / faults : 0.0, (double)cold_total / bc->c);
+              faults ? (double)(cold_total - warm_total) / faults : 0.0, (double)cold_total / bc->mib);
     free(warm);
     vm_destroy(&v);
     return 0;
@@ -414,8 +414,8 @@ static int run_fault(const struct bench_case *bc, const struct options *o, struc
 static int run_chase(const struct bench_case *bc, const struct options *o, struct result *res, char *err, size_t errlen)
 {
     struct vm v;
-    size_t size = (size_t)bc->c * MIB;
-    if (vm_create(&v, size, (enum backing)bc->b, (int)bc->a, err, errlen) < 0) {
+    size_t size = (size_t)bc->mib * MIB;
+    if (vm_create(&v, size, (enum backing)bc->backing, (int)bc->variant, err, errlen) < 0) {
         vm_destroy(&v);
         return -1;
     }
@@ -438,7 +438,7 @@ static int run_chase(const struct bench_case *bc, const struct options *o, struc
     }
     res->unit = "ticks";
     res->iterations = steps;
-    extra_add(res, ",\"guest_cpl\":%d,\"buffer_mib\":%ld,\"steps_per_sample\":%llu", v.cpl, bc->c, (unsigned long long)steps);
+    extra_add(res, ",\"guest_cpl\":%d,\"buffer_mib\":%ld,\"steps_per_sample\":%llu", v.cpl, bc->mib, (unsigned long long)steps);
     vm_destroy(&v);
     return 0;
 }
@@ -462,7 +462,7 @@ static void batch_exit(struct vm *v, void *p)
 static int run_batch(const struct bench_case *bc, const struct options *o, struct result *res, char *err, size_t errlen)
 {
     struct vm v;
-    size_t total = (size_t)bc->c * MIB, chunk = (size_t)bc->a;
+    size_t total = (size_t)bc->mib * MIB, chunk = (size_t)bc->variant;
     if (vm_create(&v, total + chunk, BACK_THP, 1, err, errlen) < 0) {
         vm_destroy(&v);
         return -1;
@@ -501,16 +501,16 @@ static const char *hlt_check(const struct bench_case *c)
     return cpl_for_host() ? "hlt and hypercalls are privileged: this host runs guest code natively only at CPL3 (no vmx/svm)" : NULL;
 }
 
-#define FAULT(name, g, b, mib) {name, "guest first touch of every 4 KiB page: faults, cost per fault and per MiB, cold and warm", fault_check, run_fault, g, b, mib}
-#define CHASE(name, g, b, mib) {name, "dependent pointer chase in the guest: ticks per access", kvm_check, run_chase, g, b, mib}
-#define BATCH(name, chunk) {name, "move 256 MiB to the host through one exit per chunk: bytes/s", kvm_check, run_batch, chunk, 0, 256}
+#define FAULT(name, g, b, mib) {name, "guest first touch of every 4 KiB page: faults, cost per fault and per MiB, cold and warm", fault_check, run_fault, g, b, mib, 0}
+#define CHASE(name, g, b, mib) {name, "dependent pointer chase in the guest: ticks per access", kvm_check, run_chase, g, b, mib, 0}
+#define BATCH(name, chunk) {name, "move 256 MiB to the host through one exit per chunk: bytes/s", kvm_check, run_batch, chunk, 0, 256, 0}
 
 const struct bench_case vm_cases[] = {
-    {"kvm.exit.pio", "port write, exit to the VMM's userspace and back", kvm_check, run_exit, 0, 0, 0},
-    {"kvm.exit.mmio", "store to unbacked memory, exit to the VMM's userspace and back", kvm_check, run_exit, 1, 0, 0},
-    {"kvm.exit.pio-kernel", "port write completed inside KVM (ioeventfd), no userspace", kvm_check, run_exit, 2, 0, 0},
-    {"kvm.exit.mmio-kernel", "MMIO store completed inside KVM (ioeventfd), no userspace", kvm_check, run_exit, 3, 0, 0},
-    {"kvm.exit.hlt", "hlt to the VMM and back", hlt_check, run_exit, 4, 0, 0},
+    {"kvm.exit.pio", "port write, exit to the VMM's userspace and back", kvm_check, run_exit, 0, 0, 0, 0},
+    {"kvm.exit.mmio", "store to unbacked memory, exit to the VMM's userspace and back", kvm_check, run_exit, 1, 0, 0, 0},
+    {"kvm.exit.pio-kernel", "port write completed inside KVM (ioeventfd), no userspace", kvm_check, run_exit, 2, 0, 0, 0},
+    {"kvm.exit.mmio-kernel", "MMIO store completed inside KVM (ioeventfd), no userspace", kvm_check, run_exit, 3, 0, 0, 0},
+    {"kvm.exit.hlt", "hlt to the VMM and back", hlt_check, run_exit, 4, 0, 0, 0},
     FAULT("kvm.fault.h4k-g4k", 0, BACK_4K, 64),
     FAULT("kvm.fault.h4k-g2m", 1, BACK_4K, 64),
     FAULT("kvm.fault.thp-g4k", 0, BACK_THP, 64),
@@ -524,6 +524,6 @@ const struct bench_case vm_cases[] = {
     BATCH("kvm.batch.4k", 4096), BATCH("kvm.batch.16k", 16384), BATCH("kvm.batch.64k", 65536),
     BATCH("kvm.batch.256k", 262144), BATCH("kvm.batch.1m", 1 << 20), BATCH("kvm.batch.4m", 4 << 20),
     BATCH("kvm.batch.16m", 16 << 20), BATCH("kvm.batch.64m", 64 << 20), BATCH("kvm.batch.256m", 256 << 20),
-    {"kvm.batch.1g", "move 1 GiB to the host in one exit: bytes/s", kvm_check, run_batch, 1L << 30, 0, 1024},
+    {"kvm.batch.1g", "move 1 GiB to the host in one exit: bytes/s", kvm_check, run_batch, 1L << 30, 0, 1024, 0},
 };
 const size_t vm_case_count = sizeof vm_cases / sizeof vm_cases[0];

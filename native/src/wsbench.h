@@ -30,7 +30,10 @@ struct bench_case {
     const char *what;
     const char *(*check)(const struct bench_case *);
     int (*run)(const struct bench_case *, const struct options *, struct result *, char *err, size_t errlen);
-    long a, b, c;               /* the row's parameters (sizes, page kinds, ...) */
+    long variant;               /* which form of the operation: page kind (0 4 KiB, 1 2 MiB), exit kind, copy (0) or triad (1), bytes per exit */
+    long backing;               /* host backing of guest memory (enum backing in vmm_x86_64.c); 0 where there is no guest */
+    long mib;                   /* the buffer's size in MiB */
+    long threads;               /* threads that run the operation (STREAM rows); 0 means one */
 };
 
 extern const struct bench_case host_cases[];

@@ -14,7 +14,7 @@ public class ReportTests
     {
         using var rec = new RecordedRuns();
         var o = ReportWriter.Write(rec.Load(RecordedRuns.Overhead), Path.Combine(rec.Dir, "out"));
-        var rows = Md(o).Split('\n').Where(l => l.StartsWith("| " + RecordedRuns.Overhead + " | ", StringComparison.Ordinal) && l.Count(ch => ch == '|') == 12)
+        var rows = Md(o).Split('\n').Where(l => l.StartsWith("| " + RecordedRuns.Overhead + " | ", StringComparison.Ordinal) && l.Count(ch => ch == '|') == 13)
             .Select(l => l.Split('|').Select(x => x.Trim()).ToArray()).ToDictionary(c => c[2]);
 
         // Read summary.json independently of RunData: every cell has its row, with the same figures.
@@ -126,6 +126,6 @@ public class ReportTests
         Assert.Contains("host-b (Neoverse-V2)", html);
         Assert.Contains("<td>Neoverse-V2</td>", html);                 // the hosts table, a column per run
         Assert.Contains("(×1)", html);                                 // identical data: every ratio to the first run is 1
-        Assert.NotEmpty(ReportWriter.Comparison(runs));
+        Assert.NotEmpty(ReportModel.Comparison(runs));
     }
 }

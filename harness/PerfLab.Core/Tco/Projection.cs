@@ -43,10 +43,9 @@ public static class Projection
     {
         var problems = Problems(i);
         if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
-        var weights = i.Model.Parameters * ModelDescription.BytesPerWeight[i.Dtype] / 1e9;
-        var kvBytes = i.Dtype == "fp32" ? 4 : 2;
+        var weights = i.Model.WeightsGB(i.Dtype);
         // A decode step at position t reads the KV cache up to t: on average half the context over a sequence.
-        var kv = 2.0 * i.Model.Layers * i.Model.KvHeads * i.Model.HeadDim * kvBytes * (i.ContextTokens / 2.0) / 1e9;
+        var kv = i.Model.KvCacheGB(i.Dtype, i.ContextTokens / 2.0);
         var bytes = weights + kv;
         var roofline = i.HostBandwidthGBps / bytes;
         var native = roofline * i.Efficiency;
@@ -58,7 +57,7 @@ public static class Projection
         var terms = new List<ProjectionTerm>
         {
             new("weights read per token", weights, "GB", $"{i.Model.Parameters / 1e9:0.##} B parameters × {ModelDescription.BytesPerWeight[i.Dtype]} B ({i.Dtype})"),
-            new("KV cache read per token", kv, "GB", $"2 × {i.Model.Layers} layers × {i.Model.KvHeads} KV heads × {i.Model.HeadDim} × {kvBytes} B × {i.ContextTokens}/2 tokens (mean position)"),
+            new("KV cache read per token", kv, "GB", $"2 × {i.Model.Layers} layers × {i.Model.KvHeads} KV heads × {i.Model.HeadDim} × {ModelDescription.KvBytesPerElement(i.Dtype)} B × {i.ContextTokens}/2 tokens (mean position)"),
             new("host bandwidth", i.HostBandwidthGBps, "GB/s", "input: the target host's memory bandwidth"),
             new("roofline", roofline, "tokens/s", "bandwidth ÷ bytes per token"),
             new("efficiency", i.Efficiency, "fraction", i.EfficiencySource),

@@ -18,6 +18,15 @@ public sealed record ModelDescription(string Name, double Parameters, int Layers
     {
         ["fp32"] = 4, ["bf16"] = 2, ["fp16"] = 2, ["int8"] = 1, ["int4"] = 0.5 + 4.0 / 32, // int4: nibbles plus an fp32 scale per 32
     };
+
+    /// <summary>Bytes of one KV-cache element: the cache stays in 16-bit unless the model is fp32.</summary>
+    public static int KvBytesPerElement(string dtype) => dtype == "fp32" ? 4 : 2;
+
+    /// <summary>The KV cache of <paramref name="tokens"/> positions of one sequence, in GB: keys and values, every layer and KV head.</summary>
+    public double KvCacheGB(string dtype, double tokens) => 2.0 * Layers * KvHeads * HeadDim * tokens * KvBytesPerElement(dtype) / 1e9;
+
+    /// <summary>The weights in GB at this weight type.</summary>
+    public double WeightsGB(string dtype) => Parameters * BytesPerWeight[dtype] / 1e9;
 }
 
 /// <summary>The host a Realm runs on and what an hour of it costs.</summary>
@@ -62,9 +71,9 @@ public static class TcoModel
         var problems = Problems(i);
         if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
         var m = i.Model;
-        var weights = m.Parameters * ModelDescription.BytesPerWeight[i.Dtype] / 1e9;
-        var kvBytesPerWeightType = i.Dtype == "fp32" ? 4 : 2; // the KV cache stays in 16-bit unless the model is fp32
-        var kv = 2.0 * m.Layers * m.KvHeads * m.HeadDim * (double)i.ContextTokens * i.Concurrency * kvBytesPerWeightType / 1e9;
+        var weights = m.WeightsGB(i.Dtype);
+        var kvBytesPerWeightType = ModelDescription.KvBytesPerElement(i.Dtype);
+        var kv = m.KvCacheGB(i.Dtype, i.ContextTokens) * i.Concurrency;
         var activations = weights * i.ActivationFraction;
         var subtotal = weights + kv + i.RuntimeGB + activations;
         var metadata = subtotal * i.RealmMetadataFraction;

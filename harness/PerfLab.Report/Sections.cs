@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using PerfLab.Core.Analysis;
+using PerfLab.Results;
+
+namespace PerfLab.Report;
+
+/// <summary>How a table cell is shown: plain text, a right-aligned number, or an evidence word in its colour.</summary>
+public enum CellStyle { Text, Number, Evidence }
+
+public readonly record struct TableCell(string Text, CellStyle Style = CellStyle.Text)
+{
+    public static implicit operator TableCell(string text) => new(text);
+    public static TableCell Num(string text) => new(text, CellStyle.Number);
+    public static TableCell Ev(string text) => new(text, CellStyle.Evidence);
+}
+
+/// <summary>One block of a report. HTML and Markdown are two renderings of the same list, so they cannot disagree.</summary>
+public abstract record Section;
+public sealed record Heading(string Text, int Level = 2) : Section;
+public sealed record Paragraph(string Text) : Section;
+/// <summary>A warning that belongs at the top (an interrupted or incomplete run).</summary>
+public sealed record Banner(string Id, string Bold, string Text) : Section;
+/// <summary>A table; rows marked in <paramref name="Highlighted"/> differ between runs (shown highlighted in HTML).</summary>
+public sealed record Table(string Id, IReadOnlyList<string> Headers, IReadOnlyList<IReadOnlyList<TableCell>> Rows, IReadOnlySet<int>? Highlighted = null) : Section;
+public sealed record Items(string Id, IReadOnlyList<string> Lines, bool Problems = false) : Section;
+public sealed record Preformatted(string Text) : Section;
+public sealed record Figures(IReadOnlyList<ChartImage> Charts) : Section;
+
+/// <summary>What a report says, in order: the runs, what could not be read, the hosts, the cells, the overheads,
+/// capacity, runs side by side, TCO, charts and gates. Both renderers take this list as it is.</summary>
+public static class ReportModel
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static string Num(double v, int decimals) => double.IsFinite(v) ? v.ToString("F" + decimals, Inv) : "–";
+
+    private static readonly string[] HostKeys =
+        ["hostname", "cpu_model", "logical_cores", "memory_bytes", "kernel", "os", "architecture", "thp_enabled", "huge_pages2_m_total", "hypervisor_vendor",
+         "virtualization_extensions", "kvm_device", "kvm_modules", "resctrl", "dotnet_version", "cpu_flags_of_note", "scaling_governor", "git_commit", "git_dirty", "virtualization_kind"];
+
+    public static string Title(IReadOnlyList<RunData> runs) => runs.Count == 1 ? $"PerfLab report: {runs[0].RunId}" : $"PerfLab comparison: {runs.Count} runs";
+
+    public static IReadOnlyList<Section> Build(IReadOnlyList<RunData> runs, IReadOnlyList<ChartImage> charts, IReadOnlyList<ChartGap> gaps, JsonNode? tco)
+    {
+        var s = new List<Section>();
+        foreach (var r in runs.Where(r => r.StateWord != "complete"))
+            s.Add(new Banner("state-" + r.RunId, $"{r.RunId} is {r.StateWord}.", "What finished before it stopped is reported below" +
+                (r.NotRun.Count > 0 ? $"; {r.NotRun.Count} planned cell(s) never ran: {string.Join(", ", r.NotRun)}" : "") + "."));
+        s.Add(new Heading("Runs"));
+        s.Add(new Table("runs", ["run", "suite", "state", "host", "started (UTC)", "ended (UTC)", "cells ok / failed / skipped"],
+            runs.Select(r => (IReadOnlyList<TableCell>)[r.RunId, r.Suite, r.StateWord, r.HostLabel, r.StartedUtc ?? "", r.EndedUtc ?? "",
+                $"{r.Cells.Count(c => c.Status == "ok")} / {r.Cells.Count(c => c.Status == "failed")} / {r.Cells.Count(c => c.Status == "skipped")}"]).ToList()));
+        var problems = runs.SelectMany(r => r.Problems).ToList();
+        if (problems.Count > 0)
+        {
+            s.Add(new Heading("Problems reading the runs"));
+            s.Add(new Items("problems", problems.Select(p => $"`{p.File}`: {p.What}").ToList(), Problems: true));
+        }
+        s.AddRange(Hosts(runs));
+        s.Add(new Heading("Cells"));
+        s.Add(new Paragraph("Times in ms. Medians and p99 are Harrell–Davis estimates (their confidence intervals are in summary.csv)."));
+        s.Add(new Table("summary", ["run", "cell", "evidence", "status", "result", "QPS", "tokens/s", "latency median", "latency p99", "TTFT p99", "TPOT median", "reason"],
+            CellRows(runs).ToList()));
+        s.AddRange(Overheads(runs));
+        s.AddRange(Capacity(runs));
+        if (runs.Count > 1) s.AddRange(SideBySide(runs));
+        if (tco is not null) s.AddRange(Tco(tco));
+        s.Add(new Heading("Charts"));
+        s.Add(new Figures(charts));
+        if (gaps.Count > 0) s.Add(new Items("gaps", gaps.Select(g => $"not drawn: {g.Name}: {g.Why}").ToList()));
+        foreach (var r in runs.Where(r => r.GateMarkdown != null))
+        {
+            s.Add(new Heading($"Gate: {r.RunId}"));
+            s.Add(new Preformatted(r.GateMarkdown!));
+        }
+        return s;
+    }
+
+    private static IEnumerable<Section> Hosts(IReadOnlyList<RunData> runs)
+    {
+        var keys = HostKeys.Where(k => runs.Any(r => r.Host.ContainsKey(k))).ToList();
+        var rows = keys.Select(k => (IReadOnlyList<TableCell>)[k, .. runs.Select(r => (TableCell)r.Host.GetValueOrDefault(k, "–"))]).ToList();
+        var differ = keys.Select((k, i) => (k, i)).Where(x => runs.Select(r => r.Host.GetValueOrDefault(x.k, "–")).Distinct().Count() > 1).Select(x => x.i).ToHashSet();
+        yield return new Heading("Host environments");
+        yield return new Table("hosts", ["property", .. runs.Select(r => r.RunId)], rows, differ);
+    }
+
+    /// <summary>One row per cell: its headline figures in ms.</summary>
+    public static IEnumerable<IReadOnlyList<TableCell>> CellRows(IReadOnlyList<RunData> runs) =>
+        runs.SelectMany(r => r.Cells.Select(c =>
+        {
+            var m = c.Result?.Metrics;
+            TableCell Q(MetricInfo metric, Func<PerfLab.Core.Statistics.DistributionSummary, double> pick) =>
+                TableCell.Num(m != null && m.TryGetValue(metric.Name, out var d) ? Num(pick(d) / 1e6, 3) : "–");
+            return (IReadOnlyList<TableCell>)[r.RunId, c.Id, TableCell.Ev(c.Evidence), c.Status, c.Result?.Validity ?? "–",
+                TableCell.Num(c.Result is { } res ? Num(res.QueriesPerS, 2) : "–"), TableCell.Num(c.Result is { } t ? Num(t.TokensPerS, 1) : "–"),
+                Q(Metrics.Latency, d => d.Median.Value), Q(Metrics.Latency, d => d.P99.Value), Q(Metrics.Ttft, d => d.P99.Value), Q(Metrics.Tpot, d => d.Median.Value),
+                c.Reason ?? string.Join("; ", c.Result?.Reasons ?? [])];
+        }));
+
+    private static IEnumerable<Section> Overheads(IReadOnlyList<RunData> runs)
+    {
+        var rows = runs.SelectMany(r => r.Cells.SelectMany(c => c.Overheads.Where(o => o.Metric != Metrics.Inside.Name)
+            .Select(o => (IReadOnlyList<TableCell>)[r.RunId, c.Id, o.Metric, o.BaselineCell, TableCell.Num(Num(o.Pct, 2)),
+                TableCell.Num($"[{Num(o.PctLower, 2)}, {Num(o.PctUpper, 2)}]"), TableCell.Ev(c.Evidence)]))).ToList();
+        yield return new Heading("Overhead against the baseline");
+        if (rows.Count == 0)
+        {
+            yield return new Paragraph("No cell of these runs has a baseline cell to compare with.");
+            yield break;
+        }
+        var confidence = string.Join(" / ", runs.Select(r => r.GateConfidence is { } c ? $"{c * 100:0.##} %" : "unknown (no manifest)").Distinct());
+        yield return new Paragraph("Change of the typical value (Hodges–Lehmann ratio) against the baseline cell, positive when the metric grew " +
+                                   $"(slower for times, more for throughput); intervals at {confidence} confidence.");
+        yield return new Table("overhead", ["run", "cell", "metric", "baseline cell", "change %", "CI %", "evidence"], rows);
+    }
+
+    private static IEnumerable<Section> Capacity(IReadOnlyList<RunData> runs)
+    {
+        var rows = runs.SelectMany(r => r.Cells.Where(c => c.Capacity != null).Select(c =>
+        {
+            var mine = c.Capacity!.CapacityQps;
+            var theirs = c.BaselineCell is { } b ? r.Cells.FirstOrDefault(x => x.Id == b)?.Capacity?.CapacityQps : null;
+            var vs = mine is { } m && theirs is { } t && t > 0 ? $"{(m / t - 1) * 100:+0.0;-0.0;0.0} %" : c.IsBaseline ? "baseline" : "–";
+            return (IReadOnlyList<TableCell>)[r.RunId, c.Id, TableCell.Num(mine is { } q ? Num(q, 2) : "none"), TableCell.Num(vs),
+                TableCell.Num(c.Capacity.LowestInvalidQps is { } hi ? Num(hi, 2) : "–"), TableCell.Num(c.Capacity.Probes.Count.ToString(Inv)),
+                c.Capacity.Converged ? "yes" : "no", c.Capacity.Note, TableCell.Ev(c.Evidence)];
+        })).ToList();
+        if (rows.Count == 0) yield break;
+        yield return new Heading("Capacity");
+        yield return new Paragraph("The highest Poisson QPS that stayed VALID under the scenario's limits: the number a capacity planner multiplies.");
+        yield return new Table("capacity", ["run", "cell", "capacity (QPS)", "capacity change vs baseline (+ is more)", "lowest INVALID (QPS)", "probes", "converged", "search", "evidence"], rows);
+    }
+
+    private static IEnumerable<Section> SideBySide(IReadOnlyList<RunData> runs)
+    {
+        yield return new Heading("Side by side");
+        yield return new Paragraph("Cells present in more than one run; medians in ms, and the ratio of each run to the first.");
+        var rows = Comparison(runs).Select(x => (IReadOnlyList<TableCell>)[x.Cell, x.Metric, .. x.Medians.Select((v, i) =>
+            TableCell.Num((v is { } y ? Num(y / 1e6, 3) : "–") + (i > 0 && x.Medians[0] is { } b && v is { } z && b != 0 ? $" (×{z / b:0.###})" : "")))]).ToList();
+        yield return new Table("comparison", ["cell", "metric", .. runs.Select(r => $"{r.RunId} ({r.HostLabel})")], rows);
+    }
+
+    public static IEnumerable<(string Cell, string Metric, IReadOnlyList<double?> Medians)> Comparison(IReadOnlyList<RunData> runs)
+    {
+        var ids = runs.SelectMany(r => r.Cells.Select(c => c.Id)).GroupBy(id => id).Where(g => g.Count() > 1).Select(g => g.Key).Distinct();
+        foreach (var id in ids)
+            foreach (var metric in new[] { Metrics.Latency, Metrics.Ttft, Metrics.Tpot, Metrics.OpCost })
+            {
+                var values = runs.Select(r => r.Cells.FirstOrDefault(c => c.Id == id)?.Result?.Metrics is { } m && m.TryGetValue(metric.Name, out var d) ? (double?)d.Median.Value : null).ToList();
+                if (values.Count(v => v.HasValue) > 1) yield return (id, metric.Name, values);
+            }
+    }
+
+    private static IEnumerable<Section> Tco(JsonNode tco)
+    {
+        yield return new Heading("TCO");
+        if (tco["result"] is { } t)
+            yield return new Paragraph($"Memory per Realm {Num(t["memory_per_realm_gb"]?.GetValue<double>() ?? double.NaN, 1)} GB; Realms per host {t["realms_per_host"]}; " +
+                $"cost per million tokens {Num(t["cost_per_million_tokens_native"]?.GetValue<double>() ?? double.NaN, 3)} native, " +
+                $"{Num(t["cost_per_million_tokens_confidential"]?.GetValue<double>() ?? double.NaN, 3)} confidential.");
+        yield return new Table("tco", ["memory term", "GB", "basis"], (tco["result"]?["terms"]?.AsArray() ?? []).Select(x => (IReadOnlyList<TableCell>)
+            [x?["name"]?.ToString() ?? "", TableCell.Num(Num(x?["gb"]?.GetValue<double>() ?? double.NaN, 1)), x?["basis"]?.ToString() ?? ""]).ToList());
+        yield return new Preformatted(tco.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
+}
