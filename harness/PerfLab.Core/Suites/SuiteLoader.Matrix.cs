@@ -1,15 +1,12 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
-using PerfLab.Core.LoadGen;
 using PerfLab.Core.Units;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace PerfLab.Core.Suites;
-/// <summary>The matrix half of the loader: axes, exclude and baseline selectors, the gate block, and expansion into cells.</summary>
+
+// The matrix half of the loader: axes, exclude and baseline selectors, the gate block, and expansion into cells (see SuiteLoader.cs for the rest).
 public static partial class SuiteLoader
 {
-
     /// <summary>The matrix axes, each with the node where its values were given (for error positions).</summary>
     private sealed record Axes(
         List<Platform> Platform, List<PageSize> PageSize, List<HugePageBacking> Backing, List<Bytes> RsiBatch,

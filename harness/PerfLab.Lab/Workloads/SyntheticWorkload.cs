@@ -7,6 +7,14 @@ using PerfLab.Lab.Os;
 
 namespace PerfLab.Lab.Workloads;
 
+/// <summary>Settings of the synthetic SUT, read from the workload's validated parameters.</summary>
+public sealed record SyntheticSettings(int Concurrency, int PromptTokens, int OutputTokens, double PrefillUsPerToken, double DecodeUsPerToken,
+    int WorkingSetMib, int TouchPagesPerToken)
+{
+    public static SyntheticSettings From(WorkloadSpec w) => new(w.GetInt("concurrency"), w.GetInt("prompt_tokens"), w.GetInt("output_tokens"),
+        w.GetDouble("prefill_us_per_token"), w.GetDouble("decode_us_per_token"), w.GetInt("working_set_mib"), w.GetInt("touch_pages_per_token"));
+}
+
 /// <summary>The synthetic workload: a token-streaming stand-in for an LLM (see SyntheticTokenSut).</summary>
 public sealed class SyntheticWorkload : IWorkload
 {
@@ -16,14 +24,6 @@ public sealed class SyntheticWorkload : IWorkload
         new SyntheticTokenSut(SyntheticSettings.From(spec), context.Options.PageSize, context.Options.Backing);
 
     public long PageBackedBytes(WorkloadSpec spec) => spec.GetInt("working_set_mib") * Bytes.MiB;
-}
-
-/// <summary>Settings of the synthetic SUT, read from the workload's validated parameters.</summary>
-public sealed record SyntheticSettings(int Concurrency, int PromptTokens, int OutputTokens, double PrefillUsPerToken, double DecodeUsPerToken,
-    int WorkingSetMib, int TouchPagesPerToken)
-{
-    public static SyntheticSettings From(WorkloadSpec w) => new(w.GetInt("concurrency"), w.GetInt("prompt_tokens"), w.GetInt("output_tokens"),
-        w.GetDouble("prefill_us_per_token"), w.GetDouble("decode_us_per_token"), w.GetInt("working_set_mib"), w.GetInt("touch_pages_per_token"));
 }
 
 /// <summary>

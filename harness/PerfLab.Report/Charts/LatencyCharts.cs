@@ -1,7 +1,5 @@
 using PerfLab.Results;
 using System.Globalization;
-using PerfLab.Core.Results;
-using PerfLab.Core.Units;
 using ScottPlot;
 
 namespace PerfLab.Report;

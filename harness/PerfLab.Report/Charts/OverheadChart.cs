@@ -1,8 +1,6 @@
 using PerfLab.Results;
-using System.Globalization;
 using PerfLab.Core.Analysis;
 using PerfLab.Core.Results;
-using PerfLab.Core.Units;
 using ScottPlot;
 
 namespace PerfLab.Report;

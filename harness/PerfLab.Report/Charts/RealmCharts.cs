@@ -1,5 +1,4 @@
 using PerfLab.Results;
-using System.Globalization;
 using PerfLab.Core.Results;
 using PerfLab.Core.Units;
 using ScottPlot;
