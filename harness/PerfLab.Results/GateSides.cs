@@ -7,7 +7,11 @@ using PerfLab.Results.Schema;
 namespace PerfLab.Results;
 
 /// <summary>What the gate needs from one side: metric samples per successful cell, and the suite's gate settings.</summary>
-public sealed record GateSide(GateInput Input, GateSpec? Spec, string Suite);
+public sealed record GateSide(GateInput Input, GateSpec? Spec, string Suite)
+{
+    /// <summary>The host the samples were measured on (null for a baseline recorded before baselines named theirs).</summary>
+    public HostEnvironment? Host { get; init; }
+}
 
 /// <summary>Reads a gate's two sides: run folders (strictly) or baseline files, and writes baseline files deliberately.</summary>
 public static class GateSides
@@ -32,11 +36,16 @@ public static class GateSides
             var kind = ScenarioNames.All.GetValueOrDefault(r.ScenarioKind);
             cells[c.Id] = metrics.Where(kv => Metrics.IsGateable(kind, kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
         }
-        return new GateSide(new GateInput(Path.GetFileName(Path.TrimEndingDirectorySeparator(run.Folder)), cells), m.Suite.Gate, m.Suite.Name);
+        return new GateSide(new GateInput(Path.GetFileName(Path.TrimEndingDirectorySeparator(run.Folder)), cells) { HostClass = m.Host?.HostClass },
+            m.Suite.Gate, m.Suite.Name) { Host = m.Host };
     }
 
     private sealed record BaselineFile(int Schema, string Suite, string Source, string CreatedUtc, GateSpec? Gate,
-        Dictionary<string, Dictionary<string, double[]>> Cells);
+        Dictionary<string, Dictionary<string, double[]>> Cells)
+    {
+        /// <summary>Where the samples were measured; absent in baselines written before it was recorded (then: unknown host).</summary>
+        public HostEnvironment? Host { get; init; }
+    }
 
     private static GateSide LoadBaseline(string file)
     {
@@ -47,7 +56,7 @@ public static class GateSides
         if (b.Schema != RunFiles.SchemaVersion)
             throw new ResultsFormatException($"{file}: baseline schema {b.Schema}, this PerfLab reads {RunFiles.SchemaVersion}; write it again with perflab gate --update-baseline");
         var cells = b.Cells.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, double[]>)kv.Value);
-        return new GateSide(new GateInput(Path.GetFileName(file), cells), b.Gate, b.Suite);
+        return new GateSide(new GateInput(Path.GetFileName(file), cells) { HostClass = b.Host?.HostClass }, b.Gate, b.Suite) { Host = b.Host };
     }
 
     /// <summary>Writes a candidate's samples as a baseline file, deliberately (only --update-baseline calls this).</summary>
@@ -55,7 +64,7 @@ public static class GateSides
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
         var b = new BaselineFile(RunFiles.SchemaVersion, candidate.Suite, source, DateTime.UtcNow.ToString("O"), candidate.Spec,
-            candidate.Input.Cells.ToDictionary(kv => kv.Key, kv => kv.Value.ToDictionary(m => m.Key, m => m.Value)));
+            candidate.Input.Cells.ToDictionary(kv => kv.Key, kv => kv.Value.ToDictionary(m => m.Key, m => m.Value))) { Host = candidate.Host };
         RunFolderWriter.WriteAtomic(file, JsonSerializer.Serialize(b, new JsonSerializerOptions(RunFiles.Json) { WriteIndented = false }));
     }
 }

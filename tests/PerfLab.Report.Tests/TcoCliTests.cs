@@ -18,6 +18,20 @@ public class TcoCliTests
     }
 
     [Fact]
+    public void A_typed_in_rate_is_given_never_measured_and_an_assumed_zero_overhead_is_said()
+    {
+        var (code, output, _) = Tco("--model", "llama-70b", "--dtype", "bf16", "--tokens-per-s", "20", "--tokens-source", "run 20261128T131117Z");
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("measured", output);
+        Assert.Contains("(given)", output);
+        Assert.Contains("given (--tokens-per-s, from run 20261128T131117Z)", output);
+        Assert.Contains("assumed 0", output);
+        var json = JsonNode.Parse(Tco("--model", "llama-70b", "--dtype", "bf16", "--tokens-per-s", "20", "--overhead-pct", "9", "--json").Out)!;
+        Assert.Equal("given", json["result"]!["tokens_evidence"]!.GetValue<string>());
+        Assert.Equal("given (--overhead-pct)", json["overhead_basis"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void The_70B_BF16_8K_example_shows_every_term_and_a_total_in_range()
     {
         var (code, output, _) = Tco("--model", "llama-70b", "--dtype", "bf16", "--context", "8192", "--concurrency", "8", "--tokens-per-s", "20", "--json");

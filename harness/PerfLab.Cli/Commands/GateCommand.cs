@@ -13,18 +13,24 @@ public static class GateCommand
         var candidate = new Option<string>("--candidate") { Description = "the run folder to judge", Required = true };
         var threshold = new Option<double?>("--threshold-pct") { Description = "practical threshold in percent; default: the candidate suite's gate.threshold_pct" };
         var output = new Option<string?>("--output") { Description = "where to write the Markdown table; default: <candidate>/gate.md" };
-        var update = new Option<bool>("--update-baseline") { Description = "write the candidate's samples to the --baseline file instead of comparing" };
+        var update = new Option<bool>("--update-baseline") { Description = "write the candidate's samples (and its host) to the --baseline file instead of comparing" };
+        var failOn = new Option<string>("--fail-on") { Description = "what exits 1: regression (default) or inconclusive (also an inconclusive verdict, e.g. another host)", DefaultValueFactory = _ => "regression" };
+        failOn.AcceptOnlyFromAmong("regression", "inconclusive");
+        var otherHost = new Option<bool>("--allow-other-host") { Description = "compare even when the baseline comes from another host class (CPU, cores, kernel, THP, hypervisor)" };
         var cmd = new Command("gate", "Compare a candidate run with a baseline per cell and metric: regressed, improved, unchanged or inconclusive,\n" +
-                                      "with the effect and its interval. Prints a Markdown table (also written to a file); exits 1 on a regression.\n" +
+                                      "with the effect and its interval. Prints a Markdown table (also written to a file); exits 1 on a regression\n" +
+                                      "(or, with --fail-on inconclusive, on any inconclusive verdict). A baseline from another host class is not compared.\n" +
                                       "Example: perflab gate --baseline results/baselines/quick.json --candidate results/runs/20261124T203000Z-quick")
         {
-            baseline, candidate, threshold, output, update,
+            baseline, candidate, threshold, output, update, failOn, otherHost,
         };
-        cmd.SetAction(p => (int)Execute(p.GetValue(baseline)!, p.GetValue(candidate)!, p.GetValue(threshold), p.GetValue(output), p.GetValue(update), stdout, stderr));
+        cmd.SetAction(p => (int)Execute(p.GetValue(baseline)!, p.GetValue(candidate)!, p.GetValue(threshold), p.GetValue(output), p.GetValue(update), stdout, stderr,
+            p.GetValue(failOn) == "inconclusive" ? FailOn.Inconclusive : FailOn.Regression, p.GetValue(otherHost)));
         return cmd;
     }
 
-    public static ExitCode Execute(string baselinePath, string candidatePath, double? thresholdPct, string? output, bool update, TextWriter stdout, TextWriter stderr)
+    public static ExitCode Execute(string baselinePath, string candidatePath, double? thresholdPct, string? output, bool update, TextWriter stdout, TextWriter stderr,
+        FailOn failOn = FailOn.Regression, bool allowOtherHost = false)
     {
         try
         {
@@ -39,16 +45,18 @@ public static class GateCommand
             var spec = cand.Spec ?? bas.Spec ?? PerfLab.Core.Suites.GateSpec.Default;
             if (thresholdPct is { } t)
             {
-                if (t is <= 0 or >= 100) { stderr.WriteLine($"--threshold-pct {t}: give a percentage above 0 and below 100"); return ExitCode.BadInput; }
+                if (!(t > 0 && t < 100)) { stderr.WriteLine($"--threshold-pct {t}: give a percentage above 0 and below 100"); return ExitCode.BadInput; }
                 spec = spec with { ThresholdPct = t };
             }
-            var report = GateEvaluator.Evaluate(bas.Input, cand.Input, spec);
+            var report = GateEvaluator.Evaluate(bas.Input, cand.Input, spec, allowOtherHost);
             var md = report.ToMarkdown();
             stdout.Write(md);
             var file = output ?? (Directory.Exists(candidatePath) ? Path.Combine(candidatePath, "gate.md") : "gate.md");
             File.WriteAllText(file, md);
             stdout.WriteLine($"\n(written to {file})");
-            return report.AnyRegression ? ExitCode.Failed : ExitCode.Ok;
+            if (report.HostProblem != null)
+                stdout.WriteLine($"to keep this run as the baseline for this host: perflab gate --update-baseline --baseline {baselinePath} --candidate {candidatePath}");
+            return report.Fails(failOn) ? ExitCode.Failed : ExitCode.Ok;
         }
         catch (ResultsFormatException e)
         {

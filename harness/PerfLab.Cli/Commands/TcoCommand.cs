@@ -30,8 +30,8 @@ public static class TcoCommand
         var price = new Option<double>("--price-per-hour") { Description = "what an hour of the host costs (costs per million tokens are in its currency)", DefaultValueFactory = _ => 10 };
         var coresPerRealm = new Option<int>("--cores-per-realm") { Description = "cores each Realm is given", DefaultValueFactory = _ => 16 };
         var tokens = new Option<double?>("--tokens-per-s") { Description = "decode tokens/s of one Realm, from a run; without it the rate is projected (--host-bandwidth-gbps)" };
-        var evidence = new Option<string>("--tokens-evidence") { Description = "evidence of --tokens-per-s: measured, emulated or projected", DefaultValueFactory = _ => "measured" };
-        evidence.AcceptOnlyFromAmong("measured", "projected", "emulated");
+        // A rate typed in is evidence `given`, whatever it was measured as elsewhere: this command did not measure it.
+        var evidence = new Option<string>("--tokens-source") { Description = "where --tokens-per-s comes from (e.g. a run folder); printed beside it, its evidence stays 'given'" };
         var overhead = new Option<double?>("--overhead-pct") { Description = "confidential overhead on tokens/s, % (from an overhead run); default: the projection's" };
         var bandwidth = new Option<double?>("--host-bandwidth-gbps") { Description = "project decode from this memory bandwidth (GB/s per Realm's share) instead of --tokens-per-s" };
         var efficiency = new Option<double>("--efficiency") { Description = "fraction of the bandwidth roofline decode reaches", DefaultValueFactory = _ => MeasuredEfficiency };
@@ -64,7 +64,7 @@ public static class TcoCommand
             ProjectionResult? projection = null;
             ProjectionInputs? projectionInputs = null;
             var rate = p.GetValue(tokens);
-            var ev = p.GetValue(evidence) switch { "projected" => Evidence.Projected, "emulated" => Evidence.Emulated, _ => Evidence.Measured };
+            var ev = Evidence.Given;
             if (rate is null)
             {
                 if (p.GetValue(bandwidth) is not { } bw)
@@ -81,7 +81,7 @@ public static class TcoCommand
                 }
                 var eff = p.GetValue(efficiency);
                 projectionInputs = new ProjectionInputs(m, p.GetValue(dtype)!, p.GetValue(context), bw, eff,
-                    eff == MeasuredEfficiency ? MeasuredEfficiencySource : "input (--efficiency)", cal.Name, cal.ExitUs, EncryptionBandwidthTaxPct: p.GetValue(tax));
+                    eff == MeasuredEfficiency ? MeasuredEfficiencySource : "input (--efficiency)", cal.Name, cal.ExitUs, TimerHz: cal.TickHz, EncryptionBandwidthTaxPct: p.GetValue(tax));
                 problems.AddRange(Projection.Problems(projectionInputs));
                 if (problems.Count == 0)
                 {
@@ -95,6 +95,10 @@ public static class TcoCommand
             var inputs = new TcoInputs(m, p.GetValue(dtype)!, p.GetValue(context), p.GetValue(concurrency),
                 new HostDescription(p.GetValue(memory), p.GetValue(cores), p.GetValue(sockets), p.GetValue(price)),
                 p.GetValue(coresPerRealm), rate ?? 1, ev, p.GetValue(overhead) ?? projection?.RealmOverheadPct ?? 0);
+            var overheadBasis = p.GetValue(overhead) is not null ? "given (--overhead-pct)"
+                : projection is not null ? $"projected (calibration profile {projectionInputs!.CalibrationProfile})"
+                : "assumed 0: no --overhead-pct was given and nothing was projected; the confidential figures equal the native ones";
+            var tokensBasis = ev == Evidence.Given ? "given (--tokens-per-s" + (p.GetValue(evidence) is { Length: > 0 } src ? $", from {src})" : ")") : "projected";
             problems.AddRange(TcoModel.Problems(inputs).Where(x => !problems.Contains(x)));
             WarmPoolInputs? poolInputs = null;
             if (p.GetValue(arrivals) is { } lambda)
@@ -116,7 +120,8 @@ public static class TcoCommand
             var pool = poolInputs is null ? null : WarmPool.Size(poolInputs);
             if (p.GetValue(json))
             {
-                stdout.WriteLine(JsonSerializer.Serialize(new { inputs, result = r, projection_inputs = projectionInputs, projection, warm_pool_inputs = poolInputs, warm_pool = pool }, RunFiles.Json));
+                stdout.WriteLine(JsonSerializer.Serialize(new { inputs, result = r, tokens_basis = tokensBasis, overhead_basis = overheadBasis, projection_inputs = projectionInputs, projection,
+                    warm_pool_inputs = poolInputs, warm_pool = pool }, RunFiles.Json));
                 return 0;
             }
             stdout.WriteLine($"## TCO: {m.Name} {inputs.Dtype}, {inputs.ContextTokens} context × {inputs.Concurrency} sequences per Realm");
@@ -126,6 +131,7 @@ public static class TcoCommand
             stdout.WriteLine($"\nRealms per host: {r.RealmsPerHost} (limited by {r.LimitedBy}); tokens/s per host: {r.TokensPerSecondPerHostNative:0.#} native, " +
                              $"{r.TokensPerSecondPerHostConfidential:0.#} confidential ({r.TokensEvidence.Name()}); cost per million tokens: " +
                              $"{r.CostPerMillionTokensNative:0.###} native, {r.CostPerMillionTokensConfidential:0.###} confidential.");
+            stdout.WriteLine($"Tokens/s per Realm: {inputs.TokensPerSecondPerRealm:0.###} — {tokensBasis}. Confidential overhead: {inputs.ConfidentialOverheadPct:0.###} % — {overheadBasis}.");
             if (projection is not null)
             {
                 stdout.WriteLine("\n## Projection (projected: a model's estimate, not a measurement)\n| term | value | unit | basis |\n|---|---:|---|---|");

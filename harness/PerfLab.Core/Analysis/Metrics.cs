@@ -6,11 +6,18 @@ namespace PerfLab.Core.Analysis;
 /// <summary>The unit a metric's values are in; its symbol is what files and tables print.</summary>
 public enum MetricUnit { Nanoseconds, TokensPerSecond, BytesPerSecond }
 
+/// <summary>
+/// Which absolute floor a time metric's gate threshold may be raised to: per-query times (latency, TTFT) and per-token
+/// times (TPOT) differ by the number of tokens, so one floor for both makes the gate blind to per-token regressions.
+/// </summary>
+public enum FloorKind { None, PerQuery, PerToken }
+
 /// <summary>Which scenarios a metric is judged in (by the gate and by overheads).</summary>
 public enum GatedIn { Never, NotOffline, OfflineOnly, Always }
 
 /// <summary>A metric the lab reports: its name, unit, which direction is better and where it is judged.</summary>
-public sealed record MetricInfo(string Name, MetricUnit Unit, bool HigherIsBetter, string Description, GatedIn Gated = GatedIn.Never)
+public sealed record MetricInfo(string Name, MetricUnit Unit, bool HigherIsBetter, string Description, GatedIn Gated = GatedIn.Never,
+    FloorKind Floor = FloorKind.None)
 {
     public string UnitSymbol => Unit switch
     {
@@ -35,11 +42,11 @@ public static class Metrics
 {
     // Offline latency and TTFT only say where a query stood in a queue that was filled at once, so offline is judged on
     // throughput and TPOT, as MLPerf does.
-    public static readonly MetricInfo Latency = new("latency", MetricUnit.Nanoseconds, false, "completion − scheduled issue time (end to end, includes the path into the Realm)", GatedIn.NotOffline);
-    public static readonly MetricInfo Ttft = new("ttft", MetricUnit.Nanoseconds, false, "first token − scheduled issue time", GatedIn.NotOffline);
-    public static readonly MetricInfo Tpot = new("tpot", MetricUnit.Nanoseconds, false, "(completion − first token) / (tokens − 1)", GatedIn.Always);
+    public static readonly MetricInfo Latency = new("latency", MetricUnit.Nanoseconds, false, "completion − scheduled issue time (end to end, includes the path into the Realm)", GatedIn.NotOffline, FloorKind.PerQuery);
+    public static readonly MetricInfo Ttft = new("ttft", MetricUnit.Nanoseconds, false, "first token − scheduled issue time", GatedIn.NotOffline, FloorKind.PerQuery);
+    public static readonly MetricInfo Tpot = new("tpot", MetricUnit.Nanoseconds, false, "(completion − first token) / (tokens − 1)", GatedIn.Always, FloorKind.PerToken);
     public static readonly MetricInfo IssueLag = new("issue_lag", MetricUnit.Nanoseconds, false, "actual − scheduled issue time: the load generator's own error");
-    public static readonly MetricInfo Inside = new("inside", MetricUnit.Nanoseconds, false, "service time as the agent measured it inside the Realm");
+    public static readonly MetricInfo Inside = new("inside", MetricUnit.Nanoseconds, false, "service time as the agent measured it inside the Realm", Floor: FloorKind.PerQuery);
     public static readonly MetricInfo Throughput = new("throughput", MetricUnit.TokensPerSecond, true, "tokens per second over equal-count windows of completions (offline)", GatedIn.OfflineOnly);
 
     public static readonly MetricInfo OpCost = new("op_cost", MetricUnit.Nanoseconds, false, "cost of one operation of a native microbenchmark, empty loop subtracted", GatedIn.Always);

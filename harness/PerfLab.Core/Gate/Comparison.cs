@@ -38,6 +38,11 @@ public static class SampleComparer
 {
     /// <summary>Pairwise differences grow as n·m; above this many pairs both samples are thinned evenly (seeded).</summary>
     private const int MaxPerSample = 4000;
+    /// <summary>
+    /// Ratios within this relative distance of a bound count as on it: a change of exactly one timer tick on quantised data
+    /// lands on the threshold, and floating-point error must not push it over (1.0500000000000003 &gt; 1.05).
+    /// </summary>
+    public const double Tolerance = 1e-9;
     private static readonly NormalDistribution StandardNormal = new(0, 1);
 
     /// <param name="absoluteFloor">a change smaller than this, in the metric's unit, is never practical (0: none)</param>
@@ -61,15 +66,18 @@ public static class SampleComparer
         var floorPct = absoluteFloor > 0 ? absoluteFloor / Math.Exp(x[x.Length / 2]) * 100 : 0;
         if (floorPct > thresholdPct) thresholdPct = floorPct;
         var t = 1 + thresholdPct / 100;
+        const double e = Tolerance;
 
-        // "Worse" is growth for latencies and shrinkage for throughput; test in the metric's own direction.
-        bool worse = higherIsBetter ? hi < 1 && est < 1 / t : lo > 1 && est > t;
-        bool better = higherIsBetter ? lo > 1 && est > t : hi < 1 && est < 1 / t;
+        // "Worse" is growth for latencies and shrinkage for throughput; test in the metric's own direction. Every bound
+        // is compared with the tolerance, so no verdict turns on rounding.
+        bool above = lo > 1 + e && est > t * (1 + e), below = hi < 1 - e && est < 1 / t * (1 - e);
+        bool worse = higherIsBetter ? below : above;
+        bool better = higherIsBetter ? above : below;
         var ci = $"{Percent.Signed((est - 1) * 100)} [{Percent.Signed((lo - 1) * 100)}, {Percent.Signed((hi - 1) * 100)}]";
         if (worse) return Done(Verdict.Regressed, $"significantly worse by {ci}, beyond the {thresholdPct:0.#}% threshold");
         if (better) return Done(Verdict.Improved, $"significantly better by {ci}, beyond the {thresholdPct:0.#}% threshold");
-        if (lo >= 1 / t && hi <= t) return Done(Verdict.Unchanged, $"change {ci} lies within ±{thresholdPct:0.#}%");
-        var significant = lo > 1 || hi < 1;
+        if (lo >= 1 / t * (1 - e) && hi <= t * (1 + e)) return Done(Verdict.Unchanged, $"change {ci} lies within ±{thresholdPct:0.#}%");
+        var significant = lo > 1 + e || hi < 1 - e;
         return Done(Verdict.Inconclusive, significant
             ? $"a significant change {ci} whose interval crosses the {thresholdPct:0.#}% threshold; more samples would settle it"
             : $"interval {ci} is wider than ±{thresholdPct:0.#}%: too noisy to tell; run longer or quieten the host");

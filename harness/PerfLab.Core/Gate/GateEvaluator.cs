@@ -6,8 +6,17 @@ using PerfLab.Core.Units;
 
 namespace PerfLab.Core.Gate;
 
-/// <summary>The metric samples of one side of a comparison: cell id → metric → values.</summary>
-public sealed record GateInput(string Label, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double[]>> Cells);
+/// <summary>
+/// The metric samples of one side of a comparison: cell id → metric → values, and the class of host they were measured
+/// on (CPU model, cores, kernel, THP, virtualization; null when unknown, as in a baseline recorded before hosts were).
+/// </summary>
+public sealed record GateInput(string Label, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double[]>> Cells)
+{
+    public string? HostClass { get; init; }
+}
+
+/// <summary>What fails a gate (its exit code): a regression only, or an inconclusive verdict as well.</summary>
+public enum FailOn { Regression, Inconclusive }
 
 public sealed record GateRow(string CellId, string Metric, Comparison Comparison);
 
@@ -15,21 +24,39 @@ public sealed record GateRow(string CellId, string Metric, Comparison Comparison
 public sealed record GateReport(string Baseline, string Candidate, GateSpec Spec, IReadOnlyList<GateRow> Rows,
     IReadOnlyList<string> MissingCells, IReadOnlyList<string> Notes)
 {
+    /// <summary>Why nothing was compared: the two sides come from different host classes (verdicts would be about hardware).</summary>
+    public string? HostProblem { get; init; }
+
     /// <summary>A regressed metric, or a cell that the baseline has and the candidate lost (it failed or vanished).</summary>
     public bool AnyRegression => MissingCells.Count > 0 || Rows.Any(r => r.Comparison.Verdict == Verdict.Regressed);
+    public bool AnyInconclusive => HostProblem != null || Count(Verdict.Inconclusive) > 0;
     public int Count(Verdict v) => Rows.Count(r => r.Comparison.Verdict == v);
+
+    /// <summary>Whether this report fails a build under the given policy: inconclusive is never a pass, but failing on it is a choice.</summary>
+    public bool Fails(FailOn policy) => AnyRegression || (policy == FailOn.Inconclusive && AnyInconclusive);
+
+    private string Floors()
+    {
+        var parts = new List<string>();
+        if (Spec.ThresholdAbsNs > 0) parts.Add($"{Nanoseconds.Format(Spec.ThresholdAbsNs)} for per-query times");
+        if (Spec.ThresholdAbsPerTokenNs > 0) parts.Add($"{Nanoseconds.Format(Spec.ThresholdAbsPerTokenNs)} per token");
+        return parts.Count > 0 ? $" (at least {string.Join(", ", parts)})" : "";
+    }
 
     /// <summary>A Markdown table fit for a CI job summary.</summary>
     public string ToMarkdown()
     {
         var sb = new StringBuilder();
-        var headline = AnyRegression ? "❌ regression" : Count(Verdict.Inconclusive) > 0 ? "⚠️ no regression shown; some cells inconclusive" : "✅ no regression";
+        var headline = AnyRegression ? "❌ regression"
+            : HostProblem != null ? "⚠️ inconclusive: not compared across host classes"
+            : Count(Verdict.Inconclusive) > 0 ? "⚠️ no regression shown; some cells inconclusive" : "✅ no regression";
         sb.AppendLine($"## PerfLab gate: {headline}");
         sb.AppendLine();
         sb.AppendLine($"Baseline `{Baseline}` vs candidate `{Candidate}`; threshold {Spec.ThresholdPct:0.##}%" +
-                      (Spec.ThresholdAbsNs > 0 ? $" (at least {Nanoseconds.Format(Spec.ThresholdAbsNs)} for times)" : "") + $", confidence {Spec.Confidence:0.###}. " +
+                      Floors() + $", confidence {Spec.Confidence:0.###}. " +
                       $"{Count(Verdict.Regressed)} regressed, {Count(Verdict.Improved)} improved, {Count(Verdict.Unchanged)} unchanged, {Count(Verdict.Inconclusive)} inconclusive.");
         sb.AppendLine();
+        if (HostProblem != null) return sb.AppendLine("**Inconclusive:** " + HostProblem).ToString();
         sb.AppendLine("| cell | metric | verdict | change | interval | n (base/cand) | why |");
         sb.AppendLine("|---|---|---|---:|---|---:|---|");
         foreach (var r in Rows.OrderBy(r => r.Comparison.Verdict switch { Verdict.Regressed => 0, Verdict.Inconclusive => 1, Verdict.Improved => 2, _ => 3 }).ThenBy(r => r.CellId))
@@ -52,10 +79,22 @@ public sealed record GateReport(string Baseline, string Candidate, GateSpec Spec
 /// <summary>Compares a candidate run with a baseline per cell and metric. Pure: the inputs are samples, not files.</summary>
 public static class GateEvaluator
 {
-    public static GateReport Evaluate(GateInput baseline, GateInput candidate, GateSpec spec)
+    /// <param name="allowOtherHost">compare even when the two sides come from different (or unknown) host classes</param>
+    public static GateReport Evaluate(GateInput baseline, GateInput candidate, GateSpec spec, bool allowOtherHost = false)
     {
         var rows = new List<GateRow>();
         var notes = new List<string>();
+        var sameHost = baseline.HostClass != null && baseline.HostClass == candidate.HostClass;
+        if (!sameHost && !allowOtherHost)
+            return new GateReport(baseline.Label, candidate.Label, spec, [], [], notes)
+            {
+                HostProblem = $"baseline from {baseline.HostClass ?? "an unknown host (recorded before baselines named their host)"}, " +
+                              $"candidate on {candidate.HostClass ?? "an unknown host"}. A difference between them would be about hardware, not code. " +
+                              $"Record a baseline on this host with `perflab gate --update-baseline --baseline <file> --candidate {candidate.Label}`, " +
+                              "or compare anyway with --allow-other-host.",
+            };
+        if (!sameHost)
+            notes.Add($"compared across host classes as asked (--allow-other-host): baseline from {baseline.HostClass ?? "an unknown host"}, candidate on {candidate.HostClass ?? "an unknown host"}");
         foreach (var (cellId, candMetrics) in candidate.Cells.OrderBy(kv => kv.Key))
         {
             if (!baseline.Cells.TryGetValue(cellId, out var baseMetrics))
@@ -75,7 +114,7 @@ public static class GateEvaluator
                     continue;
                 }
                 rows.Add(new GateRow(cellId, metric, SampleComparer.Compare(b!, c!, info.HigherIsBetter, spec.ThresholdPct, spec.Confidence,
-                    info.IsTime ? spec.ThresholdAbsNs : 0)));
+                    spec.FloorFor(info))));
             }
         }
         var missing = baseline.Cells.Keys.Except(candidate.Cells.Keys).Order().ToList();

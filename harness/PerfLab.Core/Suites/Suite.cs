@@ -45,11 +45,23 @@ public sealed record ScenarioSpec(
 
 /// <summary>
 /// Gate settings: the practical threshold and the confidence of the significance test. The threshold is
-/// relative, with an optional absolute floor for time metrics: a 10 % change of a 150 µs TTFT is 15 µs,
-/// within the scheduling jitter of a shared host, and should not fail a build.
+/// relative, with optional absolute floors: a 10 % change of a 150 µs TTFT is 15 µs, within the scheduling jitter
+/// of a shared host, and should not fail a build. The floor for per-query times (latency, TTFT) is ThresholdAbsNs;
+/// per-token times (TPOT) have their own, ThresholdAbsPerTokenNs (0: the relative threshold alone): a 50 µs floor
+/// over a ~200 µs TPOT would widen its threshold to ±25 % and hide a real +20 % regression.
 /// </summary>
 public sealed record GateSpec(double ThresholdPct, double Confidence, IReadOnlyList<string> Metrics, double ThresholdAbsNs = 0)
 {
+    public double ThresholdAbsPerTokenNs { get; init; }
+
+    /// <summary>The absolute floor that applies to a metric, in its unit (0: none).</summary>
+    public double FloorFor(Analysis.MetricInfo metric) => metric.Floor switch
+    {
+        Analysis.FloorKind.PerQuery => ThresholdAbsNs,
+        Analysis.FloorKind.PerToken => ThresholdAbsPerTokenNs,
+        _ => 0,
+    };
+
     public static readonly IReadOnlyList<string> AllMetrics = Analysis.Metrics.Gated.Select(m => m.Name).ToList();
     public static readonly GateSpec Default = new(5, 0.99, AllMetrics);
 }

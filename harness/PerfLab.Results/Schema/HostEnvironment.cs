@@ -30,6 +30,18 @@ public sealed record HostEnvironment(
     string GitCommit,
     bool GitDirty)
 {
+    /// <summary>
+    /// The class of host a figure belongs to: the gate compares only within one (a baseline from another CPU, core count,
+    /// kernel build, THP mode or hypervisor says more about hardware than about code). The host name is not part of it.
+    /// </summary>
+    public string HostClass =>
+        $"{CpuModel}, {LogicalCores} CPUs, kernel {Kernel}, THP {Selected(ThpEnabled)}, {(RunsUnderHypervisor ? "guest of " + HypervisorVendor : "bare metal")}" +
+        (KvmModules.Contains("kvm_pvm") ? " (kvm_pvm)" : "");
+
+    /// <summary>The selected word of a sysfs choice list ("always [madvise] never" → "madvise").</summary>
+    private static string Selected(string choices) =>
+        choices.IndexOf('[') is var a and >= 0 && choices.IndexOf(']', a) is var b and > 0 ? choices[(a + 1)..b] : choices;
+
     /// <summary>What kind of virtualization the numbers were measured under, in one phrase.</summary>
     public string VirtualizationKind =>
         (RunsUnderHypervisor ? $"guest of a {HypervisorVendor} hypervisor" : "bare metal") +

@@ -113,8 +113,8 @@ public class GateTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var rng = new Random(16);
         IReadOnlyDictionary<string, double[]> M(double scale) => new Dictionary<string, double[]> { ["latency"] = Latencies(rng, 600, scale) };
-        var baseline = new GateInput("base", new Dictionary<string, IReadOnlyDictionary<string, double[]>> { ["a"] = M(1), ["b"] = M(1), ["gone"] = M(1) });
-        var candidate = new GateInput("cand", new Dictionary<string, IReadOnlyDictionary<string, double[]>> { ["a"] = M(1), ["b"] = M(1.3), ["new"] = M(1) });
+        var baseline = new GateInput("base", new Dictionary<string, IReadOnlyDictionary<string, double[]>> { ["a"] = M(1), ["b"] = M(1), ["gone"] = M(1) }) { HostClass = "h" };
+        var candidate = new GateInput("cand", new Dictionary<string, IReadOnlyDictionary<string, double[]>> { ["a"] = M(1), ["b"] = M(1.3), ["new"] = M(1) }) { HostClass = "h" };
         var report = GateEvaluator.Evaluate(baseline, candidate, GateSpec.Default);
         Assert.Equal(Verdict.Regressed, report.Rows.Single(r => r.CellId == "b").Comparison.Verdict);
         Assert.NotEqual(Verdict.Regressed, report.Rows.Single(r => r.CellId == "a").Comparison.Verdict);
@@ -124,5 +124,58 @@ public class GateTests(Xunit.Abstractions.ITestOutputHelper output)
         var md = report.ToMarkdown();
         Assert.Contains("| `b` | latency | **regressed** |", md);
         Assert.Contains("| `gone` | – | **missing** |", md);
+    }
+
+    private static GateInput Side(string host, string metric, double[] values) =>
+        new("side", new Dictionary<string, IReadOnlyDictionary<string, double[]>> { ["c"] = new Dictionary<string, double[]> { [metric] = values } }) { HostClass = host };
+
+    [Fact]
+    public void A_per_query_floor_does_not_hide_a_per_token_regression()
+    {
+        // quick.yaml's 50 µs floor is for per-query times; a ~207 µs TPOT grown by 20 % must still be regressed.
+        var rng = new Random(21);
+        double[] Tpot(double scale) => Enumerable.Range(0, 600).Select(_ => 207_000 * scale * (1 + 0.02 * (rng.NextDouble() - 0.5))).ToArray();
+        var spec = GateSpec.Default with { ThresholdAbsNs = 50_000 };
+        var report = GateEvaluator.Evaluate(Side("h", "tpot", Tpot(1)), Side("h", "tpot", Tpot(1.2)), spec);
+        Assert.Equal(Verdict.Regressed, report.Rows.Single().Comparison.Verdict);
+        // The same floor still applies to a per-query time: +20 % of 207 µs is 41 µs, under 50 µs.
+        var latency = GateEvaluator.Evaluate(Side("h", "latency", Tpot(1)), Side("h", "latency", Tpot(1.2)), spec);
+        Assert.NotEqual(Verdict.Regressed, latency.Rows.Single().Comparison.Verdict);
+        // A per-token floor, when a suite sets one, applies to TPOT only.
+        var floored = GateEvaluator.Evaluate(Side("h", "tpot", Tpot(1)), Side("h", "tpot", Tpot(1.2)), spec with { ThresholdAbsPerTokenNs = 50_000 });
+        Assert.NotEqual(Verdict.Regressed, floored.Rows.Single().Comparison.Verdict);
+    }
+
+    [Fact]
+    public void A_change_exactly_on_the_threshold_is_not_pushed_over_it_by_rounding()
+    {
+        // Quantised data (whole timer ticks of 1 µs) and a change of exactly 5 %: on the threshold, not beyond it.
+        var baseline = Enumerable.Range(0, 400).Select(i => 1_000_000.0 + 20_000 * (i % 5)).ToArray();
+        var candidate = baseline.Select(v => v * 1.05).ToArray();
+        var c = SampleComparer.Compare(baseline, candidate, false, 5, 0.99);
+        Assert.NotEqual(Verdict.Regressed, c.Verdict);
+        Assert.Equal(Verdict.Unchanged, c.Verdict);
+        // Just beyond it is a regression.
+        Assert.Equal(Verdict.Regressed, SampleComparer.Compare(baseline, baseline.Select(v => v * 1.06).ToArray(), false, 5, 0.99).Verdict);
+    }
+
+    [Fact]
+    public void Sides_from_different_host_classes_are_not_compared_unless_asked()
+    {
+        var rng = new Random(22);
+        var a = Side("AMD EPYC, 2 CPUs, kernel 6.18.44-fc-v595", "latency", Latencies(rng, 600, 1));
+        var b = Side("Intel Xeon, 2 CPUs, kernel 6.18.44-fc-v782", "latency", Latencies(rng, 600, 1.3));
+        var report = GateEvaluator.Evaluate(a, b, GateSpec.Default);
+        Assert.Empty(report.Rows);
+        Assert.Contains("AMD EPYC", report.HostProblem);
+        Assert.Contains("Intel Xeon", report.HostProblem);
+        Assert.False(report.Fails(FailOn.Regression));
+        Assert.True(report.Fails(FailOn.Inconclusive));
+        Assert.DoesNotContain("✅", report.ToMarkdown());
+        // An unknown host (a baseline recorded before hosts were) is not the same host either.
+        Assert.NotNull(GateEvaluator.Evaluate(a with { HostClass = null }, a, GateSpec.Default).HostProblem);
+        var forced = GateEvaluator.Evaluate(a, b, GateSpec.Default, allowOtherHost: true);
+        Assert.Equal(Verdict.Regressed, forced.Rows.Single().Comparison.Verdict);
+        Assert.Contains(forced.Notes, n => n.Contains("--allow-other-host"));
     }
 }
