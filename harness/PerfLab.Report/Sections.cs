@@ -96,7 +96,7 @@ public static class ReportModel
             return (IReadOnlyList<TableCell>)[r.RunId, c.Id, TableCell.Ev(c.Evidence), c.Status, c.Result?.Validity ?? "–",
                 TableCell.Num(c.Result is { } res ? Num(res.QueriesPerS, 2) : "–"), TableCell.Num(c.Result is { } t ? Num(t.TokensPerS, 1) : "–"),
                 Q(Metrics.Latency, d => d.Median.Value), Q(Metrics.Latency, d => d.P99.Value), Q(Metrics.Ttft, d => d.P99.Value), Q(Metrics.Tpot, d => d.Median.Value),
-                c.Reason ?? string.Join("; ", c.Result?.Reasons ?? [])];
+                string.Join("; ", new[] { c.Disturbed, c.Reason ?? string.Join("; ", c.Result?.Reasons ?? []) }.Where(x => !string.IsNullOrEmpty(x)))];
         }));
 
     private static IEnumerable<Section> Overheads(IReadOnlyList<RunData> runs)

@@ -36,7 +36,8 @@ public static class GateSides
             var kind = ScenarioNames.All.GetValueOrDefault(r.ScenarioKind);
             cells[c.Id] = metrics.Where(kv => Metrics.IsGateable(kind, kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
         }
-        return new GateSide(new GateInput(Path.GetFileName(Path.TrimEndingDirectorySeparator(run.Folder)), cells) { HostClass = m.Host?.HostClass },
+        var disturbed = m.Cells.Where(c => c.Disturbed != null && cells.ContainsKey(c.Id)).ToDictionary(c => c.Id, c => c.Disturbed!);
+        return new GateSide(new GateInput(Path.GetFileName(Path.TrimEndingDirectorySeparator(run.Folder)), cells) { HostClass = m.Host?.HostClass, Disturbed = disturbed },
             m.Suite.Gate, m.Suite.Name) { Host = m.Host };
     }
 
@@ -45,6 +46,7 @@ public static class GateSides
     {
         /// <summary>Where the samples were measured; absent in baselines written before it was recorded (then: unknown host).</summary>
         public HostEnvironment? Host { get; init; }
+        public Dictionary<string, string>? Disturbed { get; init; }
     }
 
     private static GateSide LoadBaseline(string file)
@@ -56,7 +58,7 @@ public static class GateSides
         if (b.Schema != RunFiles.SchemaVersion)
             throw new ResultsFormatException($"{file}: baseline schema {b.Schema}, this PerfLab reads {RunFiles.SchemaVersion}; write it again with perflab gate --update-baseline");
         var cells = b.Cells.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, double[]>)kv.Value);
-        return new GateSide(new GateInput(Path.GetFileName(file), cells) { HostClass = b.Host?.HostClass }, b.Gate, b.Suite) { Host = b.Host };
+        return new GateSide(new GateInput(Path.GetFileName(file), cells) { HostClass = b.Host?.HostClass, Disturbed = b.Disturbed ?? [] }, b.Gate, b.Suite) { Host = b.Host };
     }
 
     /// <summary>Writes a candidate's samples as a baseline file, deliberately (only --update-baseline calls this).</summary>
@@ -64,7 +66,10 @@ public static class GateSides
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
         var b = new BaselineFile(RunFiles.SchemaVersion, candidate.Suite, source, DateTime.UtcNow.ToString("O"), candidate.Spec,
-            candidate.Input.Cells.ToDictionary(kv => kv.Key, kv => kv.Value.ToDictionary(m => m.Key, m => m.Value))) { Host = candidate.Host };
+            candidate.Input.Cells.ToDictionary(kv => kv.Key, kv => kv.Value.ToDictionary(m => m.Key, m => m.Value)))
+        {
+            Host = candidate.Host, Disturbed = candidate.Input.Disturbed.ToDictionary(),
+        };
         RunFolderWriter.WriteAtomic(file, JsonSerializer.Serialize(b, new JsonSerializerOptions(RunFiles.Json) { WriteIndented = false }));
     }
 }

@@ -35,6 +35,7 @@ public sealed class CellData(CellSummary summary, RequestedCell? requested)
     public CellResultData? Result => Summary.Result;
     public IReadOnlyList<Overhead> Overheads => Summary.Overheads ?? [];
     public CapacityResult? Capacity => Summary.Capacity;
+    public string? Disturbed => Summary.Disturbed;
 
     /// <summary>page_size, rsi_batch, mpam, co_tenant… as the suite expanded them (empty when the manifest is unreadable).</summary>
     public IReadOnlyDictionary<string, string> Realm => Requested?.Realm.ByKey() ?? new Dictionary<string, string>();

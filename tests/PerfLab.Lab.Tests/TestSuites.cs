@@ -29,7 +29,7 @@ public sealed class Scratch : IDisposable
     {
         var suite = SuiteLoader.Parse(yaml, "test.yaml");
         var runner = new SuiteRunner(Platforms.All(suite.CalibrationProfile, extra),
-            new RunContext(HostProbe.Capture(), PackageVersions.Collect(), new PreciseWait(), MonotonicClock.Instance));
+            new RunContext(HostProbe.Capture(), PackageVersions.Collect(), new PreciseWait(), MonotonicClock.Instance) { Interference = new ProcInterferenceProbe() });
         return runner.Run(suite, Runs, new PlainProgress(TextWriter.Null), cancel);
     }
 

@@ -42,7 +42,10 @@ public static class RunCommand
         }
         IWaitStrategy wait = waitName == "precise" && OperatingSystem.IsLinux() ? new PreciseWait() : new SpinYieldWait();
         var runner = new SuiteRunner(Platforms.All(suite.CalibrationProfile),
-            new RunContext(HostProbe.Capture(), PackageVersions.Collect(), wait, PerfLab.Core.Time.MonotonicClock.Instance));
+            new RunContext(HostProbe.Capture(), PackageVersions.Collect(), wait, PerfLab.Core.Time.MonotonicClock.Instance)
+            {
+                Interference = new ProcInterferenceProbe(),
+            });
         RunOutcome outcome;
         if (!plain && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out))
         {

@@ -13,6 +13,9 @@ namespace PerfLab.Core.Gate;
 public sealed record GateInput(string Label, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double[]>> Cells)
 {
     public string? HostClass { get; init; }
+
+    /// <summary>Cells measured while the host was busy beyond the bound, with why: never called regressed or improved.</summary>
+    public IReadOnlyDictionary<string, string> Disturbed { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>What fails a gate (its exit code): a regression only, or an inconclusive verdict as well.</summary>
@@ -113,8 +116,12 @@ public static class GateEvaluator
                     notes.Add($"`{cellId}` {metric}: present in the {(hasB ? "baseline" : "candidate")} only");
                     continue;
                 }
-                rows.Add(new GateRow(cellId, metric, SampleComparer.Compare(b!, c!, info.HigherIsBetter, spec.ThresholdPct, spec.Confidence,
-                    spec.FloorFor(info))));
+                var comparison = SampleComparer.Compare(b!, c!, info.HigherIsBetter, spec.ThresholdPct, spec.Confidence, spec.FloorFor(info));
+                // A disturbed cell says more about its neighbours than about the code: it is shown, never judged.
+                var busy = candidate.Disturbed.TryGetValue(cellId, out var dc) ? "candidate " + dc
+                    : baseline.Disturbed.TryGetValue(cellId, out var db) ? "baseline " + db : null;
+                if (busy != null) comparison = comparison with { Verdict = Verdict.Inconclusive, Reason = $"inconclusive: {busy}; measured {comparison.Reason}" };
+                rows.Add(new GateRow(cellId, metric, comparison));
             }
         }
         var missing = baseline.Cells.Keys.Except(candidate.Cells.Keys).Order().ToList();

@@ -28,6 +28,12 @@ public sealed record CellResult(
 {
     public string StatusWord => Status.ToString().ToLowerInvariant();
 
+    /// <summary>What else the host did during the measured window (null where it was not sampled).</summary>
+    public Interference? Interference { get; init; }
+
+    /// <summary>Why the cell is disturbed ("host busy: …"), or null: a disturbed cell is reported, never judged by the gate.</summary>
+    public string? Disturbed { get; init; }
+
     /// <summary>A cell with no measurement: skipped before it ran, or failed at its launch.</summary>
     public static CellResult Empty(Cell cell, CellStatus status, string reason, Evidence evidence) =>
         new(cell, status, reason, evidence, null, new EffectiveRealm(), new RealmPhases(), null, null, null, []);

@@ -37,15 +37,26 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         }
     }
 
+    /// <summary>Runs the measured window with the host's other activity sampled around it.</summary>
+    private (T Result, Interference? Seen) Watched<T>(Func<T> window)
+    {
+        var start = context.Interference?.Snapshot();
+        var result = window();
+        return (result, start is null ? null : context.Interference!.Between(start, context.Interference.Snapshot()));
+    }
+
+    private CellResult WithInterference(CellResult r, Interference? seen) =>
+        seen is null ? r : r with { Interference = seen, Disturbed = seen.Disturbance(context.InterferenceBound) };
+
     private (CellResult, Dictionary<string, double[]>?) Measure(IMeasuringRealm realm)
     {
-        var m = realm.Measure(cancel);
+        var (m, seen) = Watched(() => realm.Measure(cancel));
         if (m.SkipReason is { } skip) return (CellResult.Empty(cell, CellStatus.Skipped, skip, _evidence), null);
         if (m.FailReason is { } fail) return (CellResult.Empty(cell, CellStatus.Failed, fail, _evidence), null);
         folder.AppendMicroSamples(cell, m.Metric, m.Values, m.RawJson);
         var metric = Metrics.ByName(m.Metric);
-        return (new CellResult(cell, CellStatus.Ok, null, _evidence, null, realm.Effective, realm.Phases,
-            ScenarioAnalysis.OfSamples(metric, m.Values, m.DurationS, suite.Gate), null, null, []), new() { [m.Metric] = m.Values.ToArray() });
+        return (WithInterference(new CellResult(cell, CellStatus.Ok, null, _evidence, null, realm.Effective, realm.Phases,
+            ScenarioAnalysis.OfSamples(metric, m.Values, m.DurationS, suite.Gate), null, null, []), seen), new() { [m.Metric] = m.Values.ToArray() });
     }
 
     private (CellResult, Dictionary<string, double[]>?) Serve(IServingRealm realm)
@@ -55,10 +66,11 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         CapacityResult? capacity = null;
         var spec = cell.Scenario;
         ScenarioRun run;
+        Interference? seen;
         if (cell.Scenario.Search is { } search)
-            (run, spec, capacity) = new CapacityProbes(suite, cell, realm, folder, progress, context, cancel).Search(search);
+            ((run, spec, capacity), seen) = Watched(() => new CapacityProbes(suite, cell, realm, folder, progress, context, cancel).Search(search));
         else
-            run = Generator().Run(spec, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress);
+            (run, seen) = Watched(() => Generator().Run(spec, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress));
         self.Refresh();
         var cpuUs = (self.TotalProcessorTime - cpuBefore).TotalMicroseconds;
         var reason = run.Failure;
@@ -73,8 +85,8 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         folder.AppendSamples(cell, run.Records);
         var analysis = ScenarioAnalysis.Of(spec, run, suite.Profile, suite.Gate);
         var status = reason != null ? CellStatus.Failed : run.Interrupted ? CellStatus.Interrupted : CellStatus.Ok;
-        return (new CellResult(cell, status, reason, _evidence, run.Effective, realm.Effective, realm.Phases, analysis,
-            run.Records.Length == 0 ? null : cpuUs / run.Records.Length, status == CellStatus.Failed ? realm.StderrTail : null, []) { Capacity = capacity },
+        return (WithInterference(new CellResult(cell, status, reason, _evidence, run.Effective, realm.Effective, realm.Phases, analysis,
+            run.Records.Length == 0 ? null : cpuUs / run.Records.Length, status == CellStatus.Failed ? realm.StderrTail : null, []) { Capacity = capacity }, seen),
             Metrics.FromRecords(run.Records, cell.Scenario.Kind));
     }
 

@@ -4,6 +4,7 @@ using PerfLab.Core.Results;
 using PerfLab.Core.Suites;
 using PerfLab.Core.Time;
 using PerfLab.Lab.Backends;
+using PerfLab.Lab.Hosts;
 using PerfLab.Lab.Progress;
 using PerfLab.Results;
 using PerfLab.Results.Schema;
@@ -18,7 +19,12 @@ public sealed record RunOutcome(string FolderPath, IReadOnlyList<CellResult> Cel
 }
 
 /// <summary>What a run is recorded against: the host, the package versions, and the clock its load generator reads.</summary>
-public sealed record RunContext(HostEnvironment Host, IReadOnlyDictionary<string, string> Packages, IWaitStrategy Wait, IClock Clock);
+public sealed record RunContext(HostEnvironment Host, IReadOnlyDictionary<string, string> Packages, IWaitStrategy Wait, IClock Clock)
+{
+    /// <summary>Samples the host's other activity around each cell's measured window (null: not sampled, as in virtual time).</summary>
+    public IInterferenceProbe? Interference { get; init; }
+    public InterferenceBound InterferenceBound { get; init; } = PerfLab.Core.Analysis.Interference.DefaultBound;
+}
 
 /// <summary>
 /// Runs a validated suite: asks every cell's backend first whether it can run it (SKIP with the reason, before anything

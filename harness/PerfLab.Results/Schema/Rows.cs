@@ -71,6 +71,9 @@ public sealed partial class SummaryRow
     [CsvColumn("overhead_ci_upper_pct")] public double? OverheadUpperPct { get; set; }
     [CsvColumn("baseline_cell")] public string BaselineCell { get; set; } = "";
     [CsvColumn("warning")] public string Warning { get; set; } = "";
+    [CsvColumn("other_cpus")] public double? OtherCpus { get; set; }
+    [CsvColumn("steal_pct")] public double? StealPct { get; set; }
+    [CsvColumn("disturbed")] public string Disturbed { get; set; } = "";
     [CsvColumn("reason")] public string Reason { get; set; } = "";
 }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using PerfLab.Core.Analysis;
 using PerfLab.Core.LoadGen;
 using PerfLab.Core.Results;
 using PerfLab.Core.Suites;
@@ -54,7 +55,14 @@ public sealed record RequestedCell(string Id, string Workload, string WorkloadKi
 public sealed record CellRecord(string Id, string Status, string? Reason, string Evidence, EffectiveSettings? EffectiveScenario,
     EffectiveRealm EffectiveRealm, RealmPhases PhasesMs, string? StderrTail)
 {
-    public static CellRecord Of(CellResult r) => new(r.Cell.Id, r.StatusWord, r.Reason, r.Evidence.Name(), r.Effective, r.EffectiveRealm, r.PhasesMs, r.StderrTail);
+    /// <summary>What else the host did during the cell, and why it counts as disturbed (null: quiet, or not sampled).</summary>
+    public Interference? Interference { get; init; }
+    public string? Disturbed { get; init; }
+
+    public static CellRecord Of(CellResult r) => new(r.Cell.Id, r.StatusWord, r.Reason, r.Evidence.Name(), r.Effective, r.EffectiveRealm, r.PhasesMs, r.StderrTail)
+    {
+        Interference = r.Interference, Disturbed = r.Disturbed,
+    };
 }
 
 /// <summary>

@@ -24,9 +24,16 @@ public sealed record CellSummary(
     string? Reason, string? BaselineCell, bool IsBaseline, RealmPhases? PhasesMs, double? HostCpuUsPerQuery, CellResultData? Result,
     IReadOnlyList<Overhead>? Overheads, CapacityResult? Capacity)
 {
+    public Interference? Interference { get; init; }
+    /// <summary>"host busy: …" when other work on the host exceeded the bound during the cell: reported, never judged.</summary>
+    public string? Disturbed { get; init; }
+
     public static CellSummary Of(CellResult c) => new(c.Cell.Id, c.Cell.Workload.Name, c.Cell.Scenario.Name, c.Cell.Scenario.Kind.Name(),
         c.Cell.Realm.Platform.Name(), c.Cell.Realm.Id, c.Evidence.Name(), c.StatusWord, c.Reason, c.Cell.BaselineId, c.Cell.IsBaseline,
-        c.PhasesMs, c.HostCpuUsPerQuery, c.Analysis is { } a ? CellResultData.Of(a) : null, c.Overheads, c.Capacity);
+        c.PhasesMs, c.HostCpuUsPerQuery, c.Analysis is { } a ? CellResultData.Of(a) : null, c.Overheads, c.Capacity)
+    {
+        Interference = c.Interference, Disturbed = c.Disturbed,
+    };
 }
 
 /// <summary>summary.json: every cell's summary, under the schema version and the run's id.</summary>
@@ -47,6 +54,7 @@ public static class SummaryRows
                 Evidence = c.Evidence.Name(), Status = c.StatusWord, Result = c.Analysis?.Validity.Word ?? "", BaselineCell = c.Cell.BaselineId ?? "",
                 Reason = c.Reason ?? string.Join("; ", c.Analysis?.Validity.Reasons ?? []),
                 QueriesPerSecond = c.Analysis?.QueriesPerSecond ?? 0, TokensPerSecond = c.Analysis?.TokensPerSecond ?? 0,
+                OtherCpus = c.Interference?.OtherCpus, StealPct = c.Interference?.StealPct, Disturbed = c.Disturbed ?? "",
             };
             if (c.Analysis is null || c.Analysis.Distributions.Count == 0)
             {
