@@ -47,8 +47,13 @@ public class StatisticsBenchmarks
     [Benchmark]
     public double GateComparison() => SampleComparer.Compare(_a, _b, false, 5, 0.99).Ratio;
 
+    /// <summary>LoadGen's server check on the samples of a long run: h(t) for the queries over the bound.</summary>
     [Benchmark]
-    public long EarlyStoppingAllowance() => EarlyStopping.MaxOverBoundCount(N * 27, 0.99, 0.99);
+    public long EarlyStoppingServer() => EarlyStopping.Server(_a, _a.Length, _a[_a.Length / 2] * 1.5, 0.99).NeedQueries;
+
+    /// <summary>Single-stream's estimate: a bisection over t, each step a search for h(t).</summary>
+    [Benchmark]
+    public double? EarlyStoppingSingleStream() => EarlyStopping.SingleStream(_a, _a.Length, 0.90).EstimateNs;
 }
 
 /// <summary>The generator's own cost per query, against a SUT that answers inline (no channel, no threads).</summary>

@@ -10,12 +10,6 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons, bool Co
     public string Word => Valid ? "VALID" : "INVALID";
 }
 
-/// <summary>A latency bound checked with early stopping: how many queries went over it and how many may.</summary>
-public sealed record BoundCheck(string Metric, double LimitNs, double Percentile, long N, long OverBound, long AllowedOverBound, double? EarlyStoppingEstimateNs)
-{
-    public bool Passed => AllowedOverBound >= 0 && OverBound <= AllowedOverBound;
-}
-
 /// <summary>Everything judged from one scenario run: distributions, throughput, bound checks, validity.</summary>
 public sealed record ScenarioAnalysis(
     long QueriesIssued,
@@ -26,9 +20,12 @@ public sealed record ScenarioAnalysis(
     IReadOnlyDictionary<string, DistributionSummary> Distributions,
     double? EarlyStoppingPercentileNs,
     double Percentile,
-    IReadOnlyList<BoundCheck> Bounds,
+    IReadOnlyList<EarlyStoppingResult> EarlyStopping,
     Validity Validity)
 {
+    /// <summary>LoadGen's verdict and each of its conditions (null for a microbenchmark, which LoadGen has no scenario for).</summary>
+    public MlperfVerdict? Mlperf { get; init; }
+
     /// <summary>The analysis of a native microbenchmark: one metric's samples, no load and no latency bounds.</summary>
     public static ScenarioAnalysis OfSamples(MetricInfo metric, IReadOnlyList<double> values, double durationS, GateSpec gate, double confidenceLevel = 0.95)
     {
@@ -49,54 +46,27 @@ public sealed record ScenarioAnalysis(
         var durationS = done.Length == 0 ? run.DurationNs / 1e9 : Math.Max(1e-9, done.Max(r => r.CompletedNs) / 1e9);
         var tokens = done.Sum(r => (long)Math.Max(1, r.Tokens));
 
+        // The lab's own reasons: a failed, interrupted or unfinished cell is never VALID, whatever LoadGen's rules say.
         var reasons = new List<string>();
         if (run.Failure is { } f) reasons.Add("the cell failed: " + f);
         if (run.Interrupted) reasons.Add("interrupted before the end");
         if (run.TimedOut) reasons.Add($"{run.Records.Length - done.Length} of {run.Records.Length} queries did not complete within max_duration_s ({spec.MaxDuration.Seconds:0.###} s)");
-        if (done.Length < spec.MinQueryCount) reasons.Add($"{done.Length} queries completed, fewer than min_queries ({spec.MinQueryCount})");
-        if (spec.Kind != ScenarioKind.Server && durationS < spec.MinDuration.Seconds)
-            reasons.Add($"ran {durationS:0.###} s, less than min_duration_s ({spec.MinDuration.Seconds:0.###} s)" +
-                        (spec.Kind == ScenarioKind.Offline ? "; raise qps (the expected QPS) so more queries are planned" : ""));
-        if (spec.Kind == ScenarioKind.Server && run.Records.Length > 0 && run.Records[^1].ScheduledNs < spec.MinDuration.Value * 0.999)
-            reasons.Add($"the schedule ended at {run.Records[^1].ScheduledNs / 1e9:0.###} s, before min_duration_s ({spec.MinDuration.Seconds:0.###} s)");
 
-        var bounds = new List<BoundCheck>();
-        var tooFewNoted = false;
-        if (spec.Kind == ScenarioKind.Server)
-        {
-            void Check(MetricInfo m, PerfLab.Core.Units.Nanoseconds? limit)
-            {
-                if (limit is not { } l) return;
-                if (!values.TryGetValue(m.Name, out var v) || v.Length == 0)
-                {
-                    reasons.Add($"{m.Name} has a limit but the SUT reported no {m.Name} (does it stream tokens?)");
-                    return;
-                }
-                var over = v.LongCount(x => x > l.Value);
-                var allowed = EarlyStopping.MaxOverBoundCount(v.Length, spec.TargetPercentile, spec.EarlyStoppingConfidence);
-                var check = new BoundCheck(m.Name, l.Value, spec.TargetPercentile, v.Length, over, allowed,
-                    EarlyStopping.PercentileEstimate(v, spec.TargetPercentile, spec.EarlyStoppingConfidence));
-                bounds.Add(check);
-                if (allowed < 0 && !tooFewNoted)
-                {
-                    tooFewNoted = true;
-                    reasons.Add($"{v.Length} queries are too few for early stopping at p{spec.TargetPercentile * 100:0.##} with {spec.EarlyStoppingConfidence:P0} confidence " +
-                                $"(need at least {EarlyStopping.MinQueriesForZeroOverBound(spec.TargetPercentile, spec.EarlyStoppingConfidence)})");
-                }
-                else if (allowed >= 0 && over > allowed)
-                    reasons.Add($"{m.Name} p{spec.TargetPercentile * 100:0.##} over its limit of {PerfLab.Core.Units.Nanoseconds.Format(l.Value)}: " +
-                                $"{over} of {v.Length} queries over, early stopping allows {allowed}");
-            }
-            Check(Metrics.Latency, spec.LatencyLimit);
-            Check(Metrics.Ttft, spec.TtftLimit);
-            Check(Metrics.Tpot, spec.TpotLimit);
-        }
+        double[] V(MetricInfo m) => values.TryGetValue(m.Name, out var v) ? v : [];
+        var last = run.Records.Length > 0 ? run.Records[^1] : default;
+        var tokenMode = spec.TtftLimit is not null || spec.TpotLimit is not null;
+        var verdict = MlperfRules.Judge(new MlperfTrace(spec.Kind, spec.TargetPercentile, spec.EarlyStoppingConfidence, spec.MinDuration.Value,
+            spec.MinQueryCount, run.Records.Length, V(Metrics.Latency), V(Metrics.Ttft), V(Metrics.Tpot), last.IssuedNs, last.ScheduledNs,
+            done.Length == 0 ? 0 : done.Max(r => (double)r.LatencyNs), spec.LatencyLimit?.Value, spec.TtftLimit?.Value, spec.TpotLimit?.Value, tokenMode));
+        reasons.AddRange(verdict.Reasons);
 
-        double? es = values.TryGetValue(Metrics.Latency.Name, out var lat)
-            ? EarlyStopping.PercentileEstimate(lat, spec.TargetPercentile, spec.EarlyStoppingConfidence) : null;
-        var validity = new Validity(reasons.Count == 0, reasons, profile == RunProfile.Full,
-            profile == RunProfile.Full ? null : "profile ci: durations and counts below MLPerf's minimums");
+        var notConformant = new List<string>();
+        if (profile != RunProfile.Full) notConformant.Add("profile ci: durations and counts below MLPerf's minimums");
+        notConformant.AddRange(verdict.Departures);
+        var validity = new Validity(reasons.Count == 0, reasons, notConformant.Count == 0,
+            notConformant.Count == 0 ? null : "not MLPerf-conformant: " + string.Join("; ", notConformant));
+        var estimate = verdict.EarlyStopping.FirstOrDefault(e => e.EstimateNs is not null && Math.Abs(e.Percentile - spec.TargetPercentile) < 1e-12)?.EstimateNs;
         return new ScenarioAnalysis(run.Records.Length, done.Length, durationS, done.Length / durationS, tokens / durationS,
-            distributions, es, spec.TargetPercentile, bounds, validity);
+            distributions, estimate, spec.TargetPercentile, verdict.EarlyStopping, validity) { Mlperf = verdict };
     }
 }

@@ -108,19 +108,20 @@ public sealed class LoadGenerator(IWaitStrategy wait, IClock clock)
         CancellationToken cancel, Action<double>? progress)
     {
         Span<QuerySample> one = stackalloc QuerySample[1];
-        var minEnd = s.StartNs + spec.MinDuration.Value;
         while (!cancel.IsCancellationRequested && s.Failure is null)
         {
             var now = clock.NowNs();
-            if (s.Log.Count >= spec.MinQueryCount && now >= minEnd) break;
             if (now >= deadline) break;
             // Single-stream: the query is due the moment the previous one completed.
             var id = s.Log.Add(rng.Next(perf), now - s.StartNs);
-            s.Log[id].IssuedNs = clock.NowNs() - s.StartNs;
+            var issued = s.Log[id].IssuedNs = clock.NowNs() - s.StartNs;
             one[0] = new QuerySample(id, s.Log[id].SampleIndex);
             sut.IssueQuery(one, s);
             if (!s.WaitOne(deadline, cancel)) break;
-            progress?.Invoke(Math.Min(1, Math.Max((double)s.Log.Count / spec.MinQueryCount, (double)(now - s.StartNs) / spec.MinDuration.Value)));
+            progress?.Invoke(Math.Min(1, Math.Max((double)s.Log.Count / spec.MinQueryCount, (double)issued / spec.MinDuration.Value)));
+            // As LoadGen does: issue, then stop once both minimums are met, so the last query is issued at or after
+            // min_duration (LoadGen's min-duration rule judges single-stream by the last issue time).
+            if (s.Log.Count >= spec.MinQueryCount && issued >= spec.MinDuration.Value) break;
         }
     }
 

@@ -11,11 +11,11 @@ namespace PerfLab.Results.Schema;
 public sealed record CellResultData(
     string Validity, IReadOnlyList<string>? Reasons, bool Compliant, string? NonCompliantReason, long QueriesIssued, long QueriesCompleted,
     double DurationS, double QueriesPerS, double TokensPerS, double? EarlyStoppingPercentile, double? EarlyStoppingLatencyNs,
-    IReadOnlyList<BoundCheck>? Bounds, IReadOnlyDictionary<string, DistributionSummary>? Metrics)
+    IReadOnlyList<EarlyStoppingResult>? EarlyStopping, IReadOnlyDictionary<string, DistributionSummary>? Metrics)
 {
     public static CellResultData Of(ScenarioAnalysis a) => new(a.Validity.Word, a.Validity.Reasons, a.Validity.Compliant,
         a.Validity.NonCompliantReason, a.QueriesIssued, a.QueriesCompleted, a.DurationS, a.QueriesPerSecond, a.TokensPerSecond,
-        a.Percentile, a.EarlyStoppingPercentileNs, a.Bounds, a.Distributions);
+        a.Percentile, a.EarlyStoppingPercentileNs, a.EarlyStopping, a.Distributions);
 }
 
 /// <summary>One cell of summary.json: what it was, how it ended, its figures, its overheads and its capacity.</summary>
