@@ -69,7 +69,7 @@ public static partial class HtmlRenderer
                 h.Append(c.Style switch
                 {
                     CellStyle.Number => $"<td class=\"num\">{E(c.Text)}</td>",
-                    CellStyle.Evidence => $"<td class=\"{E(c.Text)}\">{E(c.Text)}</td>",
+                    CellStyle.Evidence => $"<td class=\"{E(c.Text.Split(' ')[0])}\">{E(c.Text)}</td>",
                     _ => $"<td>{E(c.Text)}</td>",
                 });
             h.Append("</tr>\n");

@@ -93,7 +93,7 @@ public static class ReportModel
             var m = c.Result?.Metrics;
             TableCell Q(MetricInfo metric, Func<PerfLab.Core.Statistics.DistributionSummary, double> pick) =>
                 TableCell.Num(m != null && m.TryGetValue(metric.Name, out var d) ? Num(pick(d) / 1e6, 3) : "–");
-            return (IReadOnlyList<TableCell>)[r.RunId, c.Id, TableCell.Ev(c.Evidence), c.Status, c.Result?.Validity ?? "–",
+            return (IReadOnlyList<TableCell>)[r.RunId, c.Id, TableCell.Ev(c.EvidenceLabel), c.Status, c.Result?.Validity ?? "–",
                 TableCell.Num(c.Result is { } res ? Num(res.QueriesPerS, 2) : "–"), TableCell.Num(c.Result is { } t ? Num(t.TokensPerS, 1) : "–"),
                 Q(Metrics.Latency, d => d.Median.Value), Q(Metrics.Latency, d => d.P99.Value), Q(Metrics.Ttft, d => d.P99.Value), Q(Metrics.Tpot, d => d.Median.Value),
                 string.Join("; ", new[] { c.Disturbed, c.Reason ?? string.Join("; ", c.Result?.Reasons ?? []) }.Where(x => !string.IsNullOrEmpty(x)))];
@@ -103,7 +103,7 @@ public static class ReportModel
     {
         var rows = runs.SelectMany(r => r.Cells.SelectMany(c => c.Overheads.Where(o => o.Metric != Metrics.Inside.Name)
             .Select(o => (IReadOnlyList<TableCell>)[r.RunId, c.Id, o.Metric, o.BaselineCell, TableCell.Num(Num(o.Pct, 2)),
-                TableCell.Num($"[{Num(o.PctLower, 2)}, {Num(o.PctUpper, 2)}]"), TableCell.Ev(c.Evidence)]))).ToList();
+                TableCell.Num($"[{Num(o.PctLower, 2)}, {Num(o.PctUpper, 2)}]"), TableCell.Ev(c.EvidenceLabel)]))).ToList();
         yield return new Heading("Overhead against the baseline");
         if (rows.Count == 0)
         {
@@ -125,7 +125,7 @@ public static class ReportModel
             var vs = mine is { } m && theirs is { } t && t > 0 ? $"{(m / t - 1) * 100:+0.0;-0.0;0.0} %" : c.IsBaseline ? "baseline" : "–";
             return (IReadOnlyList<TableCell>)[r.RunId, c.Id, TableCell.Num(mine is { } q ? Num(q, 2) : "none"), TableCell.Num(vs),
                 TableCell.Num(c.Capacity.LowestInvalidQps is { } hi ? Num(hi, 2) : "–"), TableCell.Num(c.Capacity.Probes.Count.ToString(Inv)),
-                c.Capacity.Converged ? "yes" : "no", c.Capacity.Note, TableCell.Ev(c.Evidence)];
+                c.Capacity.Converged ? "yes" : "no", c.Capacity.Note, TableCell.Ev(c.EvidenceLabel)];
         })).ToList();
         if (rows.Count == 0) yield break;
         yield return new Heading("Capacity");

@@ -27,6 +27,8 @@ public sealed class CellData(CellSummary summary, RequestedCell? requested)
     public string Platform => Summary.Platform;
     public string RealmId => Summary.RealmId;
     public string Evidence => Summary.Evidence;
+    /// <summary>The evidence with its source: "emulated (calibration profile kvm-pvm-measured)".</summary>
+    public string EvidenceLabel => EvidenceSource.Label(Summary.Evidence, Summary.EvidenceSource);
     public string Status => Summary.Status;
     public string? Reason => Summary.Reason;
     public string? BaselineCell => Summary.BaselineCell;

@@ -28,6 +28,9 @@ public sealed record CellResult(
 {
     public string StatusWord => Status.ToString().ToLowerInvariant();
 
+    /// <summary>Where the evidence comes from (the calibration profile of an emulated cell), or null for measured figures.</summary>
+    public string? EvidenceSource => Results.EvidenceSource.Of(Evidence, EffectiveRealm);
+
     /// <summary>What else the host did during the measured window (null where it was not sampled).</summary>
     public Interference? Interference { get; init; }
 

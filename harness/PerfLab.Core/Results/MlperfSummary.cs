@@ -22,7 +22,8 @@ public static class MlperfSummary
         Line("Cell", r.Cell.Id);
         Line("Scenario", spec.Kind.Name());
         Line("Mode", "PerformanceOnly");
-        Line("Platform", $"{r.Cell.Realm.Platform.Name()} (evidence: {r.Evidence.Name()})");
+        Line("Platform", $"{r.Cell.Realm.Platform.Name()} (evidence: {EvidenceSource.Label(r.Evidence.Name(), r.EvidenceSource)})");
+        if (r.EffectiveRealm.Get(SettingSource.Host, "calibration_source") is { } source) Line("Calibration profile source", source);
         if (a is null)
         {
             Line("Result is", r.Status == CellStatus.Skipped ? "SKIPPED" : "INVALID");

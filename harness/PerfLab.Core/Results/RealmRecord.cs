@@ -101,6 +101,22 @@ public sealed class EffectiveRealm
     }
 }
 
+/// <summary>Where a figure's evidence comes from, beyond its word: the calibration profile an emulated cell's costs were
+/// priced from, or the emulator a VM ran under. The one place this label is decided.</summary>
+public static class EvidenceSource
+{
+    public static string? Of(PerfLab.Core.Suites.Evidence evidence, EffectiveRealm effective)
+    {
+        if (evidence != PerfLab.Core.Suites.Evidence.Emulated) return null;
+        if (effective.Get(SettingSource.Host, "calibration_profile") is { } profile) return "calibration profile " + profile;
+        if (effective.Get(SettingSource.Vm, "accel") is "tcg") return "QEMU TCG: a functional check, never a timing";
+        return "emulated";
+    }
+
+    /// <summary>"emulated (calibration profile kvm-pvm-measured)", or the evidence word alone.</summary>
+    public static string Label(string evidence, string? source) => source is null || source == evidence ? evidence : $"{evidence} ({source})";
+}
+
 public static class PhaseNames
 {
     /// <summary>snake_case, as phases_ms and the report name them.</summary>

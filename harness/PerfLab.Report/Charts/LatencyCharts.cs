@@ -31,7 +31,7 @@ public static partial class Charts
                     s.MarkerSize = 0;
                     s.LineWidth = 2;
                     s.ConnectStyle = ConnectStyle.StepHorizontal;
-                    s.LegendText = $"{Label(run, c, multi)} [{c.Evidence}] p99 {Ms(Quantile(v, 0.99))}";
+                    s.LegendText = $"{Label(run, c, multi)} [{c.EvidenceLabel}] p99 {Ms(Quantile(v, 0.99))}";
                     xMax = Math.Max(xMax, Quantile(v, 0.999) / 1e6);
                 }
                 if (series.First().Cell.LimitsNs.TryGetValue(metric, out var limit))
@@ -70,7 +70,7 @@ public static partial class Charts
                 var s = plt.Add.Scatter(probes.Select(p => p.AchievedQps).ToArray(), ys, color);
                 s.LineWidth = 2;
                 s.MarkerSize = 7;
-                s.LegendText = $"{Label(run, c, multi)} [{c.Evidence}]: capacity {(c.Capacity.CapacityQps is { } q ? q.ToString("0.#", CultureInfo.InvariantCulture) + " QPS" : "none")}";
+                s.LegendText = $"{Label(run, c, multi)} [{c.EvidenceLabel}]: capacity {(c.Capacity.CapacityQps is { } q ? q.ToString("0.#", CultureInfo.InvariantCulture) + " QPS" : "none")}";
                 var invalid = probes.Where(p => !p.Valid).ToList();
                 if (invalid.Count > 0)
                 {

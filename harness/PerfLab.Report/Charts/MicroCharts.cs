@@ -36,7 +36,7 @@ public static partial class Charts
                     s.ConnectStyle = ConnectStyle.StepHorizontal;
                     s.MarkerSize = 0;
                     s.LineWidth = 2;
-                    s.LegendText = $"{(multi ? run.RunId + " · " : "")}{c.Workload} [{c.Evidence}] median {Quantile(v, 0.5):0.###}";
+                    s.LegendText = $"{(multi ? run.RunId + " · " : "")}{c.Workload} [{c.EvidenceLabel}] median {Quantile(v, 0.5):0.###}";
                 }
                 if (i == 0) continue;
                 plt.Axes.Bottom.TickGenerator = LogTicks(lo, hi);

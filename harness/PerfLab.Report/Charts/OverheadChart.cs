@@ -54,7 +54,7 @@ public static partial class Charts
                 cap.Color = Colors.Black;
                 cap.LineWidth = 2;
             }
-            ticks.Add(new Tick(y, $"{c.Workload} {Label(run, c, false)} · {o.Metric} [{c.Evidence}]"));
+            ticks.Add(new Tick(y, $"{c.Workload} {Label(run, c, false)} · {o.Metric} [{c.EvidenceLabel}]"));
         }
         var zero = plt.Add.VerticalLine(0);
         zero.Color = Colors.Gray;

@@ -22,7 +22,7 @@ public static partial class Charts
             var series = groups.Select(g => (
                 Label: $"{(multi ? g.Key.RunId + " · " : "")}{g.Key.Workload} {g.Key.Platform} {g.Key.Page}" +
                        (g.Key.Mpam is not ("off" or "?") ? $" mpam {g.Key.Mpam}" : "") + (g.Key.Co is not ("none" or "?") ? $" +{g.Key.Co}" : "") +
-                       (g.Select(x => x.Cell.Scenario).Distinct().Count() == 1 ? $" {g.First().Cell.Scenario}" : "") + $" [{g.First().Cell.Evidence}]",
+                       (g.Select(x => x.Cell.Scenario).Distinct().Count() == 1 ? $" {g.First().Cell.Scenario}" : "") + $" [{g.First().Cell.EvidenceLabel}]",
                 Points: g.Select(x => (Bytes: Bytes.TryParse(x.Cell.Setting("rsi_batch"), out var b) ? (double)b.Value : double.NaN, Value: x.Cell.PhasesMs[Phase.Populate])).ToList())).ToList();
             Curve(plt, series);
             yield return Render(plt, "rsi-batching", "RSI batching curve (weight streaming)",
@@ -36,7 +36,7 @@ public static partial class Charts
         {
             var plt = NewPlot("RSI batching: bytes per world switch (KVM)", "bytes per exit (batch)", "bandwidth across the boundary (GB/s)");
             var series = sweep.GroupBy(x => x.Run.RunId).Select(g => (
-                Label: $"{(multi ? g.Key + " · " : "")}kvm.batch [{g.First().Cell.Evidence}]",
+                Label: $"{(multi ? g.Key + " · " : "")}kvm.batch [{g.First().Cell.EvidenceLabel}]",
                 Points: g.Select(x => (Bytes: Bytes.TryParse(x.Cell.WorkloadParameters["case"]["kvm.batch.".Length..], out var b) ? (double)b.Value : double.NaN,
                     Value: Quantile(x.Run.Samples[x.Cell.Id]["bandwidth"].OrderBy(v => v).ToArray(), 0.5) / 1e9)).ToList())).ToList();
             Curve(plt, series);
@@ -113,7 +113,7 @@ public static partial class Charts
             t.LabelFontName = FontName;
             t.LabelFontSize = 11;
             t.LabelAlignment = Alignment.MiddleLeft;
-            ticks.Add(new Tick(y + (lane - 1) * 0.11, $"{(multi ? run.RunId + " · " : "")}{c.Platform} {c.Setting("page_size")} rsi {c.Setting("rsi_batch")} [{c.Evidence}]"));
+            ticks.Add(new Tick(y + (lane - 1) * 0.11, $"{(multi ? run.RunId + " · " : "")}{c.Platform} {c.Setting("page_size")} rsi {c.Setting("rsi_batch")} [{c.EvidenceLabel}]"));
             y += lane * 0.22 + 0.5;
         }
         plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());

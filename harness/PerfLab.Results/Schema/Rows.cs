@@ -48,6 +48,7 @@ public sealed partial class SummaryRow
     [CsvColumn("vcpus")] public int Vcpus { get; set; }
     [CsvColumn("pinning")] public string Pinning { get; set; } = "";
     [CsvColumn("evidence")] public string Evidence { get; set; } = "";
+    [CsvColumn("evidence_source")] public string EvidenceSource { get; set; } = "";
     [CsvColumn("status")] public string Status { get; set; } = "";
     [CsvColumn("result")] public string Result { get; set; } = "";
     [CsvColumn("metric")] public string Metric { get; set; } = "";

@@ -25,6 +25,8 @@ public sealed record CellSummary(
     IReadOnlyList<Overhead>? Overheads, CapacityResult? Capacity)
 {
     public Interference? Interference { get; init; }
+    /// <summary>Where an emulated figure's costs come from (its calibration profile); null for measured cells.</summary>
+    public string? EvidenceSource { get; init; }
     /// <summary>"host busy: …" when other work on the host exceeded the bound during the cell: reported, never judged.</summary>
     public string? Disturbed { get; init; }
 
@@ -32,7 +34,7 @@ public sealed record CellSummary(
         c.Cell.Realm.Platform.Name(), c.Cell.Realm.Id, c.Evidence.Name(), c.StatusWord, c.Reason, c.Cell.BaselineId, c.Cell.IsBaseline,
         c.PhasesMs, c.HostCpuUsPerQuery, c.Analysis is { } a ? CellResultData.Of(a) : null, c.Overheads, c.Capacity)
     {
-        Interference = c.Interference, Disturbed = c.Disturbed,
+        Interference = c.Interference, Disturbed = c.Disturbed, EvidenceSource = c.EvidenceSource,
     };
 }
 
@@ -51,7 +53,7 @@ public static class SummaryRows
                 Cell = c.Cell.Id, Workload = c.Cell.Workload.Name, Scenario = c.Cell.Scenario.Name, Platform = c.Cell.Realm.Platform.Name(),
                 PageSize = c.Cell.Realm.PageSize.ToShort(), HugeBacking = c.Cell.Realm.Backing.Name(), RsiBatch = c.Cell.Realm.RsiBatch.ToShort(),
                 Mpam = c.Cell.Realm.Mpam.ToShort(), Vcpus = c.Cell.Realm.Vcpus, Pinning = c.Cell.Realm.Pinning.ToShort(),
-                Evidence = c.Evidence.Name(), Status = c.StatusWord, Result = c.Analysis?.Validity.Word ?? "", BaselineCell = c.Cell.BaselineId ?? "",
+                Evidence = c.Evidence.Name(), EvidenceSource = c.EvidenceSource ?? "", Status = c.StatusWord, Result = c.Analysis?.Validity.Word ?? "", BaselineCell = c.Cell.BaselineId ?? "",
                 Reason = c.Reason ?? string.Join("; ", c.Analysis?.Validity.Reasons ?? []),
                 QueriesPerSecond = c.Analysis?.QueriesPerSecond ?? 0, TokensPerSecond = c.Analysis?.TokensPerSecond ?? 0,
                 OtherCpus = c.Interference?.OtherCpus, StealPct = c.Interference?.StealPct, Disturbed = c.Disturbed ?? "",

@@ -49,3 +49,21 @@ public class InterferenceTests
         Assert.Equal(Verdict.Inconclusive, GateEvaluator.Evaluate(Side(1.3, "host busy: x"), Side(1, null), GateSpec.Default).Rows.Single().Comparison.Verdict);
     }
 }
+
+/// <summary>Evidence labels that cannot overstate: an emulated figure names its profile; a TCG guest says it is no timing.</summary>
+public class EvidenceSourceTests
+{
+    [Fact]
+    public void Emulated_figures_name_where_they_come_from_and_measured_ones_need_nothing()
+    {
+        var emulated = new PerfLab.Core.Results.EffectiveRealm();
+        emulated.Set("calibration_profile", "article-claims");
+        Assert.Equal("calibration profile article-claims", PerfLab.Core.Results.EvidenceSource.Of(Evidence.Emulated, emulated));
+        var tcg = new PerfLab.Core.Results.EffectiveRealm();
+        tcg.Set(PerfLab.Core.Results.SettingSource.Vm, "accel", "tcg");
+        Assert.StartsWith("QEMU TCG", PerfLab.Core.Results.EvidenceSource.Of(Evidence.Emulated, tcg));
+        Assert.Null(PerfLab.Core.Results.EvidenceSource.Of(Evidence.Measured, emulated));
+        Assert.Equal("emulated (calibration profile x)", PerfLab.Core.Results.EvidenceSource.Label("emulated", "calibration profile x"));
+        Assert.Equal("measured", PerfLab.Core.Results.EvidenceSource.Label("measured", null));
+    }
+}

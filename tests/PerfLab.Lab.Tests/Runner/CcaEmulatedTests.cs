@@ -42,6 +42,11 @@ public class CcaEmulatedTests
         Assert.Equal(native, large["agent.tokens_digest"]);
         Assert.All(emulated.Values, c => Assert.Equal(Evidence.Emulated, c.Evidence));
         Assert.All(emulated.Values, c => Assert.Equal("kvm-pvm-measured", c.EffectiveRealm["calibration_profile"]));
+        // Every emulated figure names the profile its costs came from, in the summary and in the MLPerf summary file.
+        Assert.All(emulated.Values, c => Assert.Equal("calibration profile kvm-pvm-measured", c.EvidenceSource));
+        Assert.All(emulated.Values, c => Assert.Contains("evidence: emulated (calibration profile kvm-pvm-measured)",
+            File.ReadAllText(Path.Combine(outcome.FolderPath, "cells", c.Cell.Id, "mlperf_log_summary.txt"))));
+        Assert.Null(outcome.Cells.First(c => c.Cell.Realm.Platform == Platform.Native).EvidenceSource);
         Assert.All(emulated.Values, c => Assert.True(c.PhasesMs[Phase.Populate] > 0 && c.PhasesMs[Phase.Measure] > 0 && c.PhasesMs.Has(Phase.Attest)));
     }
 
