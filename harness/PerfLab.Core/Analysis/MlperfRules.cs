@@ -48,6 +48,26 @@ public sealed record MlperfVerdict(bool Valid, bool MinDurationMet, bool MinQuer
 /// </summary>
 public static class MlperfRules
 {
+    /// <summary>
+    /// How many over-limit queries a server verdict had to spare (≥ 0) or was past the limit by (&lt; 0), the tightest of
+    /// its bounds: early stopping allows t while queries_issued ≥ h(t) + t, the nearest-rank percentile while fewer than
+    /// n − ⌊n·p⌋ are over. Null when the verdict did not turn on over-limit queries (min duration or queries unmet).
+    /// </summary>
+    public static int? OverLimitMargin(MlperfVerdict v)
+    {
+        if (!v.MinDurationMet || !v.MinQueriesMet) return null;
+        int? margin = null;
+        foreach (var e in v.EarlyStopping.Where(e => e.LimitNs is not null && e.OverBound is not null))
+        {
+            long n = e.QueriesIssued, allowed = -1;
+            while (allowed + 1 <= n && n >= Statistics.EarlyStopping.MinPassing(allowed + 1, e.Percentile) + allowed + 1) allowed++;
+            allowed = Math.Min(allowed, n - (long)(n * e.Percentile) - 1);
+            var m = (int)Math.Clamp(allowed - e.OverBound!.Value, int.MinValue, int.MaxValue);
+            margin = margin is { } x ? Math.Min(x, m) : m;
+        }
+        return margin;
+    }
+
     public static MlperfVerdict Judge(MlperfTrace r)
     {
         var reasons = new List<string>();

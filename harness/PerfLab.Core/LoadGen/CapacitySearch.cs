@@ -10,12 +10,29 @@ namespace PerfLab.Core.LoadGen;
 public sealed record CapacitySearchSpec(double StartQps, double TolerancePct, int MaxProbes)
 {
     public static readonly CapacitySearchSpec Default = new(10, 3, 14);
+
+    /// <summary>
+    /// Runs of a borderline probe (odd): a probe whose verdict a couple of queries would flip is run again, up to this many
+    /// times in all, and the majority decides, so a single hiccup of the host does not move the capacity. MaxProbes counts
+    /// the rates decided; these repeats come on top of it.
+    /// </summary>
+    public int Repeats { get; init; } = 3;
+
+    /// <summary>A probe is borderline when it is VALID or INVALID by at most this many over-limit queries.</summary>
+    public int BorderlineQueries { get; init; } = 2;
 }
 
 /// <summary>One probe of a capacity search: a full server run at one Poisson rate and whether it stayed VALID.</summary>
 public sealed record CapacityProbe(
     int Index, string Phase, double TargetQps, bool Valid, bool Failed, double AchievedQps,
-    double? P99TtftNs, double? P99TpotNs, double? P99LatencyNs, string? Reason);
+    double? P99TtftNs, double? P99TpotNs, double? P99LatencyNs, string? Reason)
+{
+    /// <summary>
+    /// Over-limit queries the probe had to spare (≥ 0, VALID) or was past the limit by (&lt; 0, INVALID), by LoadGen's rules;
+    /// null when its verdict did not turn on over-limit queries (a failure, a short schedule).
+    /// </summary>
+    public int? Margin { get; init; }
+}
 
 /// <summary>
 /// The outcome: the highest rate that was VALID (null when none was), the lowest that was not, every probe in the order
@@ -50,14 +67,28 @@ public static class CapacitySearch
         if (spec.StartQps <= 0 || spec.TolerancePct <= 0 || spec.MaxProbes < 2)
             throw new ArgumentException($"capacity search needs start_qps > 0, tolerance_pct > 0 and max_probes ≥ 2 (got {spec})");
         var probes = new List<CapacityProbe>();
+        var decisions = 0; // rates decided: the probe budget; a borderline rate's repeats come on top of it
         double? lo = null, hi = null;
 
+        // One decision at a rate: a borderline probe is repeated and the majority of its runs decides.
         CapacityProbe? Probe(string phase, double qps)
         {
-            if (probes.Count >= spec.MaxProbes || cancel.IsCancellationRequested) return null;
+            if (decisions >= spec.MaxProbes || cancel.IsCancellationRequested) return null;
+            decisions++;
             var p = probe(probes.Count, phase, qps);
             probes.Add(p);
-            return p;
+            if (spec.Repeats <= 1 || p.Failed || p.Margin is not { } m || Math.Abs(m) > spec.BorderlineQueries) return p;
+            var runs = new List<CapacityProbe> { p };
+            var needed = spec.Repeats / 2 + 1;
+            while (runs.Count(r => r.Valid) < needed && runs.Count(r => !r.Valid) < needed && runs.Count < spec.Repeats && !cancel.IsCancellationRequested)
+            {
+                var again = probe(probes.Count, "repeat", qps);
+                probes.Add(again);
+                runs.Add(again);
+                if (again.Failed) return again;
+            }
+            var valid = runs.Count(r => r.Valid) > runs.Count / 2;
+            return p with { Valid = valid, Reason = valid ? null : runs.First(r => !r.Valid).Reason };
         }
 
         CapacityResult Done(string note) => new(lo, hi, Narrow(), probes, note);

@@ -134,7 +134,7 @@ public static partial class SuiteLoader
             if (kind is null) continue;
             string[] allowed = kind switch
             {
-                ScenarioKind.Server => [.. common, "qps", "latency_limit_ms", "ttft_limit_ms", "tpot_limit_ms", "search_start_qps", "search_tolerance_pct", "search_max_probes"],
+                ScenarioKind.Server => [.. common, "qps", "latency_limit_ms", "ttft_limit_ms", "tpot_limit_ms", "search_start_qps", "search_tolerance_pct", "search_max_probes", "search_repeats"],
                 ScenarioKind.Offline => [.. common, "qps"],
                 _ => common,
             };
@@ -150,12 +150,15 @@ public static partial class SuiteLoader
                 searchSpec = new CapacitySearchSpec(
                     r.Number(m, path, "search_start_qps", 1e-3, 10_000_000, exclusiveMin: true) ?? d.StartQps,
                     r.Number(m, path, "search_tolerance_pct", 0.1, 50) ?? d.TolerancePct,
-                    (int)(r.Number(m, path, "search_max_probes", 2, 64, integer: true) ?? d.MaxProbes));
+                    (int)(r.Number(m, path, "search_max_probes", 2, 64, integer: true) ?? d.MaxProbes))
+                {
+                    Repeats = (int)(r.Number(m, path, "search_repeats", 1, 9, integer: true) ?? d.Repeats),
+                };
                 if (!m.Children.Keys.OfType<YamlScalarNode>().Any(k => k.Value is "latency_limit_ms" or "ttft_limit_ms" or "tpot_limit_ms"))
                     r.Error(r.ValueNode(m, "qps"), path + ".qps", "search", "a capacity search needs a limit to stay within: set latency_limit_ms, ttft_limit_ms or tpot_limit_ms");
             }
             else
-                foreach (var key in new[] { "search_start_qps", "search_tolerance_pct", "search_max_probes" })
+                foreach (var key in new[] { "search_start_qps", "search_tolerance_pct", "search_max_probes", "search_repeats" })
                     if (r.ValueNode(m, key) is { } n) r.Error(n, path + "." + key, null, "applies only with qps: search");
             var minDurS = r.Number(m, path, "min_duration_s", 0, 86_400) ?? (profile == RunProfile.Full ? 600 : 5);
             if (profile == RunProfile.Full && minDurS < 600)

@@ -30,8 +30,12 @@ internal sealed class CapacityProbes(Suite suite, Cell cell, IServingRealm realm
             if (a.Validity.Valid && !failed && (best is null || qps > best.Value.Spec.TargetQps)) best = (run, spec);
             double? P99(MetricInfo m) => a.Distributions.TryGetValue(m.Name, out var d) ? d.P99.Value : null;
             var probe = new CapacityProbe(index, phase, qps, a.Validity.Valid && !failed, failed, a.QueriesPerSecond,
-                P99(Metrics.Ttft), P99(Metrics.Tpot), P99(Metrics.Latency), a.Validity.Valid ? null : string.Join("; ", a.Validity.Reasons));
+                P99(Metrics.Ttft), P99(Metrics.Tpot), P99(Metrics.Latency), a.Validity.Valid ? null : string.Join("; ", a.Validity.Reasons))
+            {
+                Margin = failed || a.Mlperf is null ? null : MlperfRules.OverLimitMargin(a.Mlperf),
+            };
             progress.Note($"  probe {index + 1} ({phase}) {qps:0.###} QPS: {(probe.Valid ? "VALID" : "INVALID")}" +
+                          (probe.Margin is { } margin ? $" (margin {margin:+0;-0} over-limit queries)" : "") +
                           (probe.P99TtftNs is { } t ? $", p99 TTFT {t / 1e6:0.##} ms" : "") + (probe.P99LatencyNs is { } l ? $", p99 latency {l / 1e6:0.##} ms" : ""));
             return probe;
         }, cancel);

@@ -152,3 +152,60 @@ public class CapacitySearchTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.False(failed.Converged);
     }
 }
+
+/// <summary>A borderline probe is repeated and decided by majority; a clear one runs once; margins follow LoadGen's rules.</summary>
+public class CapacityRepeatTests
+{
+    /// <summary>A fake SUT whose capacity is 100 QPS: probes at or below it are VALID, above INVALID, each with a margin of
+    /// over-limit queries that shrinks near 100; a hiccup makes the first run at one rate INVALID by one query.</summary>
+    private static Func<int, string, double, CapacityProbe> Sut(double hiccupAt, List<(string Phase, double Qps)> log)
+    {
+        var hiccupped = false;
+        return (index, phase, qps) =>
+        {
+            log.Add((phase, qps));
+            var margin = (int)Math.Round((100 - qps) / 2.0);
+            var valid = qps <= 100;
+            if (!hiccupped && Math.Abs(qps - hiccupAt) < 1e-9)
+            {
+                hiccupped = true;
+                (valid, margin) = (false, -1);
+            }
+            return new CapacityProbe(index, phase, qps, valid, false, qps, null, null, null, valid ? null : "over the limit") { Margin = margin };
+        };
+    }
+
+    [Fact]
+    public void One_hiccup_at_a_borderline_rate_does_not_move_the_capacity()
+    {
+        // From 25 QPS the search doubles to 100 (VALID by a margin of 0: borderline) and 200, then bisects towards 100.
+        // The first run at 100 QPS hiccups (INVALID by one query); being borderline, it is run again and the majority decides.
+        var spec = new CapacitySearchSpec(25, 2, 30);
+        var withRepeats = new List<(string, double)>();
+        var once = new List<(string, double)>();
+        var hiccup = 100.0;
+        var r = CapacitySearch.Run(spec, Sut(hiccup, withRepeats));
+        var r1 = CapacitySearch.Run(spec with { Repeats = 1 }, Sut(hiccup, once));
+        Assert.Equal(100, r.CapacityQps);
+        Assert.Contains(withRepeats, p => p.Item1 == "repeat" && p.Item2 == hiccup);
+        // Without repeats the same hiccup moves the answer below the true capacity.
+        Assert.True(r1.CapacityQps < 100, $"without repeats: {r1.CapacityQps}");
+        // Clear probes (25, 50, 200 QPS) are never repeated.
+        Assert.DoesNotContain(withRepeats, p => p.Item1 == "repeat" && p.Item2 is 25 or 50 or 200);
+    }
+
+    [Fact]
+    public void The_margin_is_the_over_limit_queries_a_server_verdict_had_to_spare()
+    {
+        // 1000 server queries against a 10 ms limit: LoadGen allows as many over it as early stopping and the nearest-rank
+        // p99 both accept; one fewer over leaves a margin of one, one more is past it by one.
+        PerfLab.Core.Analysis.MlperfVerdict Verdict(int over) => PerfLab.Core.Analysis.MlperfRules.Judge(new PerfLab.Core.Analysis.MlperfTrace(
+            ScenarioKind.Server, 0.99, 0.99, 0, 10, 1000,
+            [.. Enumerable.Range(0, 1000 - over).Select(i => 1e6 + i * 1e3), .. Enumerable.Repeat(2e7, over)], [], [], 0, 0, 2e7, 1e7, null, null, false));
+        var allowed = Enumerable.Range(0, 20).Last(t => Verdict(t).Valid);
+        Assert.Equal(0, PerfLab.Core.Analysis.MlperfRules.OverLimitMargin(Verdict(allowed)));
+        if (allowed > 0) Assert.Equal(1, PerfLab.Core.Analysis.MlperfRules.OverLimitMargin(Verdict(allowed - 1)));
+        Assert.Equal(-1, PerfLab.Core.Analysis.MlperfRules.OverLimitMargin(Verdict(allowed + 1)));
+        Assert.False(Verdict(allowed + 1).Valid);
+    }
+}
