@@ -1,3 +1,5 @@
+using PerfLab.Core.Analysis;
+using PerfLab.Core.Suites;
 using PerfLab.Results;
 using System.Globalization;
 using ScottPlot;
@@ -18,7 +20,7 @@ public static partial class Charts
             {
                 var series = g.Where(x => x.Run.Samples[x.Cell.Id].TryGetValue(metric, out var v) && v.Length > 0).ToList();
                 if (series.Count == 0) continue;
-                if (metric == "latency" && g.First().Cell.ScenarioKind == "offline") continue; // an offline latency is a queue position
+                if (metric == Metrics.Latency.Name && !Metrics.IsGateable(ScenarioNames.All.GetValueOrDefault(g.First().Cell.ScenarioKind), metric)) continue; // an offline latency is a queue position
                 var plt = NewPlot($"{g.Key.Workload} · {g.Key.Scenario}: {MetricTitle(metric)} CDF", $"{MetricTitle(metric)} (ms)", "fraction of queries");
                 var i = 0;
                 double xMax = 0;

@@ -19,30 +19,29 @@ public class InterferenceProbeTests
         try { System.Diagnostics.Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { } catch (InvalidOperationException) { }
     }
 
+    /// <summary>What the probe sees over 1.5 s while a busy loop spins, started detached from the lab's process tree or as its child.</summary>
+    private static PerfLab.Core.Analysis.Interference Watch(bool detached)
+    {
+        var probe = new ProcInterferenceProbe();
+        var pid = Spin(detached);
+        try
+        {
+            var a = probe.Snapshot();
+            Thread.Sleep(1500);
+            return probe.Between(a, probe.Snapshot());
+        }
+        finally { Kill(pid); }
+    }
+
     [Fact]
     public void Another_processs_busy_loop_is_other_work_and_the_labs_own_is_not()
     {
-        var probe = new ProcInterferenceProbe();
-        var outsider = Spin(detached: true);
-        try
-        {
-            var a = probe.Snapshot();
-            Thread.Sleep(1500);
-            var seen = probe.Between(a, probe.Snapshot());
-            Assert.True(seen.OtherCpus >= 0.5, $"a busy loop outside the lab used only {seen.OtherCpus:0.##} CPUs by the probe");
-            Assert.NotNull(seen.Disturbance(PerfLab.Core.Analysis.Interference.DefaultBound));
-        }
-        finally { Kill(outsider); }
+        var outsider = Watch(detached: true);
+        Assert.True(outsider.OtherCpus >= 0.5, $"a busy loop outside the lab used only {outsider.OtherCpus:0.##} CPUs by the probe");
+        Assert.NotNull(outsider.Disturbance(PerfLab.Core.Analysis.Interference.DefaultBound));
 
-        var child = Spin(detached: false);
-        try
-        {
-            var a = probe.Snapshot();
-            Thread.Sleep(1500);
-            var seen = probe.Between(a, probe.Snapshot());
-            Assert.True(seen.LabCpus >= 0.5, $"the lab's own busy child counted as {seen.LabCpus:0.##} CPUs of the lab");
-            Assert.True(seen.OtherCpus < seen.LabCpus, $"the lab's own child was counted as other work ({seen.OtherCpus:0.##} CPUs)");
-        }
-        finally { Kill(child); }
+        var child = Watch(detached: false);
+        Assert.True(child.LabCpus >= 0.5, $"the lab's own busy child counted as {child.LabCpus:0.##} CPUs of the lab");
+        Assert.True(child.OtherCpus < child.LabCpus, $"the lab's own child was counted as other work ({child.OtherCpus:0.##} CPUs)");
     }
 }
