@@ -55,8 +55,8 @@ public static class GateSides
         try { b = JsonSerializer.Deserialize<BaselineFile>(File.ReadAllText(file), RunFiles.Json); }
         catch (JsonException e) { throw new ResultsFormatException($"{file}: not a PerfLab baseline ({e.Message})"); }
         if (b is null || b.Cells is null) throw new ResultsFormatException($"{file}: not a PerfLab baseline (no cells)");
-        if (b.Schema != RunFiles.SchemaVersion)
-            throw new ResultsFormatException($"{file}: baseline schema {b.Schema}, this PerfLab reads {RunFiles.SchemaVersion}; write it again with perflab gate --update-baseline");
+        if (!RunFiles.ReadableSchemas.Contains(b.Schema))
+            throw new ResultsFormatException($"{file}: baseline schema {b.Schema}, this PerfLab reads {string.Join(" and ", RunFiles.ReadableSchemas.Order())}; write it again with perflab gate --update-baseline");
         var cells = b.Cells.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, double[]>)kv.Value);
         return new GateSide(new GateInput(Path.GetFileName(file), cells) { HostClass = b.Host?.HostClass, Disturbed = b.Disturbed ?? [] }, b.Gate, b.Suite) { Host = b.Host };
     }

@@ -84,9 +84,9 @@ public static class RunFolderReader
         var node = ReadJson(path, problems);
         if (node is null) return null;
         var schema = node["schema"] is JsonValue v && v.TryGetValue<int>(out var n) ? n : 0;
-        if (schema != RunFiles.SchemaVersion)
+        if (!RunFiles.ReadableSchemas.Contains(schema))
         {
-            problems.Add(new(path, $"schema {schema}, this PerfLab reads schema {RunFiles.SchemaVersion}; read it with the PerfLab that wrote it"));
+            problems.Add(new(path, $"schema {schema}, this PerfLab reads schemas {string.Join(" and ", RunFiles.ReadableSchemas.Order())}; read it with the PerfLab that wrote it"));
             return null;
         }
         try { return node.Deserialize<RunManifest>(RunFiles.Json); }

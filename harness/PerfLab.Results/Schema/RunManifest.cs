@@ -87,8 +87,13 @@ public sealed record RunManifest(
 /// <summary>The file names and serializer settings of a run folder: one place decides them.</summary>
 public static class RunFiles
 {
-    /// <summary>Bumped when a file's shape changes; a reader of another version says so instead of misreading.</summary>
-    public const int SchemaVersion = 1;
+    /// <summary>Bumped when a file's shape changes; a reader of another version says so instead of misreading.
+    /// 2: summary.json's result.bounds became result.early_stopping (LoadGen's single-stream estimates and server checks);
+    /// cells gained interference, disturbed and evidence_source; baselines name their host.</summary>
+    public const int SchemaVersion = 2;
+
+    /// <summary>Versions this reader understands: version 1 differs only in what version 2 added or renamed (read as absent).</summary>
+    public static readonly IReadOnlySet<int> ReadableSchemas = new HashSet<int> { 1, 2 };
 
     public const string Manifest = "manifest.json", Samples = "samples.csv", SummaryCsv = "summary.csv", SummaryJson = "summary.json",
         MicroSamples = "micro_samples.csv", CapacitySamples = "capacity_samples.csv", MlperfSummary = "mlperf_log_summary.txt", Gate = "gate.md";

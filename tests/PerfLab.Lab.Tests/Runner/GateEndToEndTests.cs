@@ -72,6 +72,12 @@ public class GateEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.NotEqual(Verdict.Improved, throughput.Verdict);
             Assert.True(throughput.EffectPct < 0, $"throughput should fall: {throughput.EffectPct:0.0} %");
         }
-        Assert.All(worse.Rows.Where(r => r.Comparison.Verdict == Verdict.Regressed), r => Assert.InRange(Math.Abs(r.Comparison.EffectPct), 5, 15));
+        // Service-bound metrics grow by about the 10 % of the service time; server latency at a fixed arrival rate also
+        // queues longer, which grows faster than the service time (M/D/1), so it is only bounded below.
+        Assert.All(worse.Rows.Where(r => r.Comparison.Verdict == Verdict.Regressed), r =>
+        {
+            if (r.CellId.StartsWith("w.server") && r.Metric == "latency") Assert.True(r.Comparison.EffectPct >= 5, $"{r.Comparison.EffectPct:0.0} %");
+            else Assert.InRange(Math.Abs(r.Comparison.EffectPct), 5, 15);
+        });
     }
 }

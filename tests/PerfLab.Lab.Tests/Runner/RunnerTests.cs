@@ -108,6 +108,21 @@ public class RunnerTests
         Assert.Equal(2, read.Cells.Count(c => c.Status == "failed"));
     }
 
+    [Fact]
+    public void A_folder_of_another_schema_version_says_so_instead_of_being_misread()
+    {
+        using var scratch = new Scratch();
+        var (_, _, runner) = Make();
+        var outcome = runner.Run(SuiteLoader.Parse(Yaml, "fake.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default);
+        var manifest = Path.Combine(outcome.FolderPath, "manifest.json");
+        Assert.Contains("\"schema\": 2", File.ReadAllText(manifest));
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"schema\": 2", "\"schema\": 99"));
+        var tolerant = RunFolderReader.Read(outcome.FolderPath, ReadMode.Tolerant);
+        Assert.Contains(tolerant.Problems, p => p.What.StartsWith("schema 99, this PerfLab reads schemas 1 and 2"));
+        var e = Assert.Throws<ResultsFormatException>(() => RunFolderReader.Read(outcome.FolderPath, ReadMode.Strict));
+        Assert.Contains("schema 99", e.Message);
+    }
+
     private sealed class CancelAfterFirstCell(CancellationTokenSource cts) : IRunProgress
     {
         public void CellStarted(int index, int total, Cell cell) { }
