@@ -26,8 +26,6 @@ public sealed record MetricInfo(string Name, MetricUnit Unit, bool HigherIsBette
         _ => "bytes/s",
     };
 
-    public bool IsTime => Unit == MetricUnit.Nanoseconds;
-
     public bool IsGatedIn(ScenarioKind kind) => Gated switch
     {
         GatedIn.Always => true,

@@ -23,7 +23,6 @@ public sealed class RealmBackend(Platform platform, IRealmLauncher launcher, IRe
 {
     public Platform Platform => platform;
     public Evidence EvidenceFor(RealmConfig config) => evidence ?? launcher.Evidence;
-    public IRealmLauncher Launcher => launcher;
 
     public string? CannotRun(Cell cell)
     {

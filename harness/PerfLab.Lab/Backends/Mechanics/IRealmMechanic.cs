@@ -44,9 +44,3 @@ public interface IMechanicLaunch : IDisposable
     void AfterLoadSent(AgentProcess agent) { }
     void IDisposable.Dispose() { }
 }
-
-/// <summary>A mechanic with nothing to keep per launch.</summary>
-public sealed class NoLaunchState : IMechanicLaunch
-{
-    public static readonly NoLaunchState Instance = new();
-}
