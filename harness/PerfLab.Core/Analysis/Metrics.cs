@@ -55,8 +55,8 @@ public static class Metrics
     /// <summary>The one list of metrics a gate (and an overhead) may judge; a suite's gate.metrics picks from it.</summary>
     public static readonly IReadOnlyList<MetricInfo> Gated = All.Where(m => m.Gated != GatedIn.Never).ToList();
 
-    /// <summary>The metrics whose latency limits a scenario may set, with the scenario key that sets each.</summary>
-    public static readonly IReadOnlyList<(MetricInfo Metric, string LimitKey)> Limited = [(Latency, "latency_limit"), (Ttft, "ttft_limit"), (Tpot, "tpot_limit")];
+    /// <summary>The metrics a scenario may set a latency limit on.</summary>
+    public static readonly IReadOnlyList<MetricInfo> Limited = [Latency, Ttft, Tpot];
 
     /// <summary>Windows the offline run is cut into so its throughput has a distribution, not a single number.</summary>
     public const int ThroughputWindows = 20;

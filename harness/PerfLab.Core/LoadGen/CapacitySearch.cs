@@ -32,6 +32,17 @@ public sealed record CapacityProbe(
     /// null when its verdict did not turn on over-limit queries (a failure, a short schedule).
     /// </summary>
     public int? Margin { get; init; }
+
+    /// <summary>The slowest judged value against its limit (1 = at the limit; the closest of TTFT, TPOT and latency).</summary>
+    public double? PeakToLimit { get; init; }
+
+    /// <summary>
+    /// Whether a rerun could well decide the other way: INVALID by at most <paramref name="queries"/> over-limit queries
+    /// (a hiccup's worth), or VALID within that many of the boundary with its slowest value near the limit. With few
+    /// queries LoadGen allows no over-limit query at all, so a VALID probe's margin alone would call every probe borderline.
+    /// </summary>
+    public bool IsBorderline(int queries, double nearLimit = 0.8) => !Failed && Margin is { } m && Math.Abs(m) <= queries
+        && (!Valid || PeakToLimit is not { } peak || peak >= nearLimit);
 }
 
 /// <summary>
@@ -77,7 +88,7 @@ public static class CapacitySearch
             decisions++;
             var p = probe(probes.Count, phase, qps);
             probes.Add(p);
-            if (spec.Repeats <= 1 || p.Failed || p.Margin is not { } m || Math.Abs(m) > spec.BorderlineQueries) return p;
+            if (spec.Repeats <= 1 || !p.IsBorderline(spec.BorderlineQueries)) return p;
             var runs = new List<CapacityProbe> { p };
             var needed = spec.Repeats / 2 + 1;
             while (runs.Count(r => r.Valid) < needed && runs.Count(r => !r.Valid) < needed && runs.Count < spec.Repeats && !cancel.IsCancellationRequested)

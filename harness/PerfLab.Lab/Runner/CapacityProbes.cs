@@ -15,6 +15,9 @@ namespace PerfLab.Lab.Runner;
 internal sealed class CapacityProbes(Suite suite, Cell cell, IServingRealm realm, RunFolderWriter folder, IRunProgress progress, RunContext context,
     CancellationToken cancel)
 {
+    private static PerfLab.Core.Units.Nanoseconds? LimitOf(ScenarioSpec s, MetricInfo m) =>
+        m == Metrics.Latency ? s.LatencyLimit : m == Metrics.Ttft ? s.TtftLimit : m == Metrics.Tpot ? s.TpotLimit : null;
+
     public (ScenarioRun Run, ScenarioSpec Spec, CapacityResult Result) Search(CapacitySearchSpec search)
     {
         (ScenarioRun Run, ScenarioSpec Spec)? best = null, last = null;
@@ -33,6 +36,9 @@ internal sealed class CapacityProbes(Suite suite, Cell cell, IServingRealm realm
                 P99(Metrics.Ttft), P99(Metrics.Tpot), P99(Metrics.Latency), a.Validity.Valid ? null : string.Join("; ", a.Validity.Reasons))
             {
                 Margin = failed || a.Mlperf is null ? null : MlperfRules.OverLimitMargin(a.Mlperf),
+                PeakToLimit = Metrics.Limited.Select(m => (Metric: m, Limit: LimitOf(spec, m)))
+                    .Where(x => x.Limit is not null && a.Distributions.ContainsKey(x.Metric.Name))
+                    .Select(x => (double?)(a.Distributions[x.Metric.Name].Max / x.Limit!.Value.Value)).Max(),
             };
             progress.Note($"  probe {index + 1} ({phase}) {qps:0.###} QPS: {(probe.Valid ? "VALID" : "INVALID")}" +
                           (probe.Margin is { } margin ? $" (margin {margin:+0;-0} over-limit queries)" : "") +

@@ -171,7 +171,11 @@ public class CapacityRepeatTests
                 hiccupped = true;
                 (valid, margin) = (false, -1);
             }
-            return new CapacityProbe(index, phase, qps, valid, false, qps, null, null, null, valid ? null : "over the limit") { Margin = margin };
+            // The slowest query approaches the limit as the rate approaches capacity.
+            return new CapacityProbe(index, phase, qps, valid, false, qps, null, null, null, valid ? null : "over the limit")
+            {
+                Margin = margin, PeakToLimit = qps / 100,
+            };
         };
     }
 
@@ -190,8 +194,12 @@ public class CapacityRepeatTests
         Assert.Contains(withRepeats, p => p.Item1 == "repeat" && p.Item2 == hiccup);
         // Without repeats the same hiccup moves the answer below the true capacity.
         Assert.True(r1.CapacityQps < 100, $"without repeats: {r1.CapacityQps}");
-        // Clear probes (25, 50, 200 QPS) are never repeated.
+        // Clear probes are never repeated: 200 QPS is INVALID by far; 25 and 50 are VALID with their slowest query far under the limit.
         Assert.DoesNotContain(withRepeats, p => p.Item1 == "repeat" && p.Item2 is 25 or 50 or 200);
+        // A VALID probe with no over-limit query to spare is still not borderline when nothing came near the limit.
+        Assert.False(new CapacityProbe(0, "bisect", 10, true, false, 10, null, null, null, null) { Margin = 0, PeakToLimit = 0.4 }.IsBorderline(2));
+        Assert.True(new CapacityProbe(0, "bisect", 10, true, false, 10, null, null, null, null) { Margin = 0, PeakToLimit = 0.9 }.IsBorderline(2));
+        Assert.True(new CapacityProbe(0, "bisect", 10, false, false, 10, null, null, null, null) { Margin = -1, PeakToLimit = 1.3 }.IsBorderline(2));
     }
 
     [Fact]
