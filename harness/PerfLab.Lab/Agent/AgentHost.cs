@@ -77,13 +77,16 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         if (_costs.Active) info["realm_costs"] = _costs.Describe();
         foreach (var (k, v) in RealmEvidenceProbe.Probe()) info[k] = v;
         string? received = null;
+        var stage = "load failed: ";
         try
         {
             var workload = WorkloadRegistry.Named(req.Kind);
             if (req.Stream is { } plan)
             {
+                stage = "receiving the payload failed: ";
                 new PayloadReceiver(input, Send, options, _costs).Receive(plan, info);
                 received = PayloadReceiver.RealmDir;
+                stage = "load failed: ";
             }
             var spec = new WorkloadSpec(req.Workload, workload.Kind, req.Parameters);
             _sut = TestFaultSut.Wrap(workload.CreateSut(spec, new SutContext(options, received, info)));
@@ -91,13 +94,11 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException or FormatException or NotSupportedException
                                       or IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
-            Refuse((received is null && req.Stream is not null ? "receiving the payload failed: " : "load failed: ") + e.Message);
+            Refuse(stage + e.Message);
             return false;
         }
         _costs.ResetPeak();
-        info["sut"] = _sut.Name;
-        info["page_policy"] = _policy;
-        info["pinning"] = _pinning;
+        (info["sut"], info["page_policy"], info["pinning"]) = (_sut.Name, _policy, _pinning);
         Send(ChannelProtocol.Ready(MonotonicClock.NowNs() - start, JsonSerializer.Serialize(info, Json)));
         return true;
     }

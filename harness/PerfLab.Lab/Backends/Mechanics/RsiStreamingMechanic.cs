@@ -61,7 +61,13 @@ public sealed class RsiStreamingMechanic : IRealmMechanic
             // The agent's initial image: every file of the program, in a stable order.
             foreach (var file in Directory.GetFiles(AppContext.BaseDirectory, "*.dll").Order(StringComparer.Ordinal))
                 Extend(File.ReadAllBytes(file));
-            if (_plan is { } plan) Stream(agent, plan, Extend);
+            if (_plan is { } plan)
+            {
+                // The shared buffer is host memory the size of one batch (up to the whole payload): gone once streamed,
+                // so it is not held beside the Realm for the rest of the cell.
+                try { Stream(agent, plan, Extend); }
+                finally { File.Delete(plan.SharedPath); }
+            }
             s.Phases[Phase.Measure] = measure.Elapsed.TotalMilliseconds;
             s.Effective.Set("rim_sha512", Convert.ToHexStringLower(rimValue));
             s.Rim = rimValue;
