@@ -100,7 +100,13 @@ public sealed class AgentProcess : IDisposable
             catch (System.Net.Sockets.SocketException)
             {
                 s.Dispose();
-                if (_process.HasExited) throw new RealmFailedException($"the VM exited (code {_process.ExitCode}) before its channel opened", StderrTail);
+                if (_process.HasExited)
+                {
+                    // The untimed wait drains the redirected output first: without it the VM's last words can still be in
+                    // flight on a busy host, and the failure would carry an empty console.
+                    _process.WaitForExit();
+                    throw new RealmFailedException($"the VM exited (code {_process.ExitCode}) before its channel opened", StderrTail);
+                }
                 if (DateTime.UtcNow > deadline) throw new RealmFailedException($"the VM's channel {path} did not open within {timeout.TotalSeconds:0} s", StderrTail);
                 Thread.Sleep(50);
             }
