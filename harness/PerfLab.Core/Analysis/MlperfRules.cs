@@ -10,7 +10,11 @@ namespace PerfLab.Core.Analysis;
 /// <param name="TokenMode">LoadGen's use_token_latencies: TTFT and TPOT are judged, the query latency is not</param>
 public sealed record MlperfTrace(ScenarioKind Kind, double Percentile, double EarlyStoppingConfidence, long MinDurationNs, long MinQueryCount,
     long QueriesIssued, IReadOnlyList<double> LatencyNs, IReadOnlyList<double> TtftNs, IReadOnlyList<double> TpotNs,
-    long FinalIssuedNs, long FinalScheduledNs, double MaxLatencyNs, double? LatencyLimitNs, double? TtftLimitNs, double? TpotLimitNs, bool TokenMode);
+    long FinalIssuedNs, long FinalScheduledNs, double MaxLatencyNs, double? LatencyLimitNs, double? TtftLimitNs, double? TpotLimitNs, bool TokenMode)
+{
+    /// <summary>When the last query issued completed, from the scenario's start (server's "completed" rate).</summary>
+    public long FinalCompletedNs { get; init; }
+}
 
 /// <summary>One early-stopping result: a single-stream estimate or a server bound check, for one metric.</summary>
 public sealed record EarlyStoppingResult(string Metric, double Percentile, double? LimitNs, long QueriesIssued, long NeedQueries, long? OverBound,
@@ -36,6 +40,10 @@ public sealed record MlperfVerdict(bool Valid, bool MinDurationMet, bool MinQuer
     double TargetPercentileNs, IReadOnlyList<EarlyStoppingResult> EarlyStopping, IReadOnlyList<string> Reasons, IReadOnlyList<string> Departures)
 {
     public IReadOnlyList<LoadGenStats> Stats { get; init; } = [];
+
+    /// <summary>LoadGen's server rates: (samples − 1) over the last query's scheduled time, and over its completion time.</summary>
+    public double? ScheduledSamplesPerSecond { get; init; }
+    public double? CompletedSamplesPerSecond { get; init; }
 }
 
 /// <summary>
@@ -67,6 +75,9 @@ public static class MlperfRules
         }
         return margin;
     }
+
+    // "Subtract 1 from sample count since the start of the final sample represents the open end of the time range" (LoadGen).
+    private static double? Rate(long samples, long untilNs) => samples > 1 && untilNs > 0 ? (samples - 1) / (untilNs / 1e9) : null;
 
     public static MlperfVerdict Judge(MlperfTrace r)
     {
@@ -153,6 +164,8 @@ public static class MlperfRules
         var valid = minDuration && minQueries && perf && earlyStopping;
         return new MlperfVerdict(valid, minDuration, minQueries, perf, earlyStopping, EarlyStopping.NearestRank(r.LatencyNs, p), es, reasons, departures)
         {
+            ScheduledSamplesPerSecond = Rate(r.LatencyNs.Count, r.FinalScheduledNs),
+            CompletedSamplesPerSecond = Rate(r.LatencyNs.Count, r.FinalCompletedNs),
             Stats = new[] { LoadGenStats.Of(Metrics.Latency.Name, r.LatencyNs), LoadGenStats.Of(Metrics.Ttft.Name, r.TtftNs), LoadGenStats.Of(Metrics.Tpot.Name, r.TpotNs) }
                 .OfType<LoadGenStats>().ToList(),
         };

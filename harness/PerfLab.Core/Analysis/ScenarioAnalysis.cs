@@ -57,7 +57,10 @@ public sealed record ScenarioAnalysis(
         var tokenMode = spec.TtftLimit is not null || spec.TpotLimit is not null;
         var verdict = MlperfRules.Judge(new MlperfTrace(spec.Kind, spec.TargetPercentile, spec.EarlyStoppingConfidence, spec.MinDuration.Value,
             spec.MinQueryCount, run.Records.Length, V(Metrics.Latency), V(Metrics.Ttft), V(Metrics.Tpot), last.IssuedNs, last.ScheduledNs,
-            done.Length == 0 ? 0 : done.Max(r => (double)r.LatencyNs), spec.LatencyLimit?.Value, spec.TtftLimit?.Value, spec.TpotLimit?.Value, tokenMode));
+            done.Length == 0 ? 0 : done.Max(r => (double)r.LatencyNs), spec.LatencyLimit?.Value, spec.TtftLimit?.Value, spec.TpotLimit?.Value, tokenMode)
+        {
+            FinalCompletedNs = Math.Max(0, last.CompletedNs),
+        });
         reasons.AddRange(verdict.Reasons);
 
         var notConformant = new List<string>();

@@ -38,13 +38,15 @@ public static class MlperfSummary
                 Line($"{Pct0(a.Percentile)}th percentile latency (ns)", Ns(m?.TargetPercentileNs));
                 break;
             case ScenarioKind.Server:
-                Line("Scheduled samples per second", r.Effective?.TargetQps?.ToString("0.###", CultureInfo.InvariantCulture) ?? "–");
+                // LoadGen's figures under LoadGen's labels; the rate asked for is the lab's own line.
+                Line("Target QPS (PerfLab)", r.Effective?.TargetQps?.ToString("0.###", CultureInfo.InvariantCulture) ?? "–");
+                Line("Scheduled samples per second", m?.ScheduledSamplesPerSecond?.ToString("0.###", CultureInfo.InvariantCulture) ?? "–");
                 if (r.Capacity is { } cap)
                 {
                     Line("Capacity search", cap.CapacityQps is { } q ? $"{q.ToString("0.###", CultureInfo.InvariantCulture)} QPS VALID ({cap.Probes.Count} probes)" : "no VALID rate found");
                     Line("  Search outcome", cap.Note);
                 }
-                Line("Completed samples per second", a.QueriesPerSecond.ToString("0.###", CultureInfo.InvariantCulture));
+                Line("Completed samples per second", m?.CompletedSamplesPerSecond?.ToString("0.###", CultureInfo.InvariantCulture) ?? "–");
                 Line("Completed tokens per second", a.TokensPerSecond.ToString("0.###", CultureInfo.InvariantCulture));
                 break;
             default:

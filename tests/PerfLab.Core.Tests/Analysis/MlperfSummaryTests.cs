@@ -35,4 +35,26 @@ public class MlperfSummaryTests
         Assert.Contains("PerfLab statistics (the lab's own", text);
         Assert.Contains("99.90 percentile latency (ns) : 2046000", text); // sorted[⌊2048 × 0.999⌋] = sorted[2045]
     }
+
+    [Fact]
+    public void A_server_summary_prints_LoadGens_rates_not_the_rate_asked_for()
+    {
+        // 1000 queries scheduled every 10 ms (the last at 9.99 s), each done 5 ms later; 120 QPS was asked for.
+        const int n = 1000;
+        var records = Enumerable.Range(0, n).Select(i => new QueryRecord
+        {
+            Id = i, ScheduledNs = i * 10_000_000L, IssuedNs = i * 10_000_000L, FirstTokenNs = i * 10_000_000L + 1_000_000, CompletedNs = i * 10_000_000L + 5_000_000, Tokens = 2,
+        }).ToArray();
+        var spec = new ScenarioSpec("srv", ScenarioKind.Server, 120, Nanoseconds.FromSeconds(1), Nanoseconds.FromSeconds(60), 500, Nanoseconds.FromMilliseconds(50),
+            null, null, 0.99, 0.99);
+        var run = new ScenarioRun(new EffectiveSettings("srv", "server", 120, n, 1, 60, 500, 1, "virtual", 16), records, records[^1].CompletedNs, null, false, false);
+        var cell = new Cell("c", new WorkloadSpec("w", WorkloadKinds.Noop, new Dictionary<string, string>()), spec,
+            new RealmConfig(Platform.Native, PageSize.Kib4, HugePageBacking.Thp, new Bytes(2 << 20), MpamSetting.Off, 1, new Bytes(1L << 32), Pinning.None), true);
+        var text = MlperfSummary.Format(new CellResult(cell, CellStatus.Ok, null, Evidence.Measured, run.Effective, new EffectiveRealm(), new RealmPhases(),
+            ScenarioAnalysis.Of(spec, run, RunProfile.Full, GateSpec.Default), null, null, []), "test");
+
+        Assert.Contains("Target QPS (PerfLab) : 120", text);
+        Assert.Contains("Scheduled samples per second : 100", text);    // (1000 − 1) / 9.99 s
+        Assert.Contains("Completed samples per second : 99.95", text);  // (1000 − 1) / 9.995 s
+    }
 }
