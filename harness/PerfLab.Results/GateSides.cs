@@ -24,29 +24,49 @@ public static class GateSides
         throw new ResultsFormatException($"{path}: no such run folder or baseline file; give results/runs/<run-id> or results/baselines/<name>.json");
     }
 
-    /// <summary>The gateable metrics of every ok cell; a capacity search is judged on its capacity, never on its latencies.</summary>
+    /// <summary>
+    /// The gateable metrics of every cell whose launches all ended ok, launch by launch; a capacity search is judged on its
+    /// capacity, never on its latencies. Launches measured while the host was busy are left out as long as two quiet ones
+    /// remain; otherwise the cell is disturbed and never judged.
+    /// </summary>
     public static GateSide FromRun(RunData run)
     {
         var m = run.Manifest ?? throw new ResultsFormatException($"{run.Folder}: no readable manifest");
         var requested = m.ExpandedCells.ToDictionary(c => c.Id);
-        var cells = new Dictionary<string, IReadOnlyDictionary<string, double[]>>();
-        foreach (var c in m.Cells.Where(c => c.Status == "ok"))
+        var cells = new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<double[]>>>();
+        var disturbed = new Dictionary<string, string>();
+        var leftOut = new Dictionary<string, string>();
+        foreach (var launches in m.LaunchesByCell)
         {
-            if (!requested.TryGetValue(c.Id, out var r) || r.ScenarioSettings?.Search != null || !run.Samples.TryGetValue(c.Id, out var metrics)) continue;
+            var id = launches.Key;
+            if (launches.Any(l => l.Status != "ok")) continue;
+            if (!requested.TryGetValue(id, out var r) || r.ScenarioSettings?.Search != null || !run.LaunchSamples.TryGetValue(id, out var metrics)) continue;
             var kind = ScenarioNames.All.GetValueOrDefault(r.ScenarioKind);
-            cells[c.Id] = metrics.Where(kv => Metrics.IsGateable(kind, kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+            var busy = launches.Where(l => l.Disturbed != null).ToList();
+            var quiet = launches.Where(l => l.Disturbed == null).Select(l => l.Launch).ToHashSet();
+            var n = launches.Count();
+            string Named(IEnumerable<CellRecord> ls) => string.Join("; ", ls.Select(l => n == 1 ? l.Disturbed! : $"launch {l.Launch} of {n}: {l.Disturbed}"));
+            var keepAll = busy.Count > 0 && quiet.Count < Math.Min(2, n);
+            if (busy.Count > 0 && keepAll) disturbed[id] = Named(busy);
+            else if (busy.Count > 0) leftOut[id] = Named(busy);
+            cells[id] = metrics.Where(kv => Metrics.IsGateable(kind, kv.Key)).ToDictionary(kv => kv.Key,
+                kv => (IReadOnlyList<double[]>)kv.Value.Where(l => keepAll || quiet.Contains(l.Key)).Select(l => l.Value).ToList());
         }
-        var disturbed = m.Cells.Where(c => c.Disturbed != null && cells.ContainsKey(c.Id)).ToDictionary(c => c.Id, c => c.Disturbed!);
-        return new GateSide(new GateInput(Path.GetFileName(Path.TrimEndingDirectorySeparator(run.Folder)), cells) { HostClass = m.Host?.HostClass, Disturbed = disturbed },
+        return new GateSide(new GateInput(Path.GetFileName(Path.TrimEndingDirectorySeparator(run.Folder)), cells)
+            {
+                HostClass = m.Host?.HostClass, Disturbed = disturbed, LeftOut = leftOut,
+            },
             m.Suite.Gate, m.Suite.Name) { Host = m.Host };
     }
 
+    /// <summary>A baseline file: cells → metric → each launch's values (schema 3), or one array of values per metric (1 and 2: one launch).</summary>
     private sealed record BaselineFile(int Schema, string Suite, string Source, string CreatedUtc, GateSpec? Gate,
-        Dictionary<string, Dictionary<string, double[]>> Cells)
+        Dictionary<string, Dictionary<string, JsonElement>> Cells)
     {
         /// <summary>Where the samples were measured; absent in baselines written before it was recorded (then: unknown host).</summary>
         public HostEnvironment? Host { get; init; }
         public Dictionary<string, string>? Disturbed { get; init; }
+        public Dictionary<string, string>? LeftOut { get; init; }
     }
 
     private static GateSide LoadBaseline(string file)
@@ -57,8 +77,29 @@ public static class GateSides
         if (b is null || b.Cells is null) throw new ResultsFormatException($"{file}: not a PerfLab baseline (no cells)");
         if (!RunFiles.ReadableSchemas.Contains(b.Schema))
             throw new ResultsFormatException($"{file}: baseline schema {b.Schema}, this PerfLab reads {string.Join(" and ", RunFiles.ReadableSchemas.Order())}; write it again with perflab gate --update-baseline");
-        var cells = b.Cells.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, double[]>)kv.Value);
-        return new GateSide(new GateInput(Path.GetFileName(file), cells) { HostClass = b.Host?.HostClass, Disturbed = b.Disturbed ?? [] }, b.Gate, b.Suite) { Host = b.Host };
+        var cells = new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<double[]>>>();
+        foreach (var (cell, metrics) in b.Cells)
+        {
+            var byMetric = new Dictionary<string, IReadOnlyList<double[]>>();
+            foreach (var (metric, values) in metrics)
+            {
+                try
+                {
+                    byMetric[metric] = values.ValueKind == JsonValueKind.Array && values.GetArrayLength() > 0 && values[0].ValueKind == JsonValueKind.Array
+                        ? values.Deserialize<double[][]>(RunFiles.Json)!
+                        : [values.Deserialize<double[]>(RunFiles.Json)!];
+                }
+                catch (Exception e) when (e is JsonException or InvalidOperationException)
+                {
+                    throw new ResultsFormatException($"{file}: cells.{cell}.{metric} is neither a list of values nor a list of launches' values ({e.Message.Split('\n')[0]})");
+                }
+            }
+            cells[cell] = byMetric;
+        }
+        return new GateSide(new GateInput(Path.GetFileName(file), cells)
+        {
+            HostClass = b.Host?.HostClass, Disturbed = b.Disturbed ?? [], LeftOut = b.LeftOut ?? [],
+        }, b.Gate, b.Suite) { Host = b.Host };
     }
 
     /// <summary>Writes a candidate's samples as a baseline file, deliberately (only --update-baseline calls this).</summary>
@@ -66,9 +107,9 @@ public static class GateSides
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
         var b = new BaselineFile(RunFiles.SchemaVersion, candidate.Suite, source, DateTime.UtcNow.ToString("O"), candidate.Spec,
-            candidate.Input.Cells.ToDictionary(kv => kv.Key, kv => kv.Value.ToDictionary(m => m.Key, m => m.Value)))
+            candidate.Input.Cells.ToDictionary(kv => kv.Key, kv => kv.Value.ToDictionary(m => m.Key, m => JsonSerializer.SerializeToElement(m.Value, RunFiles.Json))))
         {
-            Host = candidate.Host, Disturbed = candidate.Input.Disturbed.ToDictionary(),
+            Host = candidate.Host, Disturbed = candidate.Input.Disturbed.ToDictionary(), LeftOut = candidate.Input.LeftOut.ToDictionary(),
         };
         RunFolderWriter.WriteAtomic(file, JsonSerializer.Serialize(b, new JsonSerializerOptions(RunFiles.Json) { WriteIndented = false }));
     }

@@ -68,6 +68,9 @@ public sealed class RunData
     public IReadOnlyList<CellData> Cells { get; init; } = [];
     /// <summary>Per cell, per metric, the raw values (ns) from samples.csv; micro cells' values from micro_samples.csv.</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, double[]>> Samples { get; init; } = new Dictionary<string, IReadOnlyDictionary<string, double[]>>();
+    /// <summary>The same values kept apart by launch (launch number → values, in order): what intervals over launches and the gate need.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, IReadOnlyDictionary<int, double[]>>> LaunchSamples { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyDictionary<int, double[]>>>();
     public IReadOnlyList<ReadProblem> Problems { get; init; } = [];
     public string? GateMarkdown { get; init; }
     /// <summary>The confidence of the overhead intervals: the suite's gate confidence (null when the manifest is unreadable).</summary>

@@ -48,8 +48,10 @@ public static class RunFolderReader
         var recorded = cells.Select(c => c.Id).ToHashSet();
         var notRun = requested.Keys.Where(id => !recorded.Contains(id)).ToList();
 
-        var samples = ReadSamples(folder, problems);
-        foreach (var (cell, metrics) in ReadMicro(folder, problems)) samples[cell] = metrics;
+        var launches = ReadSamples(folder, problems);
+        foreach (var (cell, metrics) in ReadMicro(folder, problems)) launches[cell] = metrics;
+        var samples = launches.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, double[]>)kv.Value.ToDictionary(
+            m => m.Key, m => m.Value.Values.SelectMany(v => v).ToArray()));
 
         var gatePath = Path.Combine(folder, RunFiles.Gate);
         var data = new RunData
@@ -65,7 +67,8 @@ public static class RunFolderReader
             EndedUtc = manifest?.EndedUtc,
             Host = manifest?.Host is { } h ? Flatten(h) : new Dictionary<string, string>(),
             Cells = cells,
-            Samples = samples.ToDictionary(kv => kv.Key, kv => kv.Value),
+            Samples = samples,
+            LaunchSamples = launches.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, IReadOnlyDictionary<int, double[]>>)kv.Value),
             Problems = problems,
             GateMarkdown = File.Exists(gatePath) ? File.ReadAllText(gatePath) : null,
             NotRun = notRun,
@@ -141,12 +144,13 @@ public static class RunFolderReader
         }
     }
 
-    private static Dictionary<string, IReadOnlyDictionary<string, double[]>> ReadSamples(string folder, List<ReadProblem> problems)
+    /// <summary>Per cell, per metric, launch number → its values (a file from before launches: launch 1).</summary>
+    private static Dictionary<string, Dictionary<string, IReadOnlyDictionary<int, double[]>>> ReadSamples(string folder, List<ReadProblem> problems)
     {
         var path = Path.Combine(folder, RunFiles.Samples);
-        var result = new Dictionary<string, IReadOnlyDictionary<string, double[]>>();
+        var result = new Dictionary<string, Dictionary<string, IReadOnlyDictionary<int, double[]>>>();
         if (!File.Exists(path)) { problems.Add(new(path, "missing; the run recorded no queries")); return result; }
-        var byCell = new Dictionary<string, (ScenarioKind Kind, List<QueryRecord> Records)>();
+        var byLaunch = new Dictionary<(string Cell, int Launch), (ScenarioKind Kind, List<QueryRecord> Records)>();
         var line = 1;
         try
         {
@@ -154,8 +158,8 @@ public static class RunFolderReader
             foreach (var row in reader.GetRecords<SampleRow>())
             {
                 line++;
-                if (!byCell.TryGetValue(row.Cell, out var entry))
-                    byCell[row.Cell] = entry = (ScenarioNames.All.GetValueOrDefault(row.Scenario), []);
+                if (!byLaunch.TryGetValue((row.Cell, row.Launch), out var entry))
+                    byLaunch[(row.Cell, row.Launch)] = entry = (ScenarioNames.All.GetValueOrDefault(row.Scenario), []);
                 entry.Records.Add(row.ToRecord());
             }
         }
@@ -164,20 +168,31 @@ public static class RunFolderReader
             // Rows before the bad one are kept: a run killed mid-write leaves a torn last line, not a useless file.
             problems.Add(new(path, $"unreadable from line {line + 1} ({e.GetType().Name}: {e.Message.Split('\n')[0]}); the {line - 1} rows before it are used"));
         }
-        foreach (var (cell, (kind, records)) in byCell) result[cell] = Metrics.FromRecords(records, kind);
+        foreach (var g in byLaunch.OrderBy(kv => kv.Key.Launch).GroupBy(kv => kv.Key.Cell))
+        {
+            var metrics = new Dictionary<string, SortedDictionary<int, double[]>>();
+            foreach (var (key, (kind, records)) in g)
+                foreach (var (metric, values) in Metrics.FromRecords(records, kind))
+                {
+                    if (!metrics.TryGetValue(metric, out var byLaunch2)) metrics[metric] = byLaunch2 = [];
+                    byLaunch2[key.Launch] = values;
+                }
+            result[g.Key] = metrics.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<int, double[]>)kv.Value);
+        }
         return result;
     }
 
-    private static Dictionary<string, IReadOnlyDictionary<string, double[]>> ReadMicro(string folder, List<ReadProblem> problems)
+    private static Dictionary<string, Dictionary<string, IReadOnlyDictionary<int, double[]>>> ReadMicro(string folder, List<ReadProblem> problems)
     {
         var path = Path.Combine(folder, RunFiles.MicroSamples);
-        var result = new Dictionary<string, IReadOnlyDictionary<string, double[]>>();
+        var result = new Dictionary<string, Dictionary<string, IReadOnlyDictionary<int, double[]>>>();
         if (!File.Exists(path)) return result;
         try
         {
             using var reader = CsvReader.FromFile(path, new CsvReaderOptions { FormatProvider = CultureInfo.InvariantCulture });
             foreach (var g in reader.GetRecords<MicroSampleRow>().ToList().GroupBy(r => r.Cell))
-                result[g.Key] = g.GroupBy(r => r.Metric).ToDictionary(m => m.Key, m => m.Select(r => r.Value).ToArray());
+                result[g.Key] = g.GroupBy(r => r.Metric).ToDictionary(m => m.Key,
+                    m => (IReadOnlyDictionary<int, double[]>)new SortedDictionary<int, double[]>(m.GroupBy(r => r.Launch).ToDictionary(l => l.Key, l => l.Select(r => r.Value).ToArray())));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

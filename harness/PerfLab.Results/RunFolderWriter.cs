@@ -17,35 +17,38 @@ namespace PerfLab.Results;
 public sealed class RunFolderWriter : IDisposable
 {
     private readonly CsvWriter _samples;
-    private readonly List<CellResult> _cells = [];
-    private readonly Dictionary<string, Dictionary<string, double[]>> _values = new();
+    private readonly List<CellResult> _launches = [];
+    /// <summary>Per cell, per metric, each ok launch's values in launch order.</summary>
+    private readonly Dictionary<string, Dictionary<string, List<double[]>>> _values = new();
     private readonly Dictionary<string, CsvWriter> _capacity = new();
     private CsvWriter? _micro;
     private RunManifest _manifest;
     private readonly Suite _suite;
+    private readonly int _repetitions;
 
     public string Path { get; }
     public string RunId { get; }
 
     private RunFolderWriter(string path, string runId, Suite suite, HostEnvironment host, IReadOnlyDictionary<string, string> packages,
-        IReadOnlyList<string> skippedUpFront)
+        IReadOnlyList<string> skippedUpFront, int repetitions)
     {
         Path = path;
         RunId = runId;
         _suite = suite;
+        _repetitions = repetitions;
         _samples = Csv(System.IO.Path.Combine(path, RunFiles.Samples));
         _samples.WriteHeader<SampleRow>();
         _samples.Flush();
         _manifest = new RunManifest(RunFiles.SchemaVersion, runId, DateTime.UtcNow.ToString("O"), null, false, RunState.Running,
             new SuiteRecord(suite.Name, suite.SourcePath, suite.Description, suite.Seed, suite.Profile.ToString().ToLowerInvariant(),
-                suite.AgentTimeout.Seconds, suite.Gate, suite.SourceText) { CalibrationProfile = suite.CalibrationProfile },
+                suite.AgentTimeout.Seconds, suite.Gate, suite.SourceText) { CalibrationProfile = suite.CalibrationProfile, Repetitions = repetitions },
             suite.Cells.Select(RequestedCell.Of).ToList(), host, host.VirtualizationKind, packages, [], skippedUpFront);
         WriteManifest();
     }
 
     /// <summary>Creates a new folder under <paramref name="runsDir"/>; if the name is taken, a suffix is added, never reused.</summary>
     public static RunFolderWriter Create(string runsDir, Suite suite, HostEnvironment host, IReadOnlyDictionary<string, string> packages,
-        IReadOnlyList<string>? skippedUpFront = null, DateTime? nowUtc = null)
+        IReadOnlyList<string>? skippedUpFront = null, DateTime? nowUtc = null, int? repetitions = null)
     {
         Directory.CreateDirectory(runsDir);
         var baseId = $"{nowUtc ?? DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{suite.Name}";
@@ -58,7 +61,7 @@ public sealed class RunFolderWriter : IDisposable
                 // CreateDirectory succeeds on an existing folder, so claim the name with a marker file instead.
                 Directory.CreateDirectory(path);
                 using (new FileStream(System.IO.Path.Combine(path, ".claimed"), FileMode.CreateNew)) { }
-                return new RunFolderWriter(path, id, suite, host, packages, skippedUpFront ?? []);
+                return new RunFolderWriter(path, id, suite, host, packages, skippedUpFront ?? [], repetitions ?? suite.Repetitions);
             }
             catch (IOException) when (i < 1000) { }
         }
@@ -66,10 +69,10 @@ public sealed class RunFolderWriter : IDisposable
 
     private static CsvWriter Csv(string file) => CsvWriter.ToFile(file, new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture });
 
-    /// <summary>Appends the cell's raw queries to samples.csv and flushes them to disk.</summary>
-    public void AppendSamples(Cell cell, IReadOnlyList<QueryRecord> records)
+    /// <summary>Appends one launch's raw queries to samples.csv and flushes them to disk.</summary>
+    public void AppendSamples(Cell cell, int launch, IReadOnlyList<QueryRecord> records)
     {
-        var row = new SampleRow { Cell = cell.Id, Scenario = cell.Scenario.Kind.Name() };
+        var row = new SampleRow { Cell = cell.Id, Launch = launch, Scenario = cell.Scenario.Kind.Name() };
         foreach (var r in records)
         {
             row.Set(r);
@@ -79,7 +82,7 @@ public sealed class RunFolderWriter : IDisposable
     }
 
     /// <summary>Appends one capacity-search probe's raw queries to cells/&lt;cell&gt;/capacity_samples.csv: no probe's data is thrown away.</summary>
-    public void AppendCapacitySamples(Cell cell, int probe, double targetQps, IReadOnlyList<QueryRecord> records)
+    public void AppendCapacitySamples(Cell cell, int launch, int probe, double targetQps, IReadOnlyList<QueryRecord> records)
     {
         if (!_capacity.TryGetValue(cell.Id, out var w))
         {
@@ -88,7 +91,7 @@ public sealed class RunFolderWriter : IDisposable
             _capacity[cell.Id] = w = Csv(System.IO.Path.Combine(dir, RunFiles.CapacitySamples));
             w.WriteHeader<CapacitySampleRow>();
         }
-        var row = new CapacitySampleRow { Probe = probe, TargetQps = targetQps };
+        var row = new CapacitySampleRow { Launch = launch, Probe = probe, TargetQps = targetQps };
         foreach (var r in records)
         {
             row.Set(r);
@@ -98,14 +101,14 @@ public sealed class RunFolderWriter : IDisposable
     }
 
     /// <summary>Appends a microbenchmark cell's samples to micro_samples.csv and keeps the benchmark's raw output beside them.</summary>
-    public void AppendMicroSamples(Cell cell, string metric, IReadOnlyList<double> values, string rawJson)
+    public void AppendMicroSamples(Cell cell, int launch, string metric, IReadOnlyList<double> values, string rawJson)
     {
         if (_micro is null)
         {
             _micro = Csv(System.IO.Path.Combine(Path, RunFiles.MicroSamples));
             _micro.WriteHeader<MicroSampleRow>();
         }
-        var row = new MicroSampleRow { Cell = cell.Id, Metric = metric };
+        var row = new MicroSampleRow { Cell = cell.Id, Launch = launch, Metric = metric };
         for (var i = 0; i < values.Count; i++)
         {
             row.Index = i;
@@ -113,20 +116,29 @@ public sealed class RunFolderWriter : IDisposable
             _micro.WriteRecord(row);
         }
         _micro.Flush();
-        var dir = RunFiles.CellDir(Path, cell.Id);
+        var dir = RunFiles.LaunchDir(Path, cell.Id, launch, _repetitions);
         Directory.CreateDirectory(dir);
         if (rawJson.Length > 0) WriteAtomic(System.IO.Path.Combine(dir, "wsbench.json"), rawJson + "\n");
     }
 
     /// <summary>
-    /// Records a finished cell: its MLPerf-style summary, then manifest and summaries rewritten in place. Its metric
-    /// values are kept so every overhead is computed from the cells recorded so far, whatever order they ran in.
+    /// Records a finished launch: its MLPerf-style summary (one LoadGen run each), then manifest and summaries rewritten in
+    /// place. Its metric values are kept so every cell's combined figures and overheads come from the launches recorded so
+    /// far, whatever order they ran in.
     /// </summary>
-    public void AddCell(CellResult result, string sutName, Dictionary<string, double[]>? values = null)
+    public void AddLaunch(CellResult result, string sutName, Dictionary<string, double[]>? values = null)
     {
-        _cells.Add(result);
-        if (values != null) _values[result.Cell.Id] = values;
-        var dir = RunFiles.CellDir(Path, result.Cell.Id);
+        _launches.Add(result);
+        if (values != null && result.Status == CellStatus.Ok)
+        {
+            if (!_values.TryGetValue(result.Cell.Id, out var byMetric)) _values[result.Cell.Id] = byMetric = new();
+            foreach (var (metric, v) in values)
+            {
+                if (!byMetric.TryGetValue(metric, out var list)) byMetric[metric] = list = [];
+                list.Add(v);
+            }
+        }
+        var dir = RunFiles.LaunchDir(Path, result.Cell.Id, result.Launch, _repetitions);
         Directory.CreateDirectory(dir);
         WriteAtomic(System.IO.Path.Combine(dir, RunFiles.MlperfSummary), MlperfSummary.Format(result, sutName));
         _manifest = _manifest with { Cells = [.. _manifest.Cells, CellRecord.Of(result)] };
@@ -144,8 +156,12 @@ public sealed class RunFolderWriter : IDisposable
         WriteSummaries();
     }
 
-    /// <summary>Every cell recorded so far, with its overheads against its baseline cell.</summary>
-    public IReadOnlyList<CellResult> Cells => OverheadAnalysis.Apply(_cells, _values, _suite.Gate.Confidence);
+    /// <summary>Every cell recorded so far, its launches combined, with its overheads against its baseline cell.</summary>
+    public IReadOnlyList<CellResult> Cells =>
+        OverheadAnalysis.Apply(LaunchAggregation.Combine(_launches, _values, _suite.Gate.Confidence), _values, _suite.Gate.Confidence);
+
+    /// <summary>Every launch recorded so far, as it ran.</summary>
+    public IReadOnlyList<CellResult> Launches => _launches;
 
     private void WriteManifest() => WriteAtomic(System.IO.Path.Combine(Path, RunFiles.Manifest), JsonSerializer.Serialize(_manifest, RunFiles.Json));
 

@@ -15,6 +15,12 @@ public sealed class Scratch : IDisposable
     public string Dir { get; } = Path.Combine(Path.GetTempPath(), "perflab-tests", Guid.NewGuid().ToString("N")[..12]);
     public string Runs => Path.Combine(Dir, "runs");
 
+    /// <summary>
+    /// Launches per cell (null: the suite's own, default 3). A test of one mechanism (a fault, a page policy) needs one
+    /// launch; a test of the figures (the gate) uses the suite's.
+    /// </summary>
+    public int? Repetitions { get; set; } = 1;
+
     public Scratch() => Directory.CreateDirectory(Dir);
 
     public string Write(string name, string yaml)
@@ -30,7 +36,7 @@ public sealed class Scratch : IDisposable
         var suite = SuiteLoader.Parse(yaml, "test.yaml");
         var runner = new SuiteRunner(Platforms.All(suite.CalibrationProfile, extra),
             new RunContext(HostProbe.Capture(), PackageVersions.Collect(), new PreciseWait(), MonotonicClock.Instance) { Interference = new ProcInterferenceProbe() });
-        return runner.Run(suite, Runs, new PlainProgress(TextWriter.Null), cancel);
+        return runner.Run(suite, Runs, new PlainProgress(TextWriter.Null), cancel, Repetitions);
     }
 
     public void Dispose()

@@ -20,17 +20,28 @@ public static class RunCommand
         var wait = new Option<string>("--wait") { Description = "how the load generator waits for a scheduled time: precise (nanosleep+spin) or spin-yield", DefaultValueFactory = _ => "precise" };
         wait.AcceptOnlyFromAmong("precise", "spin-yield");
         var plain = new Option<bool>("--plain") { Description = "plain progress lines even at a terminal" };
+        var repetitions = new Option<int?>("--repetitions")
+        {
+            Description = $"launches of every cell, interleaved across cells (default: the suite's repetitions, else {Suite.DefaultRepetitions}); the gate needs 2 a side to judge",
+        };
+        repetitions.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is { } n && (n < 1 || n > Suite.MaxRepetitions))
+                r.AddError($"--repetitions {n}: give a whole number of launches from 1 to {Suite.MaxRepetitions}");
+        });
         var cmd = new Command("run", "Run a suite: every cell of its matrix, with results written as the run goes.\n" +
                                      "Example: perflab run --suite bench/suites/quick.yaml")
         {
-            suite, results, wait, plain,
+            suite, results, wait, plain, repetitions,
         };
         cmd.SetAction(async (p, cancel) => (int)await Task.Run(() =>
-            Execute(p.GetValue(suite)!.FullName, p.GetValue(results)!.FullName, p.GetValue(wait)!, p.GetValue(plain), stdout, stderr, cancel)));
+            Execute(p.GetValue(suite)!.FullName, p.GetValue(results)!.FullName, p.GetValue(wait)!, p.GetValue(plain), stdout, stderr, cancel,
+                p.GetValue(repetitions))));
         return cmd;
     }
 
-    public static ExitCode Execute(string suitePath, string runsDir, string waitName, bool plain, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    public static ExitCode Execute(string suitePath, string runsDir, string waitName, bool plain, TextWriter stdout, TextWriter stderr, CancellationToken cancel,
+        int? repetitions = null)
     {
         Suite suite;
         try { suite = SuiteLoader.Load(suitePath); }
@@ -50,10 +61,10 @@ public static class RunCommand
         if (!plain && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out))
         {
             RunOutcome? o = null;
-            AnsiConsole.Progress().AutoClear(false).Start(ctx => o = runner.Run(suite, runsDir, new SpectreProgress(ctx), cancel));
+            AnsiConsole.Progress().AutoClear(false).Start(ctx => o = runner.Run(suite, runsDir, new SpectreProgress(ctx), cancel, repetitions));
             outcome = o!;
         }
-        else outcome = runner.Run(suite, runsDir, new PlainProgress(stdout), cancel);
+        else outcome = runner.Run(suite, runsDir, new PlainProgress(stdout), cancel, repetitions);
 
         stdout.WriteLine($"run folder: {outcome.FolderPath}");
         stdout.WriteLine($"{outcome.Cells.Count(c => c.Status == PerfLab.Core.Results.CellStatus.Ok)} cells ok, {outcome.Failed} failed, {outcome.Skipped} skipped" +

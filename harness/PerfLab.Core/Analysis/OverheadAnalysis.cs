@@ -10,15 +10,19 @@ namespace PerfLab.Core.Analysis;
 public static class OverheadAnalysis
 {
     /// <summary>The cells with their overheads filled in; values are each cell's metric samples (cell → metric → values).</summary>
+    /// <remarks>
+    /// With two or more launches a side, the interval is Welch's over the launches' medians (Statistics.Launches): it holds
+    /// the variation between launches. With one, it is the query-level interval of one launch each, marked as such.
+    /// </remarks>
     public static IReadOnlyList<CellResult> Apply(IReadOnlyList<CellResult> cells,
-        IReadOnlyDictionary<string, Dictionary<string, double[]>> values, double confidence)
+        IReadOnlyDictionary<string, Dictionary<string, List<double[]>>> values, double confidence)
     {
         var byId = cells.ToDictionary(c => c.Cell.Id);
         return cells.Select(c => c with { Overheads = Of(c, byId, values, confidence) }).ToList();
     }
 
     private static IReadOnlyList<Overhead> Of(CellResult cell, Dictionary<string, CellResult> byId,
-        IReadOnlyDictionary<string, Dictionary<string, double[]>> values, double confidence)
+        IReadOnlyDictionary<string, Dictionary<string, List<double[]>>> values, double confidence)
     {
         // A capacity search's samples come from whichever rate it ended on: its comparison is the capacity, not latencies.
         if (cell.Status != CellStatus.Ok || cell.Cell.Scenario.Search != null) return [];
@@ -28,9 +32,15 @@ public static class OverheadAnalysis
         foreach (var (metric, v) in mine)
         {
             if (metric == Metrics.IssueLag.Name || !theirs.TryGetValue(metric, out var b) || !Metrics.TryByName(metric, out var info)) continue;
-            var c = SampleComparer.Compare(b, v, info.HigherIsBetter, 1, confidence);
+            var c = LaunchComparer.Compare(b, v, info.HigherIsBetter, 1, confidence);
+            var basis = "launches";
+            if (double.IsNaN(c.Ratio) || c.BaselineN < 2 || c.CandidateN < 2)
+            {
+                c = SampleComparer.Compare(b.SelectMany(x => x).ToArray(), v.SelectMany(x => x).ToArray(), info.HigherIsBetter, 1, confidence);
+                basis = "queries";
+            }
             if (double.IsNaN(c.Ratio)) continue;
-            list.Add(new Overhead(metric, bid, c.EffectPct, (c.RatioLower - 1) * 100, (c.RatioUpper - 1) * 100));
+            list.Add(new Overhead(metric, bid, c.EffectPct, (c.RatioLower - 1) * 100, (c.RatioUpper - 1) * 100) { Basis = basis });
         }
         return list;
     }

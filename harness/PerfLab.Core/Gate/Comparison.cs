@@ -21,6 +21,9 @@ public sealed record Comparison(
     int CandidateN,
     string Reason)
 {
+    /// <summary>What the interval's replicates are: "launches" (the unit of replication) or "queries" (within launches).</summary>
+    public string Basis { get; init; } = "queries";
+
     /// <summary>Effect as a signed percentage of the baseline (+ means the metric grew).</summary>
     public double EffectPct => (Ratio - 1) * 100;
 }
@@ -63,13 +66,23 @@ public static class SampleComparer
         var q = FastShift.Estimate(y, x, [pLow, 0.5, 1 - pLow], true);
         double lo = Math.Exp(q[0]), est = Math.Exp(q[1]), hi = Math.Exp(q[2]);
         // The absolute floor, as a fraction of the baseline's median, raises the relative threshold when larger.
-        var floorPct = absoluteFloor > 0 ? absoluteFloor / Math.Exp(x[x.Length / 2]) * 100 : 0;
+        var c = Decide(est, lo, hi, higherIsBetter, thresholdPct, absoluteFloor, Math.Exp(x[x.Length / 2]), confidence, x.Length, y.Length);
+        return c with { Basis = "queries" };
+    }
+
+    /// <summary>
+    /// The verdict from an estimate and its interval, one rule for every basis (queries, launches). Every bound is compared
+    /// with the tolerance, so no verdict turns on rounding.
+    /// </summary>
+    internal static Comparison Decide(double est, double lo, double hi, bool higherIsBetter, double thresholdPct, double absoluteFloor,
+        double baselineTypical, double confidence, int baselineN, int candidateN)
+    {
+        var floorPct = absoluteFloor > 0 && baselineTypical > 0 ? absoluteFloor / baselineTypical * 100 : 0;
         if (floorPct > thresholdPct) thresholdPct = floorPct;
         var t = 1 + thresholdPct / 100;
         const double e = Tolerance;
 
-        // "Worse" is growth for latencies and shrinkage for throughput; test in the metric's own direction. Every bound
-        // is compared with the tolerance, so no verdict turns on rounding.
+        // "Worse" is growth for latencies and shrinkage for throughput; test in the metric's own direction.
         bool above = lo > 1 + e && est > t * (1 + e), below = hi < 1 - e && est < 1 / t * (1 - e);
         bool worse = higherIsBetter ? below : above;
         bool better = higherIsBetter ? above : below;
@@ -79,10 +92,10 @@ public static class SampleComparer
         if (lo >= 1 / t * (1 - e) && hi <= t * (1 + e)) return Done(Verdict.Unchanged, $"change {ci} lies within ±{thresholdPct:0.#}%");
         var significant = lo > 1 + e || hi < 1 - e;
         return Done(Verdict.Inconclusive, significant
-            ? $"a significant change {ci} whose interval crosses the {thresholdPct:0.#}% threshold; more samples would settle it"
-            : $"interval {ci} is wider than ±{thresholdPct:0.#}%: too noisy to tell; run longer or quieten the host");
+            ? $"a significant change {ci} whose interval crosses the {thresholdPct:0.#}% threshold; more launches would settle it"
+            : $"interval {ci} is wider than ±{thresholdPct:0.#}%: too noisy to tell; run more launches or quieten the host");
 
-        Comparison Done(Verdict v, string reason) => new(v, est, lo, hi, confidence, x.Length, y.Length, reason);
+        Comparison Done(Verdict v, string reason) => new(v, est, lo, hi, confidence, baselineN, candidateN, reason);
     }
 
     /// <summary>Log-transformed, sorted, thinned to at most MaxPerSample values (evenly by rank, so quantiles keep).</summary>
@@ -93,5 +106,33 @@ public static class SampleComparer
         var thin = new double[MaxPerSample];
         for (var i = 0; i < MaxPerSample; i++) thin[i] = logs[(int)((i + 0.5) * logs.Length / MaxPerSample)];
         return thin;
+    }
+}
+
+/// <summary>
+/// Compares two cells' launches: the verdict rests on a t interval over the launches' medians (Statistics.Launches.Ratio),
+/// so run-to-run variation is inside the interval rather than mistaken for a change. A side with fewer than two usable
+/// launches cannot show that variation: the comparison is then inconclusive, with the query-level figures for reference.
+/// </summary>
+public static class LaunchComparer
+{
+    public static Comparison Compare(IReadOnlyList<double[]> baseline, IReadOnlyList<double[]> candidate, bool higherIsBetter,
+        double thresholdPct, double confidence, double absoluteFloor = 0)
+    {
+        var r = Statistics.Launches.Ratio(baseline, candidate, confidence);
+        int nb = Statistics.Launches.LogMedians(baseline).Length, nc = Statistics.Launches.LogMedians(candidate).Length;
+        if (r is null)
+        {
+            var q = SampleComparer.Compare(baseline.SelectMany(l => l).ToArray(), candidate.SelectMany(l => l).ToArray(), higherIsBetter,
+                thresholdPct, confidence, absoluteFloor);
+            var seen = double.IsNaN(q.Ratio) ? "" : $"; within the launches the change was {Percent.Signed(q.EffectPct)}, which alone is no verdict";
+            static string L(int n) => n == 1 ? "1 launch" : $"{n} launches";
+            return new Comparison(Verdict.Inconclusive, q.Ratio, q.RatioLower, q.RatioUpper, confidence, nb, nc,
+                $"{L(nb)} in the baseline, {L(nc)} in the candidate: queries of one launch are not independent, so a verdict needs " +
+                $"at least 2 launches a side (3 or more for power; set repetitions){seen}") { Basis = "launches" };
+        }
+        var typical = Math.Exp(Statistics.Launches.LogMedians(baseline).Average());
+        return SampleComparer.Decide(r.Ratio, r.Lower, r.Upper, higherIsBetter, thresholdPct, absoluteFloor, typical, confidence, nb, nc)
+            with { Basis = "launches" };
     }
 }

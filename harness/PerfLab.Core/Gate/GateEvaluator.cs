@@ -7,15 +7,24 @@ using PerfLab.Core.Units;
 namespace PerfLab.Core.Gate;
 
 /// <summary>
-/// The metric samples of one side of a comparison: cell id → metric → values, and the class of host they were measured
-/// on (CPU model, cores, kernel, THP, virtualization; null when unknown, as in a baseline recorded before hosts were).
+/// The metric samples of one side of a comparison: cell id → metric → the values of each launch, and the class of host
+/// they were measured on (CPU model, cores, kernel, THP, virtualization; null when unknown, as in a baseline recorded
+/// before hosts were).
 /// </summary>
-public sealed record GateInput(string Label, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double[]>> Cells)
+public sealed record GateInput(string Label, IReadOnlyDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<double[]>>> Cells)
 {
     public string? HostClass { get; init; }
 
     /// <summary>Cells measured while the host was busy beyond the bound, with why: never called regressed or improved.</summary>
     public IReadOnlyDictionary<string, string> Disturbed { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Cells some of whose launches were disturbed and left out (their samples are not in Cells), with which: the rest are judged.</summary>
+    public IReadOnlyDictionary<string, string> LeftOut { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>One launch per cell: samples recorded before launches were (a schema-2 baseline), or a test's.</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<double[]>>> OneLaunch(
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, double[]>> cells) =>
+        cells.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, IReadOnlyList<double[]>>)kv.Value.ToDictionary(m => m.Key, m => (IReadOnlyList<double[]>)[m.Value]));
 }
 
 /// <summary>What fails a gate (its exit code): a regression only, or an inconclusive verdict as well.</summary>
@@ -60,7 +69,7 @@ public sealed record GateReport(string Baseline, string Candidate, GateSpec Spec
                       $"{Count(Verdict.Regressed)} regressed, {Count(Verdict.Improved)} improved, {Count(Verdict.Unchanged)} unchanged, {Count(Verdict.Inconclusive)} inconclusive.");
         sb.AppendLine();
         if (HostProblem != null) return sb.AppendLine("**Inconclusive:** " + HostProblem).ToString();
-        sb.AppendLine("| cell | metric | verdict | change | interval | n (base/cand) | why |");
+        sb.AppendLine("| cell | metric | verdict | change | interval | launches (base/cand) | why |");
         sb.AppendLine("|---|---|---|---:|---|---:|---|");
         foreach (var r in Rows.OrderBy(r => r.Comparison.Verdict switch { Verdict.Regressed => 0, Verdict.Inconclusive => 1, Verdict.Improved => 2, _ => 3 }).ThenBy(r => r.CellId))
         {
@@ -116,11 +125,17 @@ public static class GateEvaluator
                     notes.Add($"`{cellId}` {metric}: present in the {(hasB ? "baseline" : "candidate")} only");
                     continue;
                 }
-                var comparison = SampleComparer.Compare(b!, c!, info.HigherIsBetter, spec.ThresholdPct, spec.Confidence, spec.FloorFor(info));
+                var comparison = LaunchComparer.Compare(b!, c!, info.HigherIsBetter, spec.ThresholdPct, spec.Confidence, spec.FloorFor(info));
                 // A disturbed cell says more about its neighbours than about the code: it is shown, never judged.
                 var busy = candidate.Disturbed.TryGetValue(cellId, out var dc) ? "candidate " + dc
                     : baseline.Disturbed.TryGetValue(cellId, out var db) ? "baseline " + db : null;
                 if (busy != null) comparison = comparison with { Verdict = Verdict.Inconclusive, Reason = $"inconclusive: {busy}; measured {comparison.Reason}" };
+                else
+                {
+                    var left = new[] { ("candidate", candidate.LeftOut), ("baseline", baseline.LeftOut) }
+                        .Where(s => s.Item2.ContainsKey(cellId)).Select(s => $"{s.Item1}: {s.Item2[cellId]}").ToList();
+                    if (left.Count > 0) comparison = comparison with { Reason = $"{comparison.Reason} (disturbed launches left out: {string.Join("; ", left)})" };
+                }
                 rows.Add(new GateRow(cellId, metric, comparison));
             }
         }

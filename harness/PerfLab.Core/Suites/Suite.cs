@@ -89,4 +89,17 @@ public sealed record Suite(
 {
     /// <summary>The world-switch cost profile cca-emulated cells apply (bench/profiles/&lt;name&gt;.yaml).</summary>
     public string CalibrationProfile { get; init; } = "kvm-pvm-measured";
+
+    /// <summary>
+    /// How many times every cell is launched, interleaved across cells (A B C A B C…). The launch is the unit of
+    /// replication: the gate and the overheads judge the spread between launches, and need at least 2 a side to judge at all.
+    /// </summary>
+    public int Repetitions { get; init; } = DefaultRepetitions;
+
+    /// <summary>
+    /// Three: the fewest for which a 99 % interval over launches is useful (Student's t with 4 degrees of freedom between
+    /// two runs is 4.6; with 2 it would be 9.9), and what keeps the quick suite within its 5 minutes.
+    /// </summary>
+    public const int DefaultRepetitions = 3;
+    public const int MaxRepetitions = 100;
 }

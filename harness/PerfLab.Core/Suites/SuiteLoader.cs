@@ -44,13 +44,14 @@ public static partial class SuiteLoader
         }
         if (root is null) throw new SuiteValidationException(r.Errors);
 
-        r.CheckKeys(root, "", ["name", "description", "seed", "profile", "agent_timeout_s", "calibration_profile", "workloads", "scenarios", "matrix", "exclude", "baseline", "gate"]);
+        r.CheckKeys(root, "", ["name", "description", "seed", "profile", "agent_timeout_s", "calibration_profile", "repetitions", "workloads", "scenarios", "matrix", "exclude", "baseline", "gate"]);
         var calibration = r.String(root, "", "calibration_profile", pattern: NamePattern(), patternText: "letters, digits, '-' and '_'") ?? "kvm-pvm-measured";
         var name = r.String(root, "", "name", required: true, pattern: NamePattern(), patternText: "letters, digits, '-' and '_'") ?? "suite";
         var description = r.String(root, "", "description") ?? "";
         var seed = (int)(r.Number(root, "", "seed", 0, int.MaxValue, integer: true) ?? 42);
         var profile = r.Choice(root, "", "profile", new Dictionary<string, RunProfile> { ["ci"] = RunProfile.Ci, ["full"] = RunProfile.Full }) ?? RunProfile.Ci;
         var timeout = Nanoseconds.FromSeconds(r.Number(root, "", "agent_timeout_s", 0.1, 86_400) ?? 30);
+        var repetitions = (int)(r.Number(root, "", "repetitions", 1, Suite.MaxRepetitions, integer: true) ?? Suite.DefaultRepetitions);
 
         var workloads = ReadWorkloads(r, root);
         var scenarios = ReadScenarios(r, root, profile);
@@ -73,7 +74,7 @@ public static partial class SuiteLoader
             }
         }
         if (r.Errors.Count > 0) throw new SuiteValidationException(r.Errors);
-        return new Suite(name, file, text, description, seed, profile, timeout, workloads, scenarios, cells, gate) { CalibrationProfile = calibration };
+        return new Suite(name, file, text, description, seed, profile, timeout, workloads, scenarios, cells, gate) { CalibrationProfile = calibration, Repetitions = repetitions };
     }
 
     [GeneratedRegex("^[A-Za-z0-9_-]+$")]

@@ -13,7 +13,7 @@ namespace PerfLab.Lab.Runner;
 /// queries are kept in cells/&lt;cell&gt;/capacity_samples.csv; the cell's own samples are those of its highest VALID probe.
 /// </summary>
 internal sealed class CapacityProbes(Suite suite, Cell cell, IServingRealm realm, RunFolderWriter folder, IRunProgress progress, RunContext context,
-    CancellationToken cancel)
+    CancellationToken cancel, int launch)
 {
     private static PerfLab.Core.Units.Nanoseconds? LimitOf(ScenarioSpec s, MetricInfo m) =>
         m == Metrics.Latency ? s.LatencyLimit : m == Metrics.Ttft ? s.TtftLimit : m == Metrics.Tpot ? s.TpotLimit : null;
@@ -26,7 +26,7 @@ internal sealed class CapacityProbes(Suite suite, Cell cell, IServingRealm realm
         {
             var spec = CapacitySearch.ProbeSpec(cell.Scenario, qps);
             var run = generator.Run(spec, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress);
-            folder.AppendCapacitySamples(cell, index, qps, run.Records);
+            folder.AppendCapacitySamples(cell, launch, index, qps, run.Records);
             var a = ScenarioAnalysis.Of(spec, run, suite.Profile, suite.Gate);
             last = (run, spec);
             var failed = run.Failure != null || run.Interrupted;

@@ -14,7 +14,7 @@ namespace PerfLab.Lab.Runner;
 /// one measures itself; either way its raw data is written before it is analysed, and a failure fails this cell only.
 /// </summary>
 internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, RunFolderWriter folder, IRunProgress progress, RunContext context,
-    CancellationToken cancel)
+    CancellationToken cancel, int launch = 1)
 {
     private readonly Evidence _evidence = backend.EvidenceFor(cell.Realm);
 
@@ -53,7 +53,7 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         var (m, seen) = Watched(() => realm.Measure(cancel));
         if (m.SkipReason is { } skip) return (CellResult.Empty(cell, CellStatus.Skipped, skip, _evidence), null);
         if (m.FailReason is { } fail) return (CellResult.Empty(cell, CellStatus.Failed, fail, _evidence), null);
-        folder.AppendMicroSamples(cell, m.Metric, m.Values, m.RawJson);
+        folder.AppendMicroSamples(cell, launch, m.Metric, m.Values, m.RawJson);
         var metric = Metrics.ByName(m.Metric);
         return (WithInterference(new CellResult(cell, CellStatus.Ok, null, _evidence, null, realm.Effective, realm.Phases,
             ScenarioAnalysis.OfSamples(metric, m.Values, m.DurationS, suite.Gate), null, null, []), seen), new() { [m.Metric] = m.Values.ToArray() });
@@ -68,7 +68,7 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         ScenarioRun run;
         Interference? seen;
         if (cell.Scenario.Search is { } search)
-            ((run, spec, capacity), seen) = Watched(() => new CapacityProbes(suite, cell, realm, folder, progress, context, cancel).Search(search));
+            ((run, spec, capacity), seen) = Watched(() => new CapacityProbes(suite, cell, realm, folder, progress, context, cancel, launch).Search(search));
         else
             (run, seen) = Watched(() => Generator().Run(spec, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress));
         self.Refresh();
@@ -82,7 +82,7 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         realm.Teardown();
         // The lifecycle's last step: from the start of the load to the first token the client saw.
         if (run.Records.FirstOrDefault(r => r.FirstTokenNs >= 0) is { FirstTokenNs: >= 0 } first) realm.Phases[Phase.FirstToken] = first.FirstTokenNs / 1e6;
-        folder.AppendSamples(cell, run.Records);
+        folder.AppendSamples(cell, launch, run.Records);
         var analysis = ScenarioAnalysis.Of(spec, run, suite.Profile, suite.Gate);
         var status = reason != null ? CellStatus.Failed : run.Interrupted ? CellStatus.Interrupted : CellStatus.Ok;
         return (WithInterference(new CellResult(cell, status, reason, _evidence, run.Effective, realm.Effective, realm.Phases, analysis,

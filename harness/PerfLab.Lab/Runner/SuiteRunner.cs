@@ -28,37 +28,43 @@ public sealed record RunContext(HostEnvironment Host, IReadOnlyDictionary<string
 
 /// <summary>
 /// Runs a validated suite: asks every cell's backend first whether it can run it (SKIP with the reason, before anything
-/// is measured), then per cell launches the Realm, drives its workload, collects stats, tears down, analyses and
-/// records. A cell whose Realm fails, hangs or dies fails alone; the suite goes on. Overheads are the run folder's
-/// business, from the cells recorded: the order cells run in does not matter.
+/// is measured), then launches every cell Repetitions times, interleaved (A B C, A B C…) so slow drift of the host hits
+/// every cell alike: each launch starts the Realm, drives its workload, collects stats, tears down, and is recorded.
+/// A launch whose Realm fails, hangs or dies fails its cell alone; the suite goes on. Overheads and the cells' combined
+/// figures are the run folder's business, from the launches recorded: the order they ran in does not matter.
 /// </summary>
 public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, RunContext context)
 {
-    public RunOutcome Run(Suite suite, string runsDir, IRunProgress progress, CancellationToken cancel)
+    /// <param name="repetitions">launches per cell (null: the suite's)</param>
+    public RunOutcome Run(Suite suite, string runsDir, IRunProgress progress, CancellationToken cancel, int? repetitions = null)
     {
+        var launches = repetitions ?? suite.Repetitions;
         var plan = suite.Cells.Select(c => (Cell: c, Skip: SkipReason(c))).ToList();
         var skipped = plan.Where(p => p.Skip != null).Select(p => $"SKIP {p.Cell.Id}: {p.Skip}").ToList();
         foreach (var s in skipped) progress.Note(s);
 
-        using var folder = RunFolderWriter.Create(runsDir, suite, context.Host, context.Packages, skipped);
+        using var folder = RunFolderWriter.Create(runsDir, suite, context.Host, context.Packages, skipped, repetitions: launches);
         progress.Note($"run folder: {folder.Path}");
+        if (launches > 1) progress.Note($"{launches} launches of every cell, interleaved: launch 1 of every cell, then launch 2…");
+        foreach (var (cell, skip) in plan.Where(p => p.Skip != null))
+            folder.AddLaunch(CellResult.Empty(cell, CellStatus.Skipped, skip!, backends.FirstOrDefault(b => b.Platform == cell.Realm.Platform)?.EvidenceFor(cell.Realm) ?? Evidence.Measured), "-");
+        var toRun = plan.Where(p => p.Skip == null).Select(p => p.Cell).ToList();
         var index = 0;
         var interrupted = false;
-        foreach (var (cell, skip) in plan)
+        for (var launch = 1; launch <= launches && !interrupted; launch++)
         {
-            index++;
-            if (cancel.IsCancellationRequested) { interrupted = true; break; }
-            var backend = backends.FirstOrDefault(b => b.Platform == cell.Realm.Platform);
-            if (skip != null || backend is null)
+            foreach (var cell in toRun)
             {
-                folder.AddCell(CellResult.Empty(cell, CellStatus.Skipped, skip ?? "no backend", backend?.EvidenceFor(cell.Realm) ?? Evidence.Measured), "-");
-                continue;
+                index++;
+                if (cancel.IsCancellationRequested) { interrupted = true; break; }
+                var backend = backends.First(b => b.Platform == cell.Realm.Platform);
+                progress.CellStarted(index, toRun.Count * launches, cell);
+                var (result, values) = new CellRun(suite, cell, backend, folder, progress, context, cancel, launch).Run();
+                result = result with { Launch = launch };
+                folder.AddLaunch(result, $"agent:{cell.Workload.Kind.Name}", values);
+                progress.CellFinished(result);
+                if (result.Status == CellStatus.Interrupted) { interrupted = true; break; }
             }
-            progress.CellStarted(index, plan.Count, cell);
-            var (result, values) = new CellRun(suite, cell, backend, folder, progress, context, cancel).Run();
-            folder.AddCell(result, $"agent:{cell.Workload.Kind.Name}", values);
-            progress.CellFinished(result);
-            if (result.Status == CellStatus.Interrupted) { interrupted = true; break; }
         }
         folder.Finish(interrupted);
         return new RunOutcome(folder.Path, folder.Cells, interrupted);

@@ -8,6 +8,8 @@ namespace PerfLab.Results.Schema;
 public sealed partial class SampleRow
 {
     [CsvColumn("cell")] public string Cell { get; set; } = "";
+    /// <summary>Which launch of the cell (1-based): queries of one launch are not independent of each other.</summary>
+    [CsvColumn("launch", Optional = true)] public int Launch { get; set; } = 1;
     [CsvColumn("scenario")] public string Scenario { get; set; } = "";
     [CsvColumn("query_id")] public long QueryId { get; set; }
     [CsvColumn("sample_index")] public int SampleIndex { get; set; }
@@ -64,12 +66,20 @@ public sealed partial class SummaryRow
     [CsvColumn("p99_ci_lower")] public double P99Lower { get; set; }
     [CsvColumn("p99_ci_upper")] public double P99Upper { get; set; }
     [CsvColumn("mad")] public double Mad { get; set; }
+    /// <summary>Launches the figures come from, and what the intervals are over: "launches" or "queries" (one launch).</summary>
+    [CsvColumn("launches")] public int Launches { get; set; } = 1;
+    [CsvColumn("interval_over")] public string IntervalOver { get; set; } = "";
+    /// <summary>Standard deviation of the launches' log medians ×100 (empty with one launch).</summary>
+    [CsvColumn("between_launch_pct")] public double? BetweenLaunchPct { get; set; }
+    /// <summary>Robust spread of queries within a launch: the normalised MAD of log values ×100, median over launches.</summary>
+    [CsvColumn("within_launch_pct")] public double? WithinLaunchPct { get; set; }
     [CsvColumn("upper_outliers")] public int UpperOutliers { get; set; }
     [CsvColumn("queries_per_s")] public double QueriesPerSecond { get; set; }
     [CsvColumn("tokens_per_s")] public double TokensPerSecond { get; set; }
     [CsvColumn("overhead_pct")] public double? OverheadPct { get; set; }
     [CsvColumn("overhead_ci_lower_pct")] public double? OverheadLowerPct { get; set; }
     [CsvColumn("overhead_ci_upper_pct")] public double? OverheadUpperPct { get; set; }
+    [CsvColumn("overhead_interval_over")] public string OverheadIntervalOver { get; set; } = "";
     [CsvColumn("baseline_cell")] public string BaselineCell { get; set; } = "";
     [CsvColumn("warning")] public string Warning { get; set; } = "";
     [CsvColumn("other_cpus")] public double? OtherCpus { get; set; }
@@ -83,6 +93,7 @@ public sealed partial class SummaryRow
 public sealed partial class MicroSampleRow
 {
     [CsvColumn("cell")] public string Cell { get; set; } = "";
+    [CsvColumn("launch", Optional = true)] public int Launch { get; set; } = 1;
     [CsvColumn("index")] public int Index { get; set; }
     [CsvColumn("metric")] public string Metric { get; set; } = "";
     [CsvColumn("value")] public double Value { get; set; }
@@ -92,6 +103,7 @@ public sealed partial class MicroSampleRow
 [CsvRecord]
 public sealed partial class CapacitySampleRow
 {
+    [CsvColumn("launch", Optional = true)] public int Launch { get; set; } = 1;
     [CsvColumn("probe")] public int Probe { get; set; }
     [CsvColumn("target_qps")] public double TargetQps { get; set; }
     [CsvColumn("query_id")] public long QueryId { get; set; }

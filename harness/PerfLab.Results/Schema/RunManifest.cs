@@ -15,6 +15,8 @@ public enum RunState { Running, Complete, Interrupted }
 public sealed record SuiteRecord(string Name, string Path, string Description, int Seed, string Profile, double AgentTimeoutS, GateSpec? Gate, string Source)
 {
     public string? CalibrationProfile { get; init; }
+    /// <summary>Launches per cell this run made (absent before schema 3: one).</summary>
+    public int Repetitions { get; init; } = 1;
 }
 
 /// <summary>A cell's requested Realm settings, each in the suite's own words (4k, 2m, mb50, cpu0_1…).</summary>
@@ -58,10 +60,12 @@ public sealed record CellRecord(string Id, string Status, string? Reason, string
     /// <summary>What else the host did during the cell, and why it counts as disturbed (null: quiet, or not sampled).</summary>
     public Interference? Interference { get; init; }
     public string? Disturbed { get; init; }
+    /// <summary>Which launch of the cell this record is (absent before schema 3: the only one).</summary>
+    public int Launch { get; init; } = 1;
 
     public static CellRecord Of(CellResult r) => new(r.Cell.Id, r.StatusWord, r.Reason, r.Evidence.Name(), r.Effective, r.EffectiveRealm, r.PhasesMs, r.StderrTail)
     {
-        Interference = r.Interference, Disturbed = r.Disturbed,
+        Interference = r.Interference, Disturbed = r.Disturbed, Launch = r.Launch,
     };
 }
 
@@ -82,23 +86,34 @@ public sealed record RunManifest(
     string? Virtualization,
     IReadOnlyDictionary<string, string> Packages,
     IReadOnlyList<CellRecord> Cells,
-    IReadOnlyList<string> SkippedUpFront);
+    IReadOnlyList<string> SkippedUpFront)
+{
+    /// <summary>The cells' records are their launches: cell id → its launches' records, in launch order.</summary>
+    public ILookup<string, CellRecord> LaunchesByCell => Cells.OrderBy(c => c.Launch).ToLookup(c => c.Id);
+}
 
 /// <summary>The file names and serializer settings of a run folder: one place decides them.</summary>
 public static class RunFiles
 {
     /// <summary>Bumped when a file's shape changes; a reader of another version says so instead of misreading.
     /// 2: summary.json's result.bounds became result.early_stopping (LoadGen's single-stream estimates and server checks);
-    /// cells gained interference, disturbed and evidence_source; baselines name their host.</summary>
-    public const int SchemaVersion = 2;
+    /// cells gained interference, disturbed and evidence_source; baselines name their host.
+    /// 3: launches: manifest.json's cells are launches (with launch), samples.csv, micro_samples.csv and capacity_samples.csv
+    /// gained a launch column, summaries gained launches and the spread within and between them, baselines keep each
+    /// launch's values apart, and with more than one launch per cell its files are in cells/&lt;cell&gt;/launch-&lt;k&gt;/.</summary>
+    public const int SchemaVersion = 3;
 
-    /// <summary>Versions this reader understands: version 1 differs only in what version 2 added or renamed (read as absent).</summary>
-    public static readonly IReadOnlySet<int> ReadableSchemas = new HashSet<int> { 1, 2 };
+    /// <summary>Versions this reader understands: 1 and 2 differ only in what later versions added (read as absent; one launch).</summary>
+    public static readonly IReadOnlySet<int> ReadableSchemas = new HashSet<int> { 1, 2, 3 };
 
     public const string Manifest = "manifest.json", Samples = "samples.csv", SummaryCsv = "summary.csv", SummaryJson = "summary.json",
         MicroSamples = "micro_samples.csv", CapacitySamples = "capacity_samples.csv", MlperfSummary = "mlperf_log_summary.txt", Gate = "gate.md";
 
     public static string CellDir(string run, string cellId) => Path.Combine(run, "cells", cellId);
+
+    /// <summary>Where one launch's own files go: the cell's folder when the run launches each cell once, else launch-&lt;k&gt;/ in it.</summary>
+    public static string LaunchDir(string run, string cellId, int launch, int repetitions) =>
+        repetitions <= 1 ? CellDir(run, cellId) : Path.Combine(CellDir(run, cellId), $"launch-{launch}");
 
     public static readonly JsonSerializerOptions Json = new()
     {

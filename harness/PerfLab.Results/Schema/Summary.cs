@@ -29,12 +29,21 @@ public sealed record CellSummary(
     public string? EvidenceSource { get; init; }
     /// <summary>"host busy: …" when other work on the host exceeded the bound during the cell: reported, never judged.</summary>
     public string? Disturbed { get; init; }
+    /// <summary>Every launch: its status, verdict, host and medians (absent before schema 3).</summary>
+    public IReadOnlyList<LaunchSummary>? Launches { get; init; }
+    /// <summary>Per metric, the spread within launches and between them.</summary>
+    public IReadOnlyDictionary<string, LaunchSpread>? Spread { get; init; }
+    /// <summary>What the metrics' intervals are over: launches, or the queries of one launch.</summary>
+    public IntervalBasis? IntervalBasis { get; init; }
+    /// <summary>A search cell's capacity in each launch, with its interval over launches.</summary>
+    public CapacityOverLaunches? CapacitySpread { get; init; }
 
     public static CellSummary Of(CellResult c) => new(c.Cell.Id, c.Cell.Workload.Name, c.Cell.Scenario.Name, c.Cell.Scenario.Kind.Name(),
         c.Cell.Realm.Platform.Name(), c.Cell.Realm.Id, c.Evidence.Name(), c.StatusWord, c.Reason, c.Cell.BaselineId, c.Cell.IsBaseline,
         c.PhasesMs, c.HostCpuUsPerQuery, c.Analysis is { } a ? CellResultData.Of(a) : null, c.Overheads, c.Capacity)
     {
         Interference = c.Interference, Disturbed = c.Disturbed, EvidenceSource = c.EvidenceSource,
+        Launches = c.LaunchList, Spread = c.Spread.Count == 0 ? null : c.Spread, IntervalBasis = c.IntervalBasis, CapacitySpread = c.CapacitySpread,
     };
 }
 
@@ -71,9 +80,16 @@ public static class SummaryRows
                 row.P90 = d.P90.Value; row.P90Lower = d.P90.Lower; row.P90Upper = d.P90.Upper;
                 row.P99 = d.P99.Value; row.P99Lower = d.P99.Lower; row.P99Upper = d.P99.Upper;
                 row.Mad = d.Mad; row.UpperOutliers = d.UpperOutliers; row.Warning = d.NoiseWarning ?? "";
+                row.Launches = Math.Max(1, c.LaunchList.Count(l => l.Status == "ok"));
+                row.IntervalOver = c.IntervalBasis == IntervalBasis.Launches ? "launches" : "queries";
+                if (c.Spread.TryGetValue(metric, out var sp))
+                {
+                    row.BetweenLaunchPct = double.IsFinite(sp.BetweenPct) ? sp.BetweenPct : null;
+                    row.WithinLaunchPct = double.IsFinite(sp.WithinPct) ? sp.WithinPct : null;
+                }
                 if (c.Overheads.FirstOrDefault(o => o.Metric == metric) is { } o)
                 {
-                    row.OverheadPct = o.Pct; row.OverheadLowerPct = o.PctLower; row.OverheadUpperPct = o.PctUpper;
+                    row.OverheadPct = o.Pct; row.OverheadLowerPct = o.PctLower; row.OverheadUpperPct = o.PctUpper; row.OverheadIntervalOver = o.Basis;
                 }
                 yield return row;
             }

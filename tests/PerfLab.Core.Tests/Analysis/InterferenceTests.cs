@@ -34,7 +34,10 @@ public class InterferenceTests
     {
         var rng = new Random(3);
         double[] M(double scale) => Enumerable.Range(0, 500).Select(_ => scale * 1e6 * (1 + 0.05 * rng.NextDouble())).ToArray();
-        GateInput Side(double scale, string? busy) => new("s", new Dictionary<string, IReadOnlyDictionary<string, double[]>> { ["c"] = new Dictionary<string, double[]> { ["latency"] = M(scale) } })
+        GateInput Side(double scale, string? busy) => new("s", new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<double[]>>>
+        {
+            ["c"] = new Dictionary<string, IReadOnlyList<double[]>> { ["latency"] = Gate.GateTests.InLaunches(M(scale)) },
+        })
         {
             HostClass = "h",
             Disturbed = busy is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["c"] = busy },

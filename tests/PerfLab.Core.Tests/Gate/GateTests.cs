@@ -112,9 +112,9 @@ public class GateTests(Xunit.Abstractions.ITestOutputHelper output)
     public void Report_counts_verdicts_treats_a_lost_cell_as_regression_and_renders_markdown()
     {
         var rng = new Random(16);
-        IReadOnlyDictionary<string, double[]> M(double scale) => new Dictionary<string, double[]> { ["latency"] = Latencies(rng, 600, scale) };
-        var baseline = new GateInput("base", new Dictionary<string, IReadOnlyDictionary<string, double[]>> { ["a"] = M(1), ["b"] = M(1), ["gone"] = M(1) }) { HostClass = "h" };
-        var candidate = new GateInput("cand", new Dictionary<string, IReadOnlyDictionary<string, double[]>> { ["a"] = M(1), ["b"] = M(1.3), ["new"] = M(1) }) { HostClass = "h" };
+        IReadOnlyDictionary<string, IReadOnlyList<double[]>> M(double scale) => new Dictionary<string, IReadOnlyList<double[]>> { ["latency"] = InLaunches(Latencies(rng, 600, scale)) };
+        var baseline = new GateInput("base", new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<double[]>>> { ["a"] = M(1), ["b"] = M(1), ["gone"] = M(1) }) { HostClass = "h" };
+        var candidate = new GateInput("cand", new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<double[]>>> { ["a"] = M(1), ["b"] = M(1.3), ["new"] = M(1) }) { HostClass = "h" };
         var report = GateEvaluator.Evaluate(baseline, candidate, GateSpec.Default);
         Assert.Equal(Verdict.Regressed, report.Rows.Single(r => r.CellId == "b").Comparison.Verdict);
         Assert.NotEqual(Verdict.Regressed, report.Rows.Single(r => r.CellId == "a").Comparison.Verdict);
@@ -126,8 +126,15 @@ public class GateTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("| `gone` | – | **missing** |", md);
     }
 
-    private static GateInput Side(string host, string metric, double[] values) =>
-        new("side", new Dictionary<string, IReadOnlyDictionary<string, double[]>> { ["c"] = new Dictionary<string, double[]> { [metric] = values } }) { HostClass = host };
+    /// <summary>The values cut into consecutive launches (three, the default).</summary>
+    internal static IReadOnlyList<double[]> InLaunches(double[] values, int launches = Suite.DefaultRepetitions) =>
+        Enumerable.Range(0, launches).Select(i => values[(i * values.Length / launches)..((i + 1) * values.Length / launches)]).ToList();
+
+    private static GateInput Side(string host, string metric, double[] values, int launches = Suite.DefaultRepetitions) =>
+        new("side", new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<double[]>>>
+        {
+            ["c"] = new Dictionary<string, IReadOnlyList<double[]>> { [metric] = InLaunches(values, launches) },
+        }) { HostClass = host };
 
     [Fact]
     public void A_per_query_floor_does_not_hide_a_per_token_regression()

@@ -43,7 +43,7 @@ public class RunnerTests
         var (native, emulated, runner) = Make();
         var suite = SuiteLoader.Parse(Yaml, "fake.yaml");
         Assert.Equal(3, suite.Cells.Count);
-        var outcome = runner.Run(suite, scratch.Runs, new PlainProgress(TextWriter.Null), default);
+        var outcome = runner.Run(suite, scratch.Runs, new PlainProgress(TextWriter.Null), default, repetitions: 1);
 
         Assert.False(outcome.Interrupted);
         Assert.All(outcome.Cells, c => Assert.Equal(CellStatus.Ok, c.Status));
@@ -73,7 +73,7 @@ public class RunnerTests
         var (_, emulated, runner) = Make();
         using var cts = new CancellationTokenSource();
         var progress = new CancelAfterFirstCell(cts);
-        var outcome = runner.Run(SuiteLoader.Parse(Yaml, "fake.yaml"), scratch.Runs, progress, cts.Token);
+        var outcome = runner.Run(SuiteLoader.Parse(Yaml, "fake.yaml"), scratch.Runs, progress, cts.Token, repetitions: 1);
 
         Assert.True(outcome.Interrupted);
         Assert.Single(outcome.Cells);
@@ -92,7 +92,7 @@ public class RunnerTests
         var (_, emulated, runner) = Make();
         emulated.FailLaunch.Add("b");
         emulated.FailAfterQueries["a"] = 30;
-        var outcome = runner.Run(SuiteLoader.Parse(Yaml, "fake.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default);
+        var outcome = runner.Run(SuiteLoader.Parse(Yaml, "fake.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default, repetitions: 1);
 
         var byId = outcome.Cells.ToDictionary(c => (c.Cell.Workload.Name, c.Cell.Realm.Platform));
         Assert.Equal(CellStatus.Failed, byId[("b", Platform.CcaEmulated)].Status);
@@ -113,14 +113,85 @@ public class RunnerTests
     {
         using var scratch = new Scratch();
         var (_, _, runner) = Make();
-        var outcome = runner.Run(SuiteLoader.Parse(Yaml, "fake.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default);
+        var outcome = runner.Run(SuiteLoader.Parse(Yaml, "fake.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default, repetitions: 1);
         var manifest = Path.Combine(outcome.FolderPath, "manifest.json");
-        Assert.Contains("\"schema\": 2", File.ReadAllText(manifest));
-        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"schema\": 2", "\"schema\": 99"));
+        Assert.Contains("\"schema\": 3", File.ReadAllText(manifest));
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"schema\": 3", "\"schema\": 99"));
         var tolerant = RunFolderReader.Read(outcome.FolderPath, ReadMode.Tolerant);
-        Assert.Contains(tolerant.Problems, p => p.What.StartsWith("schema 99, this PerfLab reads schemas 1 and 2"));
+        Assert.Contains(tolerant.Problems, p => p.What.StartsWith("schema 99, this PerfLab reads schemas 1 and 2 and 3"));
         var e = Assert.Throws<ResultsFormatException>(() => RunFolderReader.Read(outcome.FolderPath, ReadMode.Strict));
         Assert.Contains("schema 99", e.Message);
+    }
+
+    [Fact]
+    public void Launches_are_interleaved_across_cells_and_intervals_are_over_launches()
+    {
+        using var scratch = new Scratch();
+        var (native, emulated, runner) = Make();
+        var suite = SuiteLoader.Parse(Yaml, "fake.yaml");
+        Assert.Equal(Suite.DefaultRepetitions, suite.Repetitions);
+        var outcome = runner.Run(suite, scratch.Runs, new PlainProgress(TextWriter.Null), default);
+
+        // A B C A B C: every cell's first launch before any cell's second, so slow drift of the host hits all alike.
+        var a = suite.Cells.Single(c => c.Workload.Name == "a" && c.Realm.Platform == Platform.CcaEmulated).Id;
+        var b = suite.Cells.Single(c => c.Workload.Name == "b").Id;
+        Assert.Equal([a, b, a, b, a, b], emulated.Launched);
+        Assert.Equal(3, native.Launched.Count);
+        var read = RunFolderReader.Read(outcome.FolderPath, ReadMode.Strict);
+        Assert.Equal([1, 1, 1, 2, 2, 2, 3, 3, 3], read.Manifest!.Cells.Select(c => c.Launch));
+        Assert.Equal(3, read.Cells.Count);
+        Assert.All(read.Cells, c => Assert.Equal(3, c.Summary.Launches!.Count));
+        Assert.All(read.LaunchSamples.Values, m => Assert.Equal([1, 2, 3], m["latency"].Keys));
+        Assert.True(File.Exists(Path.Combine(outcome.FolderPath, "cells", a, "launch-2", "mlperf_log_summary.txt")));
+
+        var cell = outcome.Cells.Single(c => c.Cell.Id == a);
+        Assert.Equal(IntervalBasis.Launches, cell.IntervalBasis);
+        Assert.Equal(3, cell.Spread["latency"].Launches);
+        var overhead = cell.Overheads.Single(o => o.Metric == "latency");
+        Assert.Equal("launches", overhead.Basis);
+        Assert.InRange(overhead.Pct, 15, 25);
+        Assert.Equal(3, GateSides.FromRun(read).Input.Cells[a]["latency"].Count);
+    }
+
+    [Fact]
+    public void A_disturbed_launch_is_left_out_of_the_gate_while_two_quiet_ones_remain()
+    {
+        using var scratch = new Scratch();
+        var clock = new VirtualClock();
+        var native = new FakeRealmBackend(Platform.Native, clock, 1_000_000);
+        var probe = new BusyOnWindows(clock, busy: [2]);
+        var runner = new SuiteRunner([native], new RunContext(FakeRealmBackend.FakeHost(), new Dictionary<string, string>(),
+            new PerfLab.Core.LoadGen.VirtualWait(clock), clock) { Interference = probe });
+        const string one = """
+            name: one
+            workloads: [{name: a, kind: noop}]
+            scenarios: [{type: single-stream, min_queries: 100, min_duration_s: 0}]
+            matrix: {platform: native}
+            """;
+        var outcome = runner.Run(SuiteLoader.Parse(one, "one.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default);
+        var cell = outcome.Cells.Single();
+        Assert.Contains("launch 2 of 3: host busy", cell.Disturbed);
+        var side = GateSides.FromRun(RunFolderReader.Read(outcome.FolderPath, ReadMode.Strict)).Input;
+        Assert.Equal(2, side.Cells[cell.Cell.Id]["latency"].Count);
+        Assert.Contains("launch 2 of 3", side.LeftOut[cell.Cell.Id]);
+        Assert.Empty(side.Disturbed);
+
+        // Two of three disturbed: too few quiet launches to judge; the cell is disturbed and never judged.
+        var two = new SuiteRunner([native], new RunContext(FakeRealmBackend.FakeHost(), new Dictionary<string, string>(),
+            new PerfLab.Core.LoadGen.VirtualWait(clock), clock) { Interference = new BusyOnWindows(clock, busy: [1, 3]) })
+            .Run(SuiteLoader.Parse(one, "one.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default);
+        var side2 = GateSides.FromRun(RunFolderReader.Read(two.FolderPath, ReadMode.Strict)).Input;
+        Assert.Contains("launch 1 of 3", side2.Disturbed.Single().Value);
+        Assert.Equal(3, side2.Cells.Single().Value["latency"].Count);
+    }
+
+    /// <summary>A fake interference probe: the listed measured windows (1-based) saw another process use a whole CPU.</summary>
+    private sealed class BusyOnWindows(VirtualClock clock, int[] busy) : PerfLab.Lab.Hosts.IInterferenceProbe
+    {
+        private int _window;
+        public PerfLab.Core.Analysis.HostCpuSnapshot Snapshot() => new(clock.NowNs(), 0, 0, 0, new Dictionary<int, long>(), new Dictionary<int, long>());
+        public PerfLab.Core.Analysis.Interference Between(PerfLab.Core.Analysis.HostCpuSnapshot start, PerfLab.Core.Analysis.HostCpuSnapshot end) =>
+            new(1, 1, 0, busy.Contains(++_window) ? 1.0 : 0, 0, 0);
     }
 
     private sealed class CancelAfterFirstCell(CancellationTokenSource cts) : IRunProgress
