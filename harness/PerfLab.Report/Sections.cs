@@ -59,9 +59,11 @@ public static class ReportModel
         }
         s.AddRange(Hosts(runs));
         s.Add(new Heading("Cells"));
-        s.Add(new Paragraph("Times in ms. Medians and p99 are Harrell–Davis estimates (their confidence intervals are in summary.csv)."));
-        s.Add(new Table("summary", ["run", "cell", "evidence", "status", "result", "QPS", "tokens/s", "latency median", "latency p99", "TTFT p99", "TPOT median", "reason"],
+        s.Add(new Paragraph("Times in ms. With more than one launch a cell's median and p99 are the geometric mean of its launches' own " +
+                            "Harrell–Davis estimates, and their intervals (in summary.csv) are over launches; result is VALID only when every launch was."));
+        s.Add(new Table("summary", ["run", "cell", "evidence", "status", "result", "launches", "QPS", "tokens/s", "latency median", "latency p99", "TTFT p99", "TPOT median", "reason"],
             CellRows(runs).ToList()));
+        s.AddRange(Spread(runs));
         s.AddRange(Overheads(runs));
         s.AddRange(Capacity(runs));
         if (runs.Count > 1) s.AddRange(SideBySide(runs));
@@ -94,16 +96,37 @@ public static class ReportModel
             TableCell Q(MetricInfo metric, Func<PerfLab.Core.Statistics.DistributionSummary, double> pick) =>
                 TableCell.Num(m != null && m.TryGetValue(metric.Name, out var d) ? Num(pick(d) / 1e6, 3) : "–");
             return (IReadOnlyList<TableCell>)[r.RunId, c.Id, TableCell.Ev(c.EvidenceLabel), c.Status, c.Result?.Validity ?? "–",
+                TableCell.Num((c.Summary.Launches?.Count ?? 1).ToString(Inv)),
                 TableCell.Num(c.Result is { } res ? Num(res.QueriesPerS, 2) : "–"), TableCell.Num(c.Result is { } t ? Num(t.TokensPerS, 1) : "–"),
                 Q(Metrics.Latency, d => d.Median.Value), Q(Metrics.Latency, d => d.P99.Value), Q(Metrics.Ttft, d => d.P99.Value), Q(Metrics.Tpot, d => d.Median.Value),
                 string.Join("; ", new[] { c.Disturbed, c.Reason ?? string.Join("; ", c.Result?.Reasons ?? []) }.Where(x => !string.IsNullOrEmpty(x)))];
         }));
 
+    /// <summary>How much each headline metric moves within a launch and between launches: where the noise lives.</summary>
+    private static IEnumerable<Section> Spread(IReadOnlyList<RunData> runs)
+    {
+        string[] metrics = [Metrics.Latency.Name, Metrics.Ttft.Name, Metrics.Tpot.Name, Metrics.Throughput.Name];
+        var rows = runs.SelectMany(r => r.Cells.Where(c => c.Summary.Spread != null && (c.Summary.Launches?.Count ?? 1) > 1)
+            .SelectMany(c => metrics.Where(m => c.Summary.Spread!.ContainsKey(m)).Select(m =>
+            {
+                var sp = c.Summary.Spread![m];
+                return (IReadOnlyList<TableCell>)[r.RunId, c.Id, m, TableCell.Num(sp.Launches.ToString(Inv)), TableCell.Num(Num(sp.WithinPct, 2)),
+                    TableCell.Num(Num(sp.BetweenPct, 2))];
+            }))).ToList();
+        if (rows.Count == 0) yield break;
+        yield return new Heading("Spread within and between launches");
+        yield return new Paragraph("Within: the robust spread of one launch's queries (normalised MAD of the logs, % — the median over launches). " +
+                                   "Between: the standard deviation of the launches' log medians (%). The gate and the overheads judge the " +
+                                   "between-launch spread: a change must stand out of it, however many queries a launch has.");
+        yield return new Table("spread", ["run", "cell", "metric", "launches", "within launch %", "between launches %"], rows);
+    }
+
     private static IEnumerable<Section> Overheads(IReadOnlyList<RunData> runs)
     {
         var rows = runs.SelectMany(r => r.Cells.SelectMany(c => c.Overheads.Where(o => o.Metric != Metrics.Inside.Name)
             .Select(o => (IReadOnlyList<TableCell>)[r.RunId, c.Id, o.Metric, o.BaselineCell, TableCell.Num(Num(o.Pct, 2)),
-                TableCell.Num($"[{Num(o.PctLower, 2)}, {Num(o.PctUpper, 2)}]"), TableCell.Ev(c.EvidenceLabel)]))).ToList();
+                TableCell.Num($"[{Num(o.PctLower, 2)}, {Num(o.PctUpper, 2)}]"), o.Basis == "launches" ? "launches" : "queries of one launch",
+                TableCell.Ev(c.EvidenceLabel)]))).ToList();
         yield return new Heading("Overhead against the baseline");
         if (rows.Count == 0)
         {
@@ -111,9 +134,11 @@ public static class ReportModel
             yield break;
         }
         var confidence = string.Join(" / ", runs.Select(r => r.GateConfidence is { } c ? $"{c * 100:0.##} %" : "unknown (no manifest)").Distinct());
-        yield return new Paragraph("Change of the typical value (Hodges–Lehmann ratio) against the baseline cell, positive when the metric grew " +
-                                   $"(slower for times, more for throughput); intervals at {confidence} confidence.");
-        yield return new Table("overhead", ["run", "cell", "metric", "baseline cell", "change %", "CI %", "evidence"], rows);
+        yield return new Paragraph("Change of the typical value against the baseline cell, positive when the metric grew (slower for times, more " +
+                                   $"for throughput); intervals at {confidence} confidence. Over launches: the ratio of the launches' geometric-mean " +
+                                   "medians with a t interval over launches. Queries of one launch: the Hodges–Lehmann ratio, whose interval " +
+                                   "leaves out how launches vary and is too narrow for a verdict.");
+        yield return new Table("overhead", ["run", "cell", "metric", "baseline cell", "change %", "CI %", "interval over", "evidence"], rows);
     }
 
     private static IEnumerable<Section> Capacity(IReadOnlyList<RunData> runs)
@@ -123,14 +148,21 @@ public static class ReportModel
             var mine = c.Capacity!.CapacityQps;
             var theirs = c.BaselineCell is { } b ? r.Cells.FirstOrDefault(x => x.Id == b)?.Capacity?.CapacityQps : null;
             var vs = mine is { } m && theirs is { } t && t > 0 ? $"{(m / t - 1) * 100:+0.0;-0.0;0.0} %" : c.IsBaseline ? "baseline" : "–";
+            var spread = c.Summary.CapacitySpread;
+            var perLaunch = spread is null ? "–" : string.Join(", ", spread.PerLaunchQps.Select(q => q is { } v ? Num(v, 1) : "none"));
+            var interval = spread is { Lower: { } lo, Upper: { } up } ? $"[{Num(lo, 1)}, {Num(up, 1)}]" : "–";
             return (IReadOnlyList<TableCell>)[r.RunId, c.Id, TableCell.Num(mine is { } q ? Num(q, 2) : "none"), TableCell.Num(vs),
+                TableCell.Num(perLaunch), TableCell.Num(interval),
                 TableCell.Num(c.Capacity.LowestInvalidQps is { } hi ? Num(hi, 2) : "–"), TableCell.Num(c.Capacity.Probes.Count.ToString(Inv)),
                 c.Capacity.Converged ? "yes" : "no", c.Capacity.Note, TableCell.Ev(c.EvidenceLabel)];
         })).ToList();
         if (rows.Count == 0) yield break;
         yield return new Heading("Capacity");
-        yield return new Paragraph("The highest Poisson QPS that stayed VALID under the scenario's limits: the number a capacity planner multiplies.");
-        yield return new Table("capacity", ["run", "cell", "capacity (QPS)", "capacity change vs baseline (+ is more)", "lowest INVALID (QPS)", "probes", "converged", "search", "evidence"], rows);
+        yield return new Paragraph("The highest Poisson QPS that stayed VALID under the scenario's limits: the number a capacity planner multiplies. " +
+                                   "Each launch searches on its own; the capacity shown is the median launch's (its search in the last columns), and " +
+                                   "the interval is the t interval over launches widened to every launch's own VALID–INVALID bracket.");
+        yield return new Table("capacity", ["run", "cell", "capacity (QPS)", "capacity change vs baseline (+ is more)", "per launch (QPS)", "interval (QPS)",
+            "lowest INVALID (QPS)", "probes", "converged", "search", "evidence"], rows);
     }
 
     private static IEnumerable<Section> SideBySide(IReadOnlyList<RunData> runs)

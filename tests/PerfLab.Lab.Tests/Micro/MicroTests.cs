@@ -78,7 +78,8 @@ public class MicroTests
             Assert.Equal(ExitCode.Ok, MicroCommand.Execute(["host.syscall", "kvm.exit.pio", "kvm.fault.thp-g2m"], false, scratch.Runs, "none",
                 TextWriter.Null, TextWriter.Null, default));
             var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Directory.GetDirectories(scratch.Runs).Single(), "manifest.json")))!;
-            var cells = manifest["cells"]!.AsArray().ToDictionary(c => c!["id"]!.GetValue<string>().Split('.')[0], c => c!);
+            // A record per launch; the first of each cell will do (a skipped cell has just one).
+            var cells = manifest["cells"]!.AsArray().GroupBy(c => c!["id"]!.GetValue<string>().Split('.')[0]).ToDictionary(g => g.Key, g => g.First()!);
             Assert.Equal("ok", cells["host_syscall"]["status"]!.GetValue<string>());
             Assert.Equal("skipped", cells["kvm_exit_pio"]["status"]!.GetValue<string>());
             Assert.Contains("no /dev/kvm", cells["kvm_exit_pio"]["reason"]!.GetValue<string>());

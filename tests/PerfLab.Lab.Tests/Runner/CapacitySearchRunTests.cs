@@ -50,7 +50,8 @@ public class CapacitySearchRunTests(Xunit.Abstractions.ITestOutputHelper output)
 
         // Every probe's queries are on disk, and summary.json carries the probes for the report.
         var lines = File.ReadAllLines(Path.Combine(outcome.FolderPath, "cells", cell.Cell.Id, RunFiles.CapacitySamples));
-        Assert.Equal(cap.Probes.Count, lines.Skip(1).Select(l => l.Split(',')[0]).Distinct().Count());
+        var probe = Array.IndexOf(lines[0].Split(','), "probe");
+        Assert.Equal(cap.Probes.Count, lines.Skip(1).Select(l => l.Split(',')[probe]).Distinct().Count());
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(outcome.FolderPath, RunFiles.SummaryJson)))!;
         Assert.Equal(cap.Probes.Count, json["cells"]![0]!["capacity"]!["probes"]!.AsArray().Count);
         Assert.Contains("Capacity search", File.ReadAllText(Path.Combine(outcome.FolderPath, "cells", cell.Cell.Id, "mlperf_log_summary.txt")));
