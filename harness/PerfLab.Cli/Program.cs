@@ -2,8 +2,9 @@ using System.CommandLine;
 using PerfLab.Cli;
 using PerfLab.Cli.Commands;
 
+var verbose = new Option<bool>("--verbose") { Description = "show the stack trace of an error", Recursive = true };
 var root = new RootCommand("PerfLab: what does LLM inference inside a confidential Realm cost, and which settings buy it back?\n" +
-                           "Example: perflab run --suite bench/suites/quick.yaml")
+                           "Example: perflab run --suite bench/suites/quick.yaml\n" + ErrorBoundary.Codes)
 {
     RunCommand.Create(Console.Out, Console.Error),
     GateCommand.Create(Console.Out, Console.Error),
@@ -15,6 +16,7 @@ var root = new RootCommand("PerfLab: what does LLM inference inside a confidenti
     ReportCommand.Create(Console.Out, Console.Error),
     AgentCommand.Create(),
 };
+root.Options.Add(verbose);
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
@@ -22,4 +24,7 @@ if (parse.Errors.Count > 0)
     Console.Error.WriteLine("see: perflab --help");
     return (int)ExitCode.BadInput;
 }
-return await parse.InvokeAsync();
+// Errors that escape a command are classified here, once, instead of System.CommandLine's handler printing a stack trace
+// under exit code 1 (which CI reads as "regression").
+try { return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }); }
+catch (Exception e) { return (int)ErrorBoundary.Classify(e, parse.GetValue(verbose), Console.Error); }

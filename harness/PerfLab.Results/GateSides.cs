@@ -11,6 +11,12 @@ public sealed record GateSide(GateInput Input, GateSpec? Spec, string Suite)
 {
     /// <summary>The host the samples were measured on (null for a baseline recorded before baselines named theirs).</summary>
     public HostEnvironment? Host { get; init; }
+
+    /// <summary>A run folder's state (complete, interrupted, incomplete…); null for a baseline file.</summary>
+    public string? State { get; init; }
+
+    /// <summary>Where it was read from, for messages.</summary>
+    public string Source { get; init; } = "";
 }
 
 /// <summary>Reads a gate's two sides: run folders (strictly) or baseline files, and writes baseline files deliberately.</summary>
@@ -56,7 +62,41 @@ public static class GateSides
             {
                 HostClass = m.Host?.HostClass, Disturbed = disturbed, LeftOut = leftOut,
             },
-            m.Suite.Gate, m.Suite.Name) { Host = m.Host };
+            m.Suite.Gate, m.Suite.Name) { Host = m.Host, State = run.StateWord, Source = run.Folder };
+    }
+
+    /// <summary>A time longer than this (about 2.8 hours) for one query or token, or a rate above 1e12/s, is no measurement.</summary>
+    public const double PlausibleMax = 1e13;
+
+    /// <summary>
+    /// Why these two sides cannot be judged at all, each problem named (empty when they can): another suite, a partial
+    /// candidate, no cell in common, a metric with no values, values that are not finite and positive or are implausible.
+    /// </summary>
+    public static IReadOnlyList<string> Problems(GateSide baseline, GateSide candidate)
+    {
+        var p = new List<string>();
+        if (baseline.Suite != candidate.Suite)
+            p.Add($"the baseline ({baseline.Source}) is of suite '{baseline.Suite}', the candidate ({candidate.Source}) of '{candidate.Suite}': compare runs of one suite");
+        foreach (var (side, name) in new[] { (baseline, "baseline"), (candidate, "candidate") })
+        {
+            if (side.State is { } st && st != "complete")
+                p.Add($"the {name} run {side.Source} is {st}: its missing cells would read as regressions; gate a complete run (or resume it)");
+            if (side.Input.Cells.Count == 0)
+                p.Add($"the {name} ({side.Source}) has no cell with gateable samples");
+            foreach (var (cell, metrics) in side.Input.Cells)
+                foreach (var (metric, launches) in metrics)
+                {
+                    var where = $"{name} {side.Source}: cell {cell}, {metric}";
+                    if (launches.Count == 0 || launches.All(l => l.Length == 0)) { p.Add($"{where}: no values"); continue; }
+                    var bad = launches.SelectMany(l => l).Where(v => !double.IsFinite(v) || v <= 0).ToList();
+                    if (bad.Count > 0) p.Add($"{where}: {bad.Count} values are not finite and positive (first: {bad[0].ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+                    var huge = launches.SelectMany(l => l).Where(v => double.IsFinite(v) && v > PlausibleMax).ToList();
+                    if (huge.Count > 0) p.Add($"{where}: {huge.Count} values above {PlausibleMax:0e0} (first: {huge[0]:0.###e0}), no plausible time in ns or rate per second");
+                }
+        }
+        if (baseline.Input.Cells.Count > 0 && candidate.Input.Cells.Count > 0 && !baseline.Input.Cells.Keys.Intersect(candidate.Input.Cells.Keys).Any())
+            p.Add($"the baseline and the candidate have no cell in common (baseline: {string.Join(", ", baseline.Input.Cells.Keys.Take(3))}…)");
+        return p;
     }
 
     /// <summary>A baseline file: cells → metric → each launch's values (schema 3), or one array of values per metric (1 and 2: one launch).</summary>
@@ -99,7 +139,7 @@ public static class GateSides
         return new GateSide(new GateInput(Path.GetFileName(file), cells)
         {
             HostClass = b.Host?.HostClass, Disturbed = b.Disturbed ?? [], LeftOut = b.LeftOut ?? [],
-        }, b.Gate, b.Suite) { Host = b.Host };
+        }, b.Gate, b.Suite) { Host = b.Host, Source = file };
     }
 
     /// <summary>Writes a candidate's samples as a baseline file, deliberately (only --update-baseline calls this).</summary>

@@ -79,7 +79,12 @@ public sealed class RunData
     public IReadOnlyList<string> NotRun { get; init; } = [];
 
     /// <summary>"complete", "interrupted" (Ctrl-C, recorded as such) or "incomplete" (the run stopped without saying why).</summary>
-    public string StateWord => Interrupted ? "interrupted" : State == "running" ? "incomplete (the run stopped before it finished; a crash or a kill)" : State;
+    public string StateWord => Interrupted ? "interrupted"
+        : State != "running" ? State
+        : Manifest?.InProgress is { } at
+            ? $"incomplete (perflab stopped during launch {at.Launch} of {at.Cell}, started {at.StartedUtc}: a crash or a kill; " +
+              $"{LaunchSamples.GetValueOrDefault(at.Cell)?.GetValueOrDefault("latency")?.GetValueOrDefault(at.Launch)?.Length ?? 0} of its queries were kept)"
+            : "incomplete (the run stopped before it finished; a crash or a kill)";
 
     public string HostLabel => Host.TryGetValue("hostname", out var h) ? $"{h} ({(Host.TryGetValue("cpu_model", out var c) ? c : "?")})" : "unknown host";
 }

@@ -38,7 +38,7 @@ public static class RunFolderReader
             for (var i = 0; i < arr.Count; i++)
             {
                 var s = Part<CellSummary>(arr[i], summaryPath, $"cells[{i}]", problems, "that cell is left out");
-                if (s is { Id: not null }) cells.Add(new CellData(s, requested.GetValueOrDefault(s.Id)));
+                if (s is { Id: not null }) cells.Add(new CellData(Checked(s, summaryPath, i, problems), requested.GetValueOrDefault(s.Id)));
                 else if (s is not null) problems.Add(new(summaryPath, $"cells[{i}] has no id; that cell is left out"));
             }
         }
@@ -76,6 +76,17 @@ public static class RunFolderReader
         if (mode == ReadMode.Strict && problems.Count > 0)
             throw new ResultsFormatException(string.Join("; ", problems.Select(p => p.ToString())));
         return data;
+    }
+
+    /// <summary>A cell whose metric lacks an estimate (a null median: a hand-edited or damaged file) keeps its other metrics.</summary>
+    private static CellSummary Checked(CellSummary s, string file, int index, List<ReadProblem> problems)
+    {
+        if (s.Result?.Metrics is not { } metrics) return s;
+        var broken = metrics.Where(kv => kv.Value is null || kv.Value.Median is null || kv.Value.P90 is null || kv.Value.P99 is null
+                                         || !double.IsFinite(kv.Value.Median.Value)).Select(kv => kv.Key).ToList();
+        if (broken.Count == 0) return s;
+        foreach (var m in broken) problems.Add(new(file, $"cells[{index}].result.metrics.{m}: an estimate is missing or not a number; that metric is left out"));
+        return s with { Result = s.Result with { Metrics = metrics.Where(kv => !broken.Contains(kv.Key)).ToDictionary() } };
     }
 
     private static Dictionary<string, string> Flatten(HostEnvironment h) =>

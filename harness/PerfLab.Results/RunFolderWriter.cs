@@ -69,16 +69,51 @@ public sealed class RunFolderWriter : IDisposable
 
     private static CsvWriter Csv(string file) => CsvWriter.ToFile(file, new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture });
 
-    /// <summary>Appends one launch's raw queries to samples.csv and flushes them to disk.</summary>
-    public void AppendSamples(Cell cell, int launch, IReadOnlyList<QueryRecord> records)
+    /// <summary>Appends one launch's raw queries to samples.csv and flushes them to disk, but for those already written while it ran.</summary>
+    public void AppendSamples(Cell cell, int launch, IReadOnlyList<QueryRecord> records, IReadOnlySet<long>? alreadyWritten = null)
     {
-        var row = new SampleRow { Cell = cell.Id, Launch = launch, Scenario = cell.Scenario.Kind.Name() };
-        foreach (var r in records)
+        lock (_samples)
         {
-            row.Set(r);
-            _samples.WriteRecord(row);
+            var row = new SampleRow { Cell = cell.Id, Launch = launch, Scenario = cell.Scenario.Kind.Name() };
+            foreach (var r in records)
+            {
+                if (alreadyWritten?.Contains(r.Id) == true) continue;
+                row.Set(r);
+                _samples.WriteRecord(row);
+            }
+            _samples.Flush();
         }
-        _samples.Flush();
+    }
+
+    /// <summary>
+    /// Appends the queries of a running launch that completed since the last call (their ids are added to
+    /// <paramref name="written"/>) and flushes them: a crash of perflab loses at most the queries since the last call.
+    /// </summary>
+    public void AppendCompleted(Cell cell, int launch, QueryLog log, HashSet<long> written, ref long lowWater)
+    {
+        lock (_samples)
+        {
+            var row = new SampleRow { Cell = cell.Id, Launch = launch, Scenario = cell.Scenario.Kind.Name() };
+            var count = log.Count;
+            var any = false;
+            for (var id = lowWater; id < count; id++)
+            {
+                if (written.Contains(id) || !log.TryReadCompleted(id, out var r)) continue;
+                row.Set(r);
+                _samples.WriteRecord(row);
+                written.Add(id);
+                any = true;
+            }
+            while (lowWater < count && written.Contains(lowWater)) lowWater++;
+            if (any) _samples.Flush();
+        }
+    }
+
+    /// <summary>Marks a launch as in progress in the manifest, so the reader of a run whose process died can say where it died.</summary>
+    public void BeginLaunch(Cell cell, int launch)
+    {
+        _manifest = _manifest with { InProgress = new LaunchInProgress(cell.Id, launch, DateTime.UtcNow.ToString("O")) };
+        WriteManifest();
     }
 
     /// <summary>Appends one capacity-search probe's raw queries to cells/&lt;cell&gt;/capacity_samples.csv: no probe's data is thrown away.</summary>
@@ -141,7 +176,7 @@ public sealed class RunFolderWriter : IDisposable
         var dir = RunFiles.LaunchDir(Path, result.Cell.Id, result.Launch, _repetitions);
         Directory.CreateDirectory(dir);
         WriteAtomic(System.IO.Path.Combine(dir, RunFiles.MlperfSummary), MlperfSummary.Format(result, sutName));
-        _manifest = _manifest with { Cells = [.. _manifest.Cells, CellRecord.Of(result)] };
+        _manifest = _manifest with { Cells = [.. _manifest.Cells, CellRecord.Of(result)], InProgress = null };
         WriteManifest();
         WriteSummaries();
     }
@@ -180,17 +215,40 @@ public sealed class RunFolderWriter : IDisposable
     }
 
     /// <summary>Write to a temporary file and rename: readers never see half a file.</summary>
+    /// <remarks>
+    /// The temporary file is synced to disk before the rename, so a crash leaves the old file or the new one, never an
+    /// empty one; if the write fails (a full or read-only disk) the temporary file is removed, not left behind.
+    /// </remarks>
     public static void WriteAtomic(string path, string text)
     {
         var tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
+        try
+        {
+            using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+                f.Write(bytes);
+                f.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            throw;
+        }
     }
 
+    /// <summary>
+    /// Closes the CSV writers. Every row was flushed when it was appended, so a writer that cannot close (the disk filled
+    /// or went read-only) loses nothing more, and its error must not replace the one that stopped the run.
+    /// </summary>
     public void Dispose()
     {
-        _samples.Dispose();
-        _micro?.Dispose();
-        foreach (var w in _capacity.Values) w.Dispose();
+        foreach (var w in new[] { _samples, _micro }.Concat(_capacity.Values))
+        {
+            try { w?.Dispose(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
     }
 }

@@ -13,6 +13,9 @@ public sealed record LlamaShape(int Layers, int Hidden, int Heads, int KvHeads, 
 
     public long EmbeddingParameters => (long)Vocab * Hidden;
 
+    /// <summary>The largest model `perflab model build` writes: 8 B parameters (about 4 GB at int4, 32 GB at fp32).</summary>
+    public const double MaxParameters = 8e9;
+
     public string? Problem()
     {
         if (Layers < 1 || Hidden < 8 || Heads < 1 || KvHeads < 1 || Intermediate < 8 || Vocab < 2 || MaxSequence < 2)
@@ -20,6 +23,12 @@ public sealed record LlamaShape(int Layers, int Hidden, int Heads, int KvHeads, 
         if (Hidden % Heads != 0) return $"hidden ({Hidden}) must be a multiple of heads ({Heads})";
         if (Heads % KvHeads != 0) return $"heads ({Heads}) must be a multiple of kv_heads ({KvHeads})";
         if (HeadSize % 2 != 0) return $"the head size ({HeadSize}) must be even for rotary embeddings";
+        // Checked before anything is built: a typo of 2e9 layers would otherwise run until killed and leave a half-built folder.
+        if (Layers > 1024 || Hidden > 65_536 || Intermediate > 262_144 || MaxSequence > 1 << 20)
+            return $"a dimension is beyond any model this lab builds (layers ≤ 1024, hidden ≤ 65536, intermediate ≤ 262144, max_sequence ≤ 1048576)";
+        var parameters = (double)MatrixParameters + EmbeddingParameters;
+        if (parameters > MaxParameters)
+            return $"{parameters / 1e9:0.#} billion parameters; this lab builds models of at most {MaxParameters / 1e9:0} billion (weights must fit the host's memory)";
         return null;
     }
 }

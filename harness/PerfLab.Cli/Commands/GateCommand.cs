@@ -48,12 +48,20 @@ public static class GateCommand
                 if (!(t > 0 && t < 100)) { stderr.WriteLine($"--threshold-pct {t}: give a percentage above 0 and below 100"); return ExitCode.BadInput; }
                 spec = spec with { ThresholdPct = t };
             }
+            var problems = GateSides.Problems(bas, cand);
+            if (problems.Count > 0)
+            {
+                foreach (var p in problems) stderr.WriteLine("error: " + p);
+                stderr.WriteLine("nothing was judged: a verdict from unusable data would be a guess");
+                return ExitCode.BadInput;
+            }
             var report = GateEvaluator.Evaluate(bas.Input, cand.Input, spec, allowOtherHost);
             var md = report.ToMarkdown();
+            // Written before it is printed: a verdict on screen whose file could not be written would be half a result.
+            var file = output ?? (Directory.Exists(candidatePath) ? Path.Combine(candidatePath, "gate.md") : null);
+            if (file != null) RunFolderWriter.WriteAtomic(file, md);
             stdout.Write(md);
-            var file = output ?? (Directory.Exists(candidatePath) ? Path.Combine(candidatePath, "gate.md") : "gate.md");
-            File.WriteAllText(file, md);
-            stdout.WriteLine($"\n(written to {file})");
+            stdout.WriteLine(file != null ? $"\n(written to {file})" : "\n(not written to a file: the candidate is not a run folder; give --output to keep it)");
             if (report.HostProblem != null)
                 stdout.WriteLine($"to keep this run as the baseline for this host: perflab gate --update-baseline --baseline {baselinePath} --candidate {candidatePath}");
             return report.Fails(failOn) ? ExitCode.Failed : ExitCode.Ok;

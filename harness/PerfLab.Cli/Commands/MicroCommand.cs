@@ -50,13 +50,21 @@ public static class MicroCommand
             stderr.WriteLine($"error: unknown case{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown.Select(u => $"'{u}'"))}; valid cases: {string.Join(", ", valid)}");
             return ExitCode.BadInput;
         }
-        var path = Path.Combine(Path.GetTempPath(), $"perflab-micro-{Environment.ProcessId}.yaml");
-        File.WriteAllText(path, SuiteYaml(requested.Count > 0 ? requested : valid, pinning));
-        try
+        // The suite is built and parsed in memory: no file in a shared /tmp to be raced for or symlinked, and the CPU list
+        // is checked by the suite's own rules, with the option named, before it goes near any YAML.
+        if (!System.Text.RegularExpressions.Regex.IsMatch(pinning, "^(none|auto|[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)$"))
         {
-            return RunCommand.Execute(path, runsDir, "precise", plain: true, stdout, stderr, cancel);
+            stderr.WriteLine($"error: --pinning '{pinning.ReplaceLineEndings(" ")}': give none, auto, or a CPU list such as 0-1 or 0,2");
+            return ExitCode.BadInput;
         }
-        finally { File.Delete(path); }
+        PerfLab.Core.Suites.Suite suite;
+        try { suite = PerfLab.Core.Suites.SuiteLoader.Parse(SuiteYaml(requested.Count > 0 ? requested : valid, pinning), "perflab micro"); }
+        catch (PerfLab.Core.Suites.SuiteValidationException e)
+        {
+            stderr.WriteLine($"error: --pinning {pinning}: {e.Message}");
+            return ExitCode.BadInput;
+        }
+        return RunCommand.Execute(suite, runsDir, "precise", plain: true, stdout, stderr, cancel);
     }
 
     /// <summary>The suite `perflab micro` runs: one micro workload per case, on the native platform.</summary>

@@ -24,9 +24,11 @@ public static class RunCommand
         {
             Description = $"launches of every cell, interleaved across cells (default: the suite's repetitions, else {Suite.DefaultRepetitions}); the gate needs 2 a side to judge",
         };
+        // Validators read the token, not the value: on a token that does not parse (a word) the value throws, and the
+        // parser's own error is the one the user should see.
         repetitions.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is { } n && (n < 1 || n > Suite.MaxRepetitions))
+            if (r.Tokens.Count == 1 && int.TryParse(r.Tokens[0].Value, System.Globalization.CultureInfo.InvariantCulture, out var n) && (n < 1 || n > Suite.MaxRepetitions))
                 r.AddError($"--repetitions {n}: give a whole number of launches from 1 to {Suite.MaxRepetitions}");
         });
         var cmd = new Command("run", "Run a suite: every cell of its matrix, with results written as the run goes.\n" +
@@ -51,6 +53,13 @@ public static class RunCommand
             stderr.WriteLine("nothing was run; fix the suite (perflab suite validate checks it without running)");
             return ExitCode.BadInput;
         }
+        return Execute(suite, runsDir, waitName, plain, stdout, stderr, cancel, repetitions);
+    }
+
+    /// <summary>Runs a suite already loaded (perflab micro builds one in memory: no temporary file to race for).</summary>
+    public static ExitCode Execute(Suite suite, string runsDir, string waitName, bool plain, TextWriter stdout, TextWriter stderr, CancellationToken cancel,
+        int? repetitions = null)
+    {
         IWaitStrategy wait = waitName == "precise" && OperatingSystem.IsLinux() ? new PreciseWait() : new SpinYieldWait();
         var runner = new SuiteRunner(Platforms.All(suite.CalibrationProfile),
             new RunContext(HostProbe.Capture(), PackageVersions.Collect(), wait, PerfLab.Core.Time.MonotonicClock.Instance)

@@ -53,6 +53,15 @@ public static class TcoCommand
             model, dtype, context, concurrency, memory, cores, sockets, price, coresPerRealm, tokens, evidence, overhead, bandwidth, efficiency, profile, tax,
             arrivals, coldBoot, pattern, targetStart, percentile, seed, json,
         };
+        // Every number a person types must be finite: NaN compares false with every bound, so it would pass them all.
+        // (The token is read, not the value: a word that does not parse is the parser's error, and its value would throw.)
+        foreach (var o in cmd.Options.Where(o => o is Option<double> or Option<double?>))
+            o.Validators.Add(r =>
+            {
+                if (r.Tokens.Count == 1 && double.TryParse(r.Tokens[0].Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v)
+                    && !double.IsFinite(v))
+                    r.AddError($"{o.Name} {r.Tokens[0].Value}: give a finite number");
+            });
         cmd.SetAction(p =>
         {
             var problems = new List<string>();

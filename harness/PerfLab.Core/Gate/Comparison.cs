@@ -132,7 +132,16 @@ public static class LaunchComparer
                 $"at least 2 launches a side (3 or more for power; set repetitions){seen}") { Basis = "launches" };
         }
         var typical = Math.Exp(Statistics.Launches.LogMedians(baseline).Average());
-        return SampleComparer.Decide(r.Ratio, r.Lower, r.Upper, higherIsBetter, thresholdPct, absoluteFloor, typical, confidence, nb, nc)
+        var c = SampleComparer.Decide(r.Ratio, r.Lower, r.Upper, higherIsBetter, thresholdPct, absoluteFloor, typical, confidence, nb, nc)
             with { Basis = "launches" };
+        if (c.Verdict != Verdict.Inconclusive) return c;
+        // Say what would settle it: the launches a side that would catch a change of twice the threshold.
+        var twice = 2 * thresholdPct;
+        var need = Statistics.Launches.LaunchesToDetect(r.LaunchSd, twice, confidence);
+        return c with
+        {
+            Reason = c.Reason + $" (launches vary by {r.LaunchSd * 100:0.#}%; " +
+                     (need is { } n ? $"{n} launches a side would catch a {twice:0.#}% change 95 times in 100)" : $"no practical number of launches would catch a {twice:0.#}% change)"),
+        };
     }
 }

@@ -58,8 +58,9 @@ public sealed class LoadGenerator(IWaitStrategy wait, IClock clock)
         ? Math.Max(spec.MinQueryCount, (long)Math.Ceiling(q * spec.MinDuration.Seconds))
         : spec.MinQueryCount;
 
+    /// <param name="watch">given the run's live query log as it starts, for a checkpoint thread that writes completed queries as they come</param>
     public ScenarioRun Run(ScenarioSpec spec, ISystemUnderTest sut, IQuerySampleLibrary qsl, int seed,
-        CancellationToken cancel = default, Action<double>? progress = null)
+        CancellationToken cancel = default, Action<double>? progress = null, Action<QueryLog>? watch = null)
     {
         var perfCount = qsl.PerformanceSampleCount;
         var indices = Enumerable.Range(0, perfCount).ToList();
@@ -73,6 +74,7 @@ public sealed class LoadGenerator(IWaitStrategy wait, IClock clock)
             _ => spec.MinQueryCount,
         };
         var state = new RunState(spec.Kind == ScenarioKind.SingleStream, clock);
+        watch?.Invoke(state.Log);
         var effective = new EffectiveSettings(spec.Name, spec.Kind.Name(), spec.TargetQps, planned, spec.MinDuration.Seconds,
             spec.MaxDuration.Seconds, spec.MinQueryCount, seed, wait.Name, perfCount);
         try
@@ -187,7 +189,7 @@ public sealed class LoadGenerator(IWaitStrategy wait, IClock clock)
             if (r.CompletedNs >= 0) { Fail($"the SUT completed query {queryId} twice"); return; }
             r.Tokens = tokens;
             r.InsideNs = insideNs;
-            r.CompletedNs = now;
+            Volatile.Write(ref r.CompletedNs, now);   // last: a reader that sees it complete sees all of it (QueryLog.TryReadCompleted)
             var c = Interlocked.Increment(ref _completed);
             if (singleStream) _one.Release();
             if (_issuingDone && c >= Log.Count) _done.Set();

@@ -54,6 +54,19 @@ public sealed class QueryLog
         }
     }
 
+    /// <summary>
+    /// A copy of a query's record once it completed, read from any thread while the run goes on: the completion time is
+    /// published last (Volatile.Write in the completion path), so a record seen complete is complete. For crash-safe
+    /// results: completed queries are written to disk as the scenario runs.
+    /// </summary>
+    public bool TryReadCompleted(long id, out QueryRecord record)
+    {
+        ref var r = ref this[id];
+        if (Volatile.Read(ref r.CompletedNs) < 0) { record = default; return false; }
+        record = r;
+        return true;
+    }
+
     public QueryRecord[] ToArray()
     {
         var all = new QueryRecord[Count];

@@ -11,7 +11,11 @@ namespace PerfLab.Core.Statistics;
 public sealed record LaunchSpread(int Launches, double BetweenPct, double WithinPct);
 
 /// <summary>A ratio with its interval, from launch-level estimates.</summary>
-public sealed record LaunchRatio(double Ratio, double Lower, double Upper, double DegreesOfFreedom);
+/// <param name="LaunchSd">the standard deviation of one launch's log median (pooled over both sides)</param>
+public sealed record LaunchRatio(double Ratio, double Lower, double Upper, double DegreesOfFreedom)
+{
+    public double LaunchSd { get; init; }
+}
 
 /// <summary>
 /// Launches are the unit of replication. Queries within one launch share its page layout, placement, caches and host
@@ -106,7 +110,22 @@ public static class Launches
             df = se == 0 ? b.Length + c.Length - 2 : Math.Pow(vb + vc, 2) / (vb * vb / (b.Length - 1) + vc * vc / (c.Length - 1));
         }
         var half = TQuantile(confidence, df) * se;
-        return new LaunchRatio(Math.Exp(d), Math.Exp(d - half), Math.Exp(d + half), df);
+        var sd = Math.Sqrt(((b.Length - 1) * Variance(b) + (c.Length - 1) * Variance(c)) / (b.Length + c.Length - 2));
+        return new LaunchRatio(Math.Exp(d), Math.Exp(d - half), Math.Exp(d + half), df) { LaunchSd = sd };
+    }
+
+    /// <summary>
+    /// Launches a side that would find a change of <paramref name="changePct"/> regressed 95 times in 100, given this
+    /// launch-to-launch spread (log scale) and confidence: the smallest n with (t + z₀.₉₅)·sd·√(2/n) ≤ ln(1 + change).
+    /// Null beyond 100. What an engineer needs when the answer was "too noisy": how many more launches would settle it.
+    /// </summary>
+    public static int? LaunchesToDetect(double launchSd, double changePct, double confidence)
+    {
+        var target = Math.Log(1 + changePct / 100);
+        if (launchSd <= 0) return 2;
+        for (var n = 2; n <= 100; n++)
+            if ((TQuantile(confidence, 2 * n - 2) + 1.6449) * launchSd * Math.Sqrt(2.0 / n) <= target) return n;
+        return null;
     }
 
     /// <summary>The two-sided Student-t quantile for this confidence.</summary>

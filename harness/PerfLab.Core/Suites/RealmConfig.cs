@@ -45,12 +45,22 @@ public sealed record Pinning(PinningKind Kind, IReadOnlyList<int> Cpus)
     public static readonly Pinning Auto = new(PinningKind.Auto, []);
     public static Pinning List(IReadOnlyList<int> cpus) => new(PinningKind.List, cpus);
 
-    public string ToShort() => Kind switch
+    /// <summary>The highest CPU number a list may name (Linux's NR_CPUS is at most 8192; no host of ours comes near).</summary>
+    public const int MaxCpu = 4095;
+
+    /// <summary>A CPU list this long or longer in its short form is named by its size and a hash: it is part of a folder name.</summary>
+    private const int MaxShortLength = 32;
+
+    /// <summary>"cpu0_2"; a long list as "cpus4096-1a2b3c4d" (its size and a hash), so a cell id stays a usable folder name.</summary>
+    public string ToShort()
     {
-        PinningKind.List => "cpu" + string.Join("_", Cpus),
-        PinningKind.Auto => "auto",
-        _ => "none",
-    };
+        if (Kind == PinningKind.Auto) return "auto";
+        if (Kind != PinningKind.List) return "none";
+        var text = "cpu" + string.Join("_", Cpus);
+        if (text.Length < MaxShortLength) return text;
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(string.Join(",", Cpus)));
+        return $"cpus{Cpus.Count}-{Convert.ToHexStringLower(hash)[..8]}";
+    }
 }
 
 /// <summary>What runs beside the Realm: nothing, or a process streaming memory (the noisy neighbour an MPAM

@@ -28,7 +28,7 @@ public static partial class SuiteLoader
         axes.Mpam.AddRange(r.MpamAxis(m));
         axes.Vcpus.AddRange(r.Axis<int>(m, "vcpus", "1", v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 1024 ? n : null, "a whole number from 1 to 1024"));
         axes.Memory.AddRange(r.Axis<Bytes>(m, "memory", "4g", v => Bytes.TryParse(v, out var b) && b.Value >= 64 * Bytes.MiB ? b : null, "a size of at least 64m, e.g. 2g"));
-        axes.Pinning.AddRange(r.Axis<Pinning>(m, "pinning", "none", ParsePinning, "none, auto, or a CPU list such as 0-1 or 0,2"));
+        axes.Pinning.AddRange(r.Axis<Pinning>(m, "pinning", "none", ParsePinning, $"none, auto, or a CPU list such as 0-1 or 0,2 (CPUs 0 to {Pinning.MaxCpu})"));
         axes.CoTenant.AddRange(r.Axis<CoTenant>(m, "co_tenant", "none", v => Names.CoTenants.TryGetValue(v, out var c) ? (object)c : null,
             string.Join(" or ", Names.CoTenants.Keys)));
         return axes;
@@ -46,10 +46,10 @@ public static partial class SuiteLoader
             if (!int.TryParse(ends[0], NumberStyles.None, CultureInfo.InvariantCulture, out var a)) return null;
             var b = a;
             if (ends.Length == 2 && !int.TryParse(ends[1], NumberStyles.None, CultureInfo.InvariantCulture, out b)) return null;
-            if (b < a || b - a > 4096) return null;
+            if (b < a || b > Pinning.MaxCpu) return null;
             for (var c = a; c <= b; c++) cpus.Add(c);
         }
-        return Pinning.List(cpus);
+        return Pinning.List(cpus.Distinct().Order().ToList());
     }
 
     private static GateSpec ReadGate(Reader r, YamlMappingNode root)

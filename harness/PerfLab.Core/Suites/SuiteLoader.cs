@@ -13,8 +13,15 @@ namespace PerfLab.Core.Suites;
 /// </summary>
 public static partial class SuiteLoader
 {
+    /// <summary>A suite is a few KB; one this large is a mistake (a data file given as the suite) that a manifest would copy after every launch.</summary>
+    public const long MaxSuiteBytes = 1 << 20;
+
     public static Suite Load(string path)
     {
+        if (Directory.Exists(path))
+            throw new SuiteValidationException([new SuiteError(path, 0, 0, "(file)", null, "is a directory; give the path of a suite YAML such as bench/suites/quick.yaml")]);
+        if (File.Exists(path) && new FileInfo(path).Length > MaxSuiteBytes)
+            throw new SuiteValidationException([new SuiteError(path, 0, 0, "(file)", null, $"is {new FileInfo(path).Length / 1024} KiB; a suite is at most {MaxSuiteBytes / 1024} KiB")]);
         if (!File.Exists(path))
             throw new SuiteValidationException([new SuiteError(path, 0, 0, "(file)", null, "file not found; give the path of a suite YAML such as bench/suites/quick.yaml")]);
         return Parse(File.ReadAllText(path), path);

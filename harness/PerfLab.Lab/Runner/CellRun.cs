@@ -20,6 +20,7 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
 
     public (CellResult Result, Dictionary<string, double[]>? Values) Run()
     {
+        folder.BeginLaunch(cell, launch);
         IRealm realm;
         try { realm = backend.Launch(cell, TimeSpan.FromSeconds(suite.AgentTimeout.Seconds)); }
         catch (RealmFailedException e)
@@ -67,10 +68,15 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         var spec = cell.Scenario;
         ScenarioRun run;
         Interference? seen;
+        IReadOnlySet<long>? written = null;
         if (cell.Scenario.Search is { } search)
             ((run, spec, capacity), seen) = Watched(() => new CapacityProbes(suite, cell, realm, folder, progress, context, cancel, launch).Search(search));
         else
-            (run, seen) = Watched(() => Generator().Run(spec, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress));
+        {
+            using var checkpoint = new SampleCheckpoint(folder, cell, launch);
+            (run, seen) = Watched(() => Generator().Run(spec, realm.Sut, realm.Library, suite.Seed, cancel, progress.CellProgress, checkpoint.Watch));
+            written = checkpoint.Stop();
+        }
         self.Refresh();
         var cpuUs = (self.TotalProcessorTime - cpuBefore).TotalMicroseconds;
         var reason = run.Failure;
@@ -82,7 +88,7 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         realm.Teardown();
         // The lifecycle's last step: from the start of the load to the first token the client saw.
         if (run.Records.FirstOrDefault(r => r.FirstTokenNs >= 0) is { FirstTokenNs: >= 0 } first) realm.Phases[Phase.FirstToken] = first.FirstTokenNs / 1e6;
-        folder.AppendSamples(cell, launch, run.Records);
+        folder.AppendSamples(cell, launch, run.Records, written);
         var analysis = ScenarioAnalysis.Of(spec, run, suite.Profile, suite.Gate);
         var status = reason != null ? CellStatus.Failed : run.Interrupted ? CellStatus.Interrupted : CellStatus.Ok;
         return (WithInterference(new CellResult(cell, status, reason, _evidence, run.Effective, realm.Effective, realm.Phases, analysis,

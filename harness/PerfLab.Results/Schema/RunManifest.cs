@@ -88,9 +88,15 @@ public sealed record RunManifest(
     IReadOnlyList<CellRecord> Cells,
     IReadOnlyList<string> SkippedUpFront)
 {
+    /// <summary>The launch running when the manifest was last written (null between launches and after the run).</summary>
+    public LaunchInProgress? InProgress { get; init; }
+
     /// <summary>The cells' records are their launches: cell id → its launches' records, in launch order.</summary>
     public ILookup<string, CellRecord> LaunchesByCell => Cells.OrderBy(c => c.Launch).ToLookup(c => c.Id);
 }
+
+/// <summary>A launch that had started and not yet been recorded: where a run whose process died stopped.</summary>
+public sealed record LaunchInProgress(string Cell, int Launch, string StartedUtc);
 
 /// <summary>The file names and serializer settings of a run folder: one place decides them.</summary>
 public static class RunFiles
