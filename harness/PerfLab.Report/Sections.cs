@@ -185,15 +185,28 @@ public static class ReportModel
             }
     }
 
+    /// <summary>
+    /// A number of perflab tco's JSON: a JSON number, or the named literal it writes for an unbounded cost ("Infinity":
+    /// no Realm fits the host, so a million tokens cost without bound); NaN for anything else.
+    /// </summary>
+    private static double Dbl(JsonNode? n) => n switch
+    {
+        JsonValue v when v.TryGetValue<double>(out var d) => d,
+        JsonValue v when v.TryGetValue<string>(out var text) && double.TryParse(text, NumberStyles.Float, Inv, out var d) => d,
+        _ => double.NaN,
+    };
+
+    private static string Cost(double v) => double.IsPositiveInfinity(v) ? "unbounded (no Realm fits the host)" : Num(v, 3);
+
     private static IEnumerable<Section> Tco(JsonNode tco)
     {
         yield return new Heading("TCO");
         if (tco["result"] is { } t)
-            yield return new Paragraph($"Memory per Realm {Num(t["memory_per_realm_gb"]?.GetValue<double>() ?? double.NaN, 1)} GB; Realms per host {t["realms_per_host"]}; " +
-                $"cost per million tokens {Num(t["cost_per_million_tokens_native"]?.GetValue<double>() ?? double.NaN, 3)} native, " +
-                $"{Num(t["cost_per_million_tokens_confidential"]?.GetValue<double>() ?? double.NaN, 3)} confidential.");
+            yield return new Paragraph($"Memory per Realm {Num(Dbl(t["memory_per_realm_gb"]), 1)} GB; Realms per host {t["realms_per_host"]}; " +
+                $"cost per million tokens {Cost(Dbl(t["cost_per_million_tokens_native"]))} native, " +
+                $"{Cost(Dbl(t["cost_per_million_tokens_confidential"]))} confidential.");
         yield return new Table("tco", ["memory term", "GB", "basis"], (tco["result"]?["terms"]?.AsArray() ?? []).Select(x => (IReadOnlyList<TableCell>)
-            [x?["name"]?.ToString() ?? "", TableCell.Num(Num(x?["gb"]?.GetValue<double>() ?? double.NaN, 1)), x?["basis"]?.ToString() ?? ""]).ToList());
+            [x?["name"]?.ToString() ?? "", TableCell.Num(Num(Dbl(x?["gb"]), 1)), x?["basis"]?.ToString() ?? ""]).ToList());
         yield return new Preformatted(tco.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 }

@@ -70,6 +70,19 @@ public class TcoCliTests
     }
 
     [Fact]
+    public void An_unbounded_cost_round_trips_from_tco_json_into_a_report()
+    {
+        // A host too small for one Realm: no Realm fits, so a million tokens cost without bound ("Infinity" in the JSON).
+        var (code, json, _) = Tco("--model", "llama-70b", "--tokens-per-s", "20", "--host-memory-gb", "64", "--json");
+        Assert.Equal(0, code);
+        Assert.Contains("\"Infinity\"", json);
+        using var rec = new RecordedRuns();
+        var o = ReportWriter.Write(rec.Load(RecordedRuns.Quick), Path.Combine(rec.Dir, "out"), JsonNode.Parse(json));
+        Assert.Empty(o.Problems);
+        Assert.Contains("cost per million tokens unbounded (no Realm fits the host) native", File.ReadAllText(o.Markdown));
+    }
+
+    [Fact]
     public void The_TCO_JSON_becomes_a_report_section()
     {
         using var rec = new RecordedRuns();

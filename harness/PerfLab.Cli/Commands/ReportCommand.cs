@@ -14,7 +14,7 @@ public static class ReportCommand
     {
         var runs = new Argument<string[]>("runs") { Description = "run folders (results/runs/<run-id>); several are compared side by side", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string?>("--out") { Description = "where to write report.html, report.md and charts/; default: <run>/report, or results/reports/<time>-compare for several" };
-        var tco = new Option<string?>("--tco") { Description = "a JSON file from `perflab tco --json` to include as the report's TCO section" };
+        var tco = new Option<string?>("--tco") { Description = "a JSON file from `perflab tco --json` (or - for standard input) to include as the report's TCO section" };
         var cmd = new Command("report", "Write a self-contained HTML report (charts embedded, no network) and a Markdown summary from run folders alone.\n" +
                                         "A missing or corrupt file is named with what is wrong, and the rest is still reported (exit 2 then).\n" +
                                         "Example: perflab report results/runs/20261124T224959Z-quick")
@@ -41,7 +41,8 @@ public static class ReportCommand
         JsonNode? tco = null;
         if (tcoPath != null)
         {
-            try { tco = JsonNode.Parse(File.ReadAllText(tcoPath)); }
+            // "-": standard input, so `perflab tco ... --json | perflab report RUN --tco -` needs no file.
+            try { tco = JsonNode.Parse(tcoPath == "-" ? Console.In.ReadToEnd() : File.ReadAllText(tcoPath)); }
             catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
             {
                 stderr.WriteLine($"error: --tco {tcoPath}: {e.Message} (give the JSON written by perflab tco --json)");
