@@ -23,6 +23,17 @@ public static class SuiteCommand
             try
             {
                 var s = SuiteLoader.Load(path);
+                // The profile is a file beside the suites, not part of the suite's text: checked here, where files are read.
+                if (s.Cells.Any(c => c.Realm.Platform == PerfLab.Core.Suites.Platform.CcaEmulated))
+                {
+                    try { PerfLab.Lab.Backends.CalibrationProfile.Load(s.CalibrationProfile); }
+                    catch (Exception e) when (e is IOException or InvalidDataException)
+                    {
+                        stderr.WriteLine($"{path}: calibration_profile '{s.CalibrationProfile}': {e.Message}");
+                        bad = true;
+                        continue;
+                    }
+                }
                 stdout.WriteLine($"{path}: valid, {s.Cells.Count} cells ({s.Profile.ToString().ToLowerInvariant()} profile)");
                 foreach (var c in s.Cells)
                     stdout.WriteLine($"  {c.Id}{(c.IsBaseline ? "  [baseline]" : c.BaselineId is { } b ? $"  vs {b}" : "")}");

@@ -75,6 +75,12 @@ public static partial class SuiteLoader
                 cells = Expand(workloads, scenarios, axes, excludes, baseline);
                 if (cells.Count == 0)
                     r.Error(root, "exclude", null, "the exclude rules remove every cell of the matrix; nothing would run");
+                // A cell the baseline selector should cover but cannot (its baseline excluded, or none matches) would run
+                // with no overhead and no word of why: say so before anything runs.
+                var orphans = baseline is null ? [] : cells.Where(c => !c.IsBaseline && c.BaselineId is null).Select(c => c.Id).ToList();
+                if (orphans.Count > 0)
+                    r.Error(root, "baseline", null, $"{orphans.Count} cell(s) have no baseline cell to be compared with (their baseline is excluded, " +
+                        $"or no cell matches): {string.Join(", ", orphans.Take(3))}{(orphans.Count > 3 ? ", …" : "")}; keep their baseline or exclude them too");
                 var dup = cells.GroupBy(c => c.Id).FirstOrDefault(g => g.Count() > 1);
                 if (dup != null)
                     r.Error(root, "scenarios", dup.Key, "two cells would share this id; give the scenarios distinct names");

@@ -22,9 +22,12 @@ public sealed record CalibrationProfile(string Name, string Source, double ExitU
             throw new FileNotFoundException($"{path}: no calibration profile '{name}'; profiles here: {valid}", path);
         }
         var yaml = new YamlStream();
-        yaml.Load(new StringReader(File.ReadAllText(path)));
-        var m = (YamlMappingNode)yaml.Documents[0].RootNode;
-        string S(string k) => m.Children.TryGetValue(new YamlScalarNode(k), out var v) ? ((YamlScalarNode)v).Value ?? "" : throw new InvalidDataException($"{path}: missing '{k}'");
+        try { yaml.Load(new StringReader(File.ReadAllText(path))); }
+        catch (YamlDotNet.Core.YamlException e) { throw new InvalidDataException($"{path}: not valid YAML at {e.Start.Line}:{e.Start.Column}: {e.Message}"); }
+        if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlMappingNode m)
+            throw new InvalidDataException($"{path}: a calibration profile is a mapping of name, source, exit_us, rsi_call_us, fault_us and tick_hz");
+        string S(string k) => !m.Children.TryGetValue(new YamlScalarNode(k), out var v) ? throw new InvalidDataException($"{path}: missing '{k}'")
+            : v is YamlScalarNode { Value: { Length: > 0 } text } ? text : throw new InvalidDataException($"{path}: '{k}' must be a single value");
         double D(string k) => double.TryParse(S(k), NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && x >= 0 ? x
             : throw new InvalidDataException($"{path}: '{k}' must be a number of microseconds ≥ 0");
         var tickHz = D("tick_hz");

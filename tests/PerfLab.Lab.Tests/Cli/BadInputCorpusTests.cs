@@ -115,6 +115,21 @@ public class BadInputCorpusTests(Xunit.Abstractions.ITestOutputHelper output)
         new("suite pinning of 5000 CPUs", d => ["run", "--suite", Suite(d, "", "pinning: 0-5000"), "--results", d], 2, "pinning"),
         new("suite pinning backwards", d => ["run", "--suite", Suite(d, "", "pinning: 3-1"), "--results", d], 2, "pinning"),
         new("suite unknown key", d => ["run", "--suite", Suite(d, "colour: blue\n"), "--results", d], 2, "colour"),
+        new("suite validate with a missing calibration profile", d => ["suite", "validate", Write(d, "cal.yaml", """
+            name: cal
+            calibration_profile: nosuch
+            workloads: [{name: w, kind: noop}]
+            scenarios: [{type: single-stream, min_queries: 10, min_duration_s: 0}]
+            matrix: {platform: cca-emulated}
+            """)], 2, "no calibration profile 'nosuch'"),
+        new("suite whose baseline cell is excluded", d => ["suite", "validate", Write(d, "orphan.yaml", """
+            name: orphan
+            workloads: [{name: w, kind: noop}]
+            scenarios: [{type: single-stream, min_queries: 10, min_duration_s: 0}]
+            matrix: {platform: native, page_size: [4k, 2m]}
+            exclude: [{page_size: 4k}]
+            baseline: {page_size: 4k}
+            """)], 2, "no baseline cell"),
         new("suite validate of a missing file", d => ["suite", "validate", Path.Combine(d, "none.yaml")], 2, "none.yaml"),
         // Where results go
         new("--results is a file", d => ["run", "--suite", Shared.Value.Suite, "--results", Write(d, "afile", "x")], 4, "could not write results"),
