@@ -53,6 +53,7 @@ public static class RunCommand
             stderr.WriteLine("nothing was run; fix the suite (perflab suite validate checks it without running)");
             return ExitCode.BadInput;
         }
+        foreach (var w in suite.Warnings) stderr.WriteLine("warning: " + w);
         return Execute(suite, runsDir, waitName, plain, stdout, stderr, cancel, repetitions);
     }
 

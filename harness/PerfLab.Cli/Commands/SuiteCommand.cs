@@ -34,6 +34,7 @@ public static class SuiteCommand
                         continue;
                     }
                 }
+                foreach (var w in s.Warnings) stdout.WriteLine("warning: " + w);
                 stdout.WriteLine($"{path}: valid, {s.Cells.Count} cells ({s.Profile.ToString().ToLowerInvariant()} profile)");
                 foreach (var c in s.Cells)
                     stdout.WriteLine($"  {c.Id}{(c.IsBaseline ? "  [baseline]" : c.BaselineId is { } b ? $"  vs {b}" : "")}");

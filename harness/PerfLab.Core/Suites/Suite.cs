@@ -101,5 +101,8 @@ public sealed record Suite(
     /// two runs is 4.6; with 2 it would be 9.9), and what keeps the quick suite within its 5 minutes.
     /// </summary>
     public const int DefaultRepetitions = 3;
+
+    /// <summary>What is allowed but probably not meant (a cell with no baseline cell): printed before anything runs.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
     public const int MaxRepetitions = 100;
 }

@@ -66,6 +66,7 @@ public static partial class SuiteLoader
         var gate = ReadGate(r, root);
 
         var cells = new List<Cell>();
+        var warnings = new List<string>();
         if (r.Errors.Count == 0)
         {
             var excludes = ReadSelectors(r, root, "exclude", axes, workloads, scenarios);
@@ -75,19 +76,19 @@ public static partial class SuiteLoader
                 cells = Expand(workloads, scenarios, axes, excludes, baseline);
                 if (cells.Count == 0)
                     r.Error(root, "exclude", null, "the exclude rules remove every cell of the matrix; nothing would run");
-                // A cell the baseline selector should cover but cannot (its baseline excluded, or none matches) would run
-                // with no overhead and no word of why: say so before anything runs.
+                // A cell the baseline selector should cover but cannot (its baseline excluded, or none matches) runs with no
+                // overhead: said before anything runs. A warning, not an error: a cell may have no native counterpart on purpose.
                 var orphans = baseline is null ? [] : cells.Where(c => !c.IsBaseline && c.BaselineId is null).Select(c => c.Id).ToList();
                 if (orphans.Count > 0)
-                    r.Error(root, "baseline", null, $"{orphans.Count} cell(s) have no baseline cell to be compared with (their baseline is excluded, " +
-                        $"or no cell matches): {string.Join(", ", orphans.Take(3))}{(orphans.Count > 3 ? ", …" : "")}; keep their baseline or exclude them too");
+                    warnings.Add($"{file}: baseline: {orphans.Count} cell(s) have no baseline cell to be compared with (their baseline is excluded, " +
+                        $"or no cell matches), so no overhead: {string.Join(", ", orphans.Take(3))}{(orphans.Count > 3 ? ", …" : "")}");
                 var dup = cells.GroupBy(c => c.Id).FirstOrDefault(g => g.Count() > 1);
                 if (dup != null)
                     r.Error(root, "scenarios", dup.Key, "two cells would share this id; give the scenarios distinct names");
             }
         }
         if (r.Errors.Count > 0) throw new SuiteValidationException(r.Errors);
-        return new Suite(name, file, text, description, seed, profile, timeout, workloads, scenarios, cells, gate) { CalibrationProfile = calibration, Repetitions = repetitions };
+        return new Suite(name, file, text, description, seed, profile, timeout, workloads, scenarios, cells, gate) { CalibrationProfile = calibration, Repetitions = repetitions, Warnings = warnings };
     }
 
     [GeneratedRegex("^[A-Za-z0-9_-]+$")]
