@@ -120,7 +120,8 @@ public static class LaunchComparer
         double thresholdPct, double confidence, double absoluteFloor = 0)
     {
         var r = Statistics.Launches.Ratio(baseline, candidate, confidence);
-        int nb = Statistics.Launches.LogMedians(baseline).Length, nc = Statistics.Launches.LogMedians(candidate).Length;
+        var baselineMedians = Statistics.Launches.LogMedians(baseline);
+        int nb = baselineMedians.Length, nc = Statistics.Launches.LogMedians(candidate).Length;
         if (r is null)
         {
             var q = SampleComparer.Compare(baseline.SelectMany(l => l).ToArray(), candidate.SelectMany(l => l).ToArray(), higherIsBetter,
@@ -131,7 +132,7 @@ public static class LaunchComparer
                 $"{L(nb)} in the baseline, {L(nc)} in the candidate: queries of one launch are not independent, so a verdict needs " +
                 $"at least 2 launches a side (3 or more for power; set repetitions){seen}") { Basis = "launches" };
         }
-        var typical = Math.Exp(Statistics.Launches.LogMedians(baseline).Average());
+        var typical = Math.Exp(baselineMedians.Average());
         var c = SampleComparer.Decide(r.Ratio, r.Lower, r.Upper, higherIsBetter, thresholdPct, absoluteFloor, typical, confidence, nb, nc)
             with { Basis = "launches" };
         if (c.Verdict != Verdict.Inconclusive) return c;

@@ -51,7 +51,7 @@ public static class LaunchAggregation
             Status = status, Reason = reason,
             Analysis = ok.Count == 0 ? null : Analysis(ok, values, confidence),
             PhasesMs = MedianPhases(ok.Count > 0 ? ok : launches),
-            HostCpuUsPerQuery = ok.Select(l => l.HostCpuUsPerQuery).OfType<double>().DefaultIfEmpty(double.NaN).Average() is var cpu && double.IsFinite(cpu) ? cpu : null,
+            HostCpuUsPerQuery = ok.Select(l => l.HostCpuUsPerQuery).OfType<double>().ToList() is { Count: > 0 } cpu ? cpu.Average() : null,
             StderrTail = failed?.StderrTail,
             Interference = busiest,
             Disturbed = disturbed.Count == 0 ? null : string.Join("; ", disturbed),
@@ -78,7 +78,7 @@ public static class LaunchAggregation
         foreach (var (metric, perLaunch) in values)
         {
             var pooled = perLaunch.SelectMany(v => v).ToArray();
-            var d = a.Distributions.TryGetValue(metric, out var one) ? one : null;
+            var judged = a.Distributions.GetValueOrDefault(metric);
             var all = DistributionSummary.Of(pooled, confidence);
             if (all is null) continue;
             var launches = perLaunch.Select(v => (IReadOnlyList<double>)v).ToList();
@@ -86,7 +86,9 @@ public static class LaunchAggregation
             distributions[metric] = all with
             {
                 Median = Over(0.5, all.Median), P90 = Over(0.9, all.P90), P99 = Over(0.99, all.P99),
-                NoiseWarning = d?.NoiseWarning is null ? null : all.NoiseWarning,
+                // Kept only where the judged launch warned too: the pooled summary knows no threshold, so its warning is
+                // the "too few samples" one; the spread over launches is in Spread and the intervals above.
+                NoiseWarning = judged?.NoiseWarning is null ? null : all.NoiseWarning,
             };
         }
         var reasons = ok.Where(l => l.Analysis != null).Select(l => (x: l.Analysis!, l.Launch)).SelectMany(t => t.x.Validity.Reasons.Select(r => $"launch {t.Launch}: {r}")).ToList();
