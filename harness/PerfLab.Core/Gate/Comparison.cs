@@ -116,10 +116,11 @@ public static class SampleComparer
 /// </summary>
 public static class LaunchComparer
 {
+    /// <param name="runDrift">κ for sides from different runs (GateSpec.RunDrift); 0 for two cells of one run</param>
     public static Comparison Compare(IReadOnlyList<double[]> baseline, IReadOnlyList<double[]> candidate, bool higherIsBetter,
-        double thresholdPct, double confidence, double absoluteFloor = 0)
+        double thresholdPct, double confidence, double absoluteFloor = 0, double runDrift = 0)
     {
-        var r = Statistics.Launches.Ratio(baseline, candidate, confidence);
+        var r = Statistics.Launches.Ratio(baseline, candidate, confidence, runDrift);
         var baselineMedians = Statistics.Launches.LogMedians(baseline);
         int nb = baselineMedians.Length, nc = Statistics.Launches.LogMedians(candidate).Length;
         if (r is null)
@@ -138,11 +139,15 @@ public static class LaunchComparer
         if (c.Verdict != Verdict.Inconclusive) return c;
         // Say what would settle it: the launches a side that would catch a change of twice the threshold.
         var twice = 2 * thresholdPct;
-        var need = Statistics.Launches.LaunchesToDetect(r.LaunchSd, twice, confidence);
+        var need = Statistics.Launches.LaunchesToDetect(r.LaunchSd, twice, confidence, runDrift);
+        var drift = runDrift > 0 ? $" and runs drift apart by about {runDrift * r.LaunchSd * 100:0.#}% on top" : "";
         return c with
         {
-            Reason = c.Reason + $" (launches vary by {r.LaunchSd * 100:0.#}%; " +
-                     (need is { } n ? $"{n} launches a side would catch a {twice:0.#}% change 95 times in 100)" : $"no practical number of launches would catch a {twice:0.#}% change)"),
+            Reason = c.Reason + $" (launches vary by {r.LaunchSd * 100:0.#}%{drift}; " + (need is { } n
+                ? $"{n} launches a side would catch a {twice:0.#}% change 95 times in 100)"
+                : runDrift > 0 && Statistics.Launches.LaunchesToDetect(r.LaunchSd, twice, confidence) is not null
+                    ? $"the drift between runs alone hides a {twice:0.#}% change, however many launches: quieten the host)"
+                    : $"no practical number of launches would catch a {twice:0.#}% change)"),
         };
     }
 }

@@ -65,7 +65,7 @@ public sealed record GateReport(string Baseline, string Candidate, GateSpec Spec
         sb.AppendLine($"## PerfLab gate: {headline}");
         sb.AppendLine();
         sb.AppendLine($"Baseline `{Baseline}` vs candidate `{Candidate}`; threshold {Spec.ThresholdPct:0.##}%" +
-                      Floors() + $", confidence {Spec.Confidence:0.###}. " +
+                      Floors() + $", confidence {Spec.Confidence:0.###}, run drift κ {Spec.RunDrift:0.0##} (runs made at different times differ by κ × the launch spread beyond their launches). " +
                       $"{Count(Verdict.Regressed)} regressed, {Count(Verdict.Improved)} improved, {Count(Verdict.Unchanged)} unchanged, {Count(Verdict.Inconclusive)} inconclusive.");
         sb.AppendLine();
         if (HostProblem != null) return sb.AppendLine("**Inconclusive:** " + HostProblem).ToString();
@@ -125,7 +125,7 @@ public static class GateEvaluator
                     notes.Add($"`{cellId}` {metric}: present in the {(hasB ? "baseline" : "candidate")} only");
                     continue;
                 }
-                var comparison = LaunchComparer.Compare(b!, c!, info.HigherIsBetter, spec.ThresholdPct, spec.Confidence, spec.FloorFor(info));
+                var comparison = LaunchComparer.Compare(b!, c!, info.HigherIsBetter, spec.ThresholdPct, spec.Confidence, spec.FloorFor(info), spec.RunDrift);
                 // A disturbed cell says more about its neighbours than about the code: it is shown, never judged.
                 var busy = candidate.Disturbed.TryGetValue(cellId, out var dc) ? "candidate " + dc
                     : baseline.Disturbed.TryGetValue(cellId, out var db) ? "baseline " + db : null;

@@ -88,23 +88,31 @@ public static class Launches
     /// 93 % against 99 % detection of +10 % in LaunchTests) and Welch's when they differ (an unbalanced pooled t is not
     /// robust: a busy side must not borrow a quiet one's spread). Null unless both sides have at least two launches: one
     /// launch shows nothing of the variation between launches.
+    /// <para>
+    /// <paramref name="runDrift"/> (κ) is for sides from two different runs. A run's launches share its stretch of time on
+    /// the host, so runs of the same build differ by more than their launches predict: each side's mean carries a run
+    /// offset of standard deviation κ × the launch spread, which more launches in the same run do not shrink. Its variance,
+    /// κ²·s² a side, joins the launches' s²/n. 0 for sides of one run, whose launches are interleaved and share the drift.
+    /// </para>
     /// </summary>
-    public static LaunchRatio? Ratio(IEnumerable<IReadOnlyList<double>> baseline, IEnumerable<IReadOnlyList<double>> candidate, double confidence)
+    public static LaunchRatio? Ratio(IEnumerable<IReadOnlyList<double>> baseline, IEnumerable<IReadOnlyList<double>> candidate, double confidence,
+        double runDrift = 0)
     {
         var b = LogMedians(baseline);
         var c = LogMedians(candidate);
         if (b.Length < 2 || c.Length < 2) return null;
         var d = c.Average() - b.Average();
+        var k2 = runDrift * runDrift;
         double se, df;
         if (b.Length == c.Length)
         {
             var pooled = ((b.Length - 1) * Variance(b) + (c.Length - 1) * Variance(c)) / (b.Length + c.Length - 2);
-            se = Math.Sqrt(pooled * (1.0 / b.Length + 1.0 / c.Length));
+            se = Math.Sqrt(pooled * (1.0 / b.Length + 1.0 / c.Length + 2 * k2));
             df = b.Length + c.Length - 2;
         }
         else
         {
-            double vb = Variance(b) / b.Length, vc = Variance(c) / c.Length;
+            double vb = Variance(b) * (1.0 / b.Length + k2), vc = Variance(c) * (1.0 / c.Length + k2);
             se = Math.Sqrt(vb + vc);
             // Welch–Satterthwaite; when both sides agree exactly (quantised data) the interval is the point.
             df = se == 0 ? b.Length + c.Length - 2 : Math.Pow(vb + vc, 2) / (vb * vb / (b.Length - 1) + vc * vc / (c.Length - 1));
@@ -116,15 +124,16 @@ public static class Launches
 
     /// <summary>
     /// Launches a side that would find a change of <paramref name="changePct"/> regressed 95 times in 100, given this
-    /// launch-to-launch spread (log scale) and confidence: the smallest n with (t + z₀.₉₅)·sd·√(2/n) ≤ ln(1 + change).
-    /// Null beyond 100. What an engineer needs when the answer was "too noisy": how many more launches would settle it.
+    /// launch-to-launch spread (log scale), the run drift κ and the confidence: the smallest n with
+    /// (t + z₀.₉₅)·sd·√(2/n + 2κ²) ≤ ln(1 + change). Null beyond 100, or when the drift between runs alone is too large
+    /// for any n. What an engineer needs when the answer was "too noisy": how many more launches would settle it.
     /// </summary>
-    public static int? LaunchesToDetect(double launchSd, double changePct, double confidence)
+    public static int? LaunchesToDetect(double launchSd, double changePct, double confidence, double runDrift = 0)
     {
         var target = Math.Log(1 + changePct / 100);
         if (launchSd <= 0) return 2;
         for (var n = 2; n <= 100; n++)
-            if ((TQuantile(confidence, 2 * n - 2) + 1.6449) * launchSd * Math.Sqrt(2.0 / n) <= target) return n;
+            if ((TQuantile(confidence, 2 * n - 2) + 1.6449) * launchSd * Math.Sqrt(2.0 / n + 2 * runDrift * runDrift) <= target) return n;
         return null;
     }
 

@@ -54,6 +54,20 @@ public sealed record GateSpec(double ThresholdPct, double Confidence, IReadOnlyL
 {
     public double ThresholdAbsPerTokenNs { get; init; }
 
+    /// <summary>
+    /// κ, how far apart two runs of the same build sit beyond what their launches predict, as a multiple of the launch
+    /// spread (Statistics.Launches.Ratio). A run's launches share its minutes on the host, so they cannot show the host's
+    /// slower drift; the gate compares runs made at different times and adds it. Measured with <c>perflab drift</c>.
+    /// </summary>
+    public double RunDrift { get; init; } = DefaultRunDrift;
+
+    /// <summary>
+    /// `perflab drift` over back-to-back runs of the gate end-to-end suite (5 launches, 8 metrics) on a 2-vCPU AMD EPYC
+    /// bhyve guest, 2026-11-28: 12 quiet runs gave κ 0.39–1.13, pooled 0.78; 10 runs beside a CPU hog 0.37–1.79, pooled
+    /// 0.92. Rounded up: a gate that understates drift calls the host's slow minutes a regression.
+    /// </summary>
+    public const double DefaultRunDrift = 1.0;
+
     /// <summary>The absolute floor that applies to a metric, in its unit (0: none).</summary>
     public double FloorFor(Analysis.MetricInfo metric) => metric.Floor switch
     {
@@ -97,10 +111,11 @@ public sealed record Suite(
     public int Repetitions { get; init; } = DefaultRepetitions;
 
     /// <summary>
-    /// Three: the fewest for which a 99 % interval over launches is useful (Student's t with 4 degrees of freedom between
-    /// two runs is 4.6; with 2 it would be 9.9), and what keeps the quick suite within its 5 minutes.
+    /// Six: what lets the gate, comparing two runs made at different times (run drift κ = 1), regress a +10 % TPOT change
+    /// 97–99 times in 100 in LaunchTests' simulation; 5 gave 93–97, 3 gave 64–80. Overheads within one run compare
+    /// interleaved launches with no drift between them and do with 3, which suites that run long (the LLM ones) choose.
     /// </summary>
-    public const int DefaultRepetitions = 3;
+    public const int DefaultRepetitions = 6;
 
     /// <summary>What is allowed but probably not meant (a cell with no baseline cell): printed before anything runs.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];

@@ -56,13 +56,14 @@ public static partial class SuiteLoader
     {
         var m = r.Mapping(root, "", "gate");
         if (m is null) return GateSpec.Default;
-        r.CheckKeys(m, "gate", ["threshold_pct", "threshold_abs_us", "threshold_abs_per_token_us", "confidence", "metrics"]);
+        r.CheckKeys(m, "gate", ["threshold_pct", "threshold_abs_us", "threshold_abs_per_token_us", "confidence", "metrics", "run_drift"]);
         var abs = r.Number(m, "gate", "threshold_abs_us", 0, 3.6e9) ?? 0;
         var absPerToken = r.Number(m, "gate", "threshold_abs_per_token_us", 0, 3.6e9) ?? 0;
         var threshold = r.Number(m, "gate", "threshold_pct", 0, 100, exclusiveMin: true) ?? GateSpec.Default.ThresholdPct;
         var conf = r.Number(m, "gate", "confidence", 0.5, 0.9999) ?? GateSpec.Default.Confidence;
+        var drift = r.Number(m, "gate", "run_drift", 0, 10) ?? GateSpec.DefaultRunDrift;
         var metrics = r.Axis<string>(m, "metrics", null, v => GateSpec.AllMetrics.Contains(v) ? v : null, "one of " + string.Join(", ", GateSpec.AllMetrics));
-        return new GateSpec(threshold, conf, metrics.Count == 0 ? GateSpec.AllMetrics : metrics, abs * 1000) { ThresholdAbsPerTokenNs = absPerToken * 1000 };
+        return new GateSpec(threshold, conf, metrics.Count == 0 ? GateSpec.AllMetrics : metrics, abs * 1000) { ThresholdAbsPerTokenNs = absPerToken * 1000, RunDrift = drift };
     }
 
     /// <summary>A partial assignment of axis values (plus workload and scenario names) used by exclude and baseline.</summary>

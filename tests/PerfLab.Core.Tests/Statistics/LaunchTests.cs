@@ -13,7 +13,9 @@ namespace PerfLab.Core.Tests.Statistics;
 /// launch (φ 0.5 and 0.9; measured lag-1 here 0.0–0.7) and whose launches differ by a random offset. The parameters are
 /// those measured on the quick suite (summary.csv's within_launch_pct and between_launch_pct: 1.3–3 % within, 0.2–0.8 %
 /// between for single-stream and offline TPOT, up to 3.8 % for server TPOT): 3 % within, 1 % between, 2 % of queries 3×
-/// slower, 500 queries a launch, the suite's default launches and the default gate.
+/// slower, 500 queries a launch, the suite's default launches and the default gate. The two sides are two runs: each
+/// carries its own run offset, of 1 % (κ about 0.9 against the ~1.1 % spread of launch medians, as measured with 12
+/// back-to-back runs here), which its launches share.
 /// </summary>
 public class LaunchTests(Xunit.Abstractions.ITestOutputHelper output)
 {
@@ -23,9 +25,10 @@ public class LaunchTests(Xunit.Abstractions.ITestOutputHelper output)
 
     /// <summary>One side's launches: each its own offset, then AR(1) noise of stationary spread withinSd, then tail outliers.</summary>
     internal static IReadOnlyList<double[]> Side(Random rng, double scale, double phi, double withinSd, double betweenSd, int launches = Suite.DefaultRepetitions,
-        int n = QueriesPerLaunch)
+        int n = QueriesPerLaunch, double runSd = 0)
     {
         var list = new List<double[]>();
+        scale *= Math.Exp(runSd * Normal(rng));
         var innovation = withinSd * Math.Sqrt(1 - phi * phi);
         for (var l = 0; l < launches; l++)
         {
@@ -42,6 +45,8 @@ public class LaunchTests(Xunit.Abstractions.ITestOutputHelper output)
         return list;
     }
 
+    private const double RunSd = 0.01;
+
     private static (int Regressed, int Improved, int QueryLevelFalse) Trials(int seed, int trials, double shift, double phi, double betweenSd)
     {
         var rng = new Random(seed);
@@ -49,9 +54,9 @@ public class LaunchTests(Xunit.Abstractions.ITestOutputHelper output)
         int regressed = 0, improved = 0, queryFalse = 0;
         for (var t = 0; t < trials; t++)
         {
-            var a = Side(rng, 1, phi, 0.03, betweenSd);
-            var b = Side(rng, shift, phi, 0.03, betweenSd);
-            var c = LaunchComparer.Compare(a, b, false, spec.ThresholdPct, spec.Confidence, spec.FloorFor(Metrics.Tpot));
+            var a = Side(rng, 1, phi, 0.03, betweenSd, runSd: RunSd);
+            var b = Side(rng, shift, phi, 0.03, betweenSd, runSd: RunSd);
+            var c = LaunchComparer.Compare(a, b, false, spec.ThresholdPct, spec.Confidence, spec.FloorFor(Metrics.Tpot), spec.RunDrift);
             if (c.Verdict == Verdict.Regressed) regressed++;
             if (c.Verdict == Verdict.Improved) improved++;
             if (shift == 1)
@@ -161,5 +166,49 @@ public class LaunchTests(Xunit.Abstractions.ITestOutputHelper output)
         // Three launches that agree to the QPS agreed on a bracket: the interval still spans it.
         var same = LaunchAggregation.Combine([Launch(1, CellStatus.Ok, 187.5), Launch(2, CellStatus.Ok, 187.5), Launch(3, CellStatus.Ok, 187.5)], values, 0.99).Single();
         Assert.True(same.CapacitySpread!.Upper >= 187.5 * 1.05);
+    }
+
+    [Fact]
+    public void Run_drift_widens_only_comparisons_of_two_runs_by_the_variance_it_adds()
+    {
+        var rng = new Random(8);
+        var a = Side(rng, 1, 0.5, 0.03, 0.02, launches: 5);
+        var b = Side(rng, 1, 0.5, 0.03, 0.02, launches: 5);
+        var same = Launches.Ratio(a, b, 0.99)!;
+        var apart = Launches.Ratio(a, b, 0.99, runDrift: 1)!;
+        Assert.Equal(same.Ratio, apart.Ratio, 12);
+        // 1/5 + 1/5 + 2·1² against 1/5 + 1/5: the half-width on the log scale grows by √6.
+        var halfSame = Math.Log(same.Upper / same.Ratio);
+        var halfApart = Math.Log(apart.Upper / apart.Ratio);
+        Assert.Equal(Math.Sqrt(6), halfApart / halfSame, 9);
+        // More launches in one run cannot beat the drift between runs: some changes need more than any n.
+        Assert.Equal(2, Launches.LaunchesToDetect(0.001, 10, 0.99, runDrift: 1));
+        Assert.NotNull(Launches.LaunchesToDetect(0.02, 10, 0.99));
+        Assert.Null(Launches.LaunchesToDetect(0.02, 10, 0.99, runDrift: 1));
+        var c = LaunchComparer.Compare(a, b, false, 1, 0.99, runDrift: 1);
+        Assert.Equal(Verdict.Inconclusive, c.Verdict);
+        Assert.Contains("drift between runs", c.Reason);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    [InlineData(2.0)]
+    public void Run_drift_is_measured_back_from_runs_that_have_it(double kappa)
+    {
+        // 12 runs of 5 launches (what perflab drift is meant for), launch medians spread by ~1 %, run offsets κ × that.
+        var rng = new Random(9 + (int)(kappa * 10));
+        const double launchSd = 0.01;
+        var estimates = new List<RunDriftEstimate>();
+        for (var metric = 0; metric < 20; metric++)
+        {
+            var runs = Enumerable.Range(0, 12).Select(_ => Side(rng, 1, 0, 0.001, launchSd, launches: 5, n: 50, runSd: kappa * launchSd)).ToList();
+            estimates.Add(RunDrift.Estimate("c", "m" + metric, runs)!);
+        }
+        var pooled = RunDrift.Pooled(estimates);
+        output.WriteLine($"κ {kappa}: pooled {pooled:0.00}, per metric {string.Join(" ", estimates.Select(e => e.Kappa.ToString("0.00")))}");
+        Assert.All(estimates, e => Assert.Equal((12, 60), (e.Runs, e.Launches)));
+        Assert.InRange(pooled, kappa * 0.75, kappa * 1.25 + 0.35);   // clipping at 0 biases small κ upward
+        Assert.Null(RunDrift.Estimate("c", "m", [Side(rng, 1, 0, 0.01, 0.01, launches: 5), Side(rng, 1, 0, 0.01, 0.01, launches: 5)]));
     }
 }

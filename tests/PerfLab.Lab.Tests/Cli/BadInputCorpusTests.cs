@@ -115,6 +115,11 @@ public class BadInputCorpusTests(Xunit.Abstractions.ITestOutputHelper output)
         new("suite pinning of 5000 CPUs", d => ["run", "--suite", Suite(d, "", "pinning: 0-5000"), "--results", d], 2, "pinning"),
         new("suite pinning backwards", d => ["run", "--suite", Suite(d, "", "pinning: 3-1"), "--results", d], 2, "pinning"),
         new("suite unknown key", d => ["run", "--suite", Suite(d, "colour: blue\n"), "--results", d], 2, "colour"),
+        new("suite gate run_drift negative", d => ["run", "--suite", Suite(d, "gate: {run_drift: -1}\n"), "--results", d], 2, "run_drift"),
+        new("drift of two runs", _ => ["drift", Shared.Value.Run, Shared.Value.Run], 2, "at least 3 runs"),
+        new("drift of a missing run", d => ["drift", Shared.Value.Run, Shared.Value.Run, Path.Combine(d, "none")], 2, "none"),
+        new("drift of an interrupted run", d => ["drift", Shared.Value.Run, Shared.Value.Run, CopyRun(d, m => { m["interrupted"] = true; m["state"] = "interrupted"; })], 2, "give complete runs"),
+        new("drift of three copies of one run is κ 0", _ => ["drift", Shared.Value.Run, Shared.Value.Run, Shared.Value.Run], 0, "0.00; largest 0.00"),
         new("suite validate with a missing calibration profile", d => ["suite", "validate", Write(d, "cal.yaml", """
             name: cal
             calibration_profile: nosuch

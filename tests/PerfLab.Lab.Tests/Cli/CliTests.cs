@@ -50,7 +50,7 @@ public class CliTests
         Assert.Equal(ExitCode.Ok, RunCommand.Execute(path, scratch.Runs, "precise", true, stdout, TextWriter.Null, default));
         var run = Directory.GetDirectories(scratch.Runs).Single();
         foreach (var f in new[] { "manifest.json", "samples.csv", "summary.csv", "summary.json" }) Assert.True(File.Exists(Path.Combine(run, f)), f);
-        // One LoadGen summary per launch: 2 cells, each launched the default 3 times (cells/<cell>/launch-<k>/).
+        // One LoadGen summary per launch: 2 cells, each launched the default number of times (cells/<cell>/launch-<k>/).
         Assert.Equal(2 * PerfLab.Core.Suites.Suite.DefaultRepetitions, Directory.GetFiles(Path.Combine(run, "cells"), "mlperf_log_summary.txt", SearchOption.AllDirectories).Length);
         Assert.All(Directory.GetDirectories(Path.Combine(run, "cells")), d => Assert.True(File.Exists(Path.Combine(d, "launch-3", "mlperf_log_summary.txt")), d));
 
