@@ -93,6 +93,18 @@ public static class RunFolderReader
         (JsonSerializer.SerializeToNode(h, RunFiles.Json) as JsonObject ?? []).ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? "");
 
     /// <summary>The manifest whole, or section by section when one section is damaged (the rest still counts).</summary>
+    /// <summary>A run folder's manifest, whole, or a ResultsFormatException naming what is wrong with it.</summary>
+    public static RunManifest ReadManifest(string folder)
+    {
+        var path = Path.Combine(Path.GetFullPath(folder), RunFiles.Manifest);
+        if (!Directory.Exists(folder)) throw new ResultsFormatException($"{folder}: no such run folder; give results/runs/<run-id>");
+        var problems = new List<ReadProblem>();
+        var m = ReadManifest(path, problems);
+        if (m is null || problems.Count > 0)
+            throw new ResultsFormatException(problems.Count > 0 ? string.Join("; ", problems.Select(p => p.ToString())) : $"{path}: unreadable");
+        return m;
+    }
+
     private static RunManifest? ReadManifest(string path, List<ReadProblem> problems)
     {
         var node = ReadJson(path, problems);

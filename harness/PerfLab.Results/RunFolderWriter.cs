@@ -16,12 +16,17 @@ namespace PerfLab.Results;
 /// </summary>
 public sealed class RunFolderWriter : IDisposable
 {
+    private readonly FileStream _samplesFile;
     private readonly CsvWriter _samples;
+    /// <summary>Held while this writer lives: a second writer (a resume while the run still runs) is refused, a dead one's lock is gone.</summary>
+    private readonly FileStream _lock;
     private readonly List<CellResult> _launches = [];
     /// <summary>Per cell, per metric, each ok launch's values in launch order.</summary>
     private readonly Dictionary<string, Dictionary<string, List<double[]>>> _values = new();
     private readonly Dictionary<string, CsvWriter> _capacity = new();
     private CsvWriter? _micro;
+    private FileStream? _microFile;
+    private readonly List<FileStream> _capacityFiles = [];
     private RunManifest _manifest;
     private readonly Suite _suite;
     private readonly int _repetitions;
@@ -29,21 +34,48 @@ public sealed class RunFolderWriter : IDisposable
     public string Path { get; }
     public string RunId { get; }
 
-    private RunFolderWriter(string path, string runId, Suite suite, HostEnvironment host, IReadOnlyDictionary<string, string> packages,
-        IReadOnlyList<string> skippedUpFront, int repetitions)
+    private RunFolderWriter(string path, string runId, Suite suite, int repetitions, RunManifest manifest)
     {
         Path = path;
         RunId = runId;
         _suite = suite;
         _repetitions = repetitions;
-        _samples = Csv(System.IO.Path.Combine(path, RunFiles.Samples));
-        _samples.WriteHeader<SampleRow>();
-        _samples.Flush();
-        _manifest = new RunManifest(RunFiles.SchemaVersion, runId, DateTime.UtcNow.ToString("O"), null, false, RunState.Running,
-            new SuiteRecord(suite.Name, suite.SourcePath, suite.Description, suite.Seed, suite.Profile.ToString().ToLowerInvariant(),
-                suite.AgentTimeout.Seconds, suite.Gate, suite.SourceText) { CalibrationProfile = suite.CalibrationProfile, Repetitions = repetitions },
-            suite.Cells.Select(RequestedCell.Of).ToList(), host, host.VirtualizationKind, packages, [], skippedUpFront);
+        _lock = Lock(path);
+        try
+        {
+            (_samplesFile, _samples) = OpenAppending<SampleRow>(System.IO.Path.Combine(path, RunFiles.Samples));
+        }
+        catch
+        {
+            _lock.Dispose();
+            throw;
+        }
+        _manifest = manifest;
         WriteManifest();
+    }
+
+    private static FileStream Lock(string folder)
+    {
+        // Read access is enough for the lock (.NET takes flock(LOCK_EX) for FileShare.None), and it does not fail on a
+        // read-only disk, whose own error then comes from the first real write, named.
+        try { return new FileStream(System.IO.Path.Combine(folder, RunFiles.Lock), FileMode.OpenOrCreate, FileAccess.Read, FileShare.None); }
+        catch (IOException e) when (e.HResult == unchecked((int)0x80070020) || e.Message.Contains("being used by another process", StringComparison.Ordinal))
+        {
+            throw new ResultsFormatException($"{folder}: another perflab process is writing this run (it holds {RunFiles.Lock}); wait for it or stop it first");
+        }
+    }
+
+    /// <summary>A CSV opened for appending, with its header written when the file is new or empty (a resumed run's files go on).</summary>
+    private static (FileStream, CsvWriter) OpenAppending<T>(string file) where T : class
+    {
+        var stream = new FileStream(file, FileMode.Append, FileAccess.Write, FileShare.Read);
+        var w = CsvWriter.Create(stream, new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture }, leaveOpen: true);
+        if (stream.Length == 0)
+        {
+            w.WriteHeader<T>();
+            w.Flush();
+        }
+        return (stream, w);
     }
 
     /// <summary>Creates a new folder under <paramref name="runsDir"/>; if the name is taken, a suffix is added, never reused.</summary>
@@ -61,13 +93,95 @@ public sealed class RunFolderWriter : IDisposable
                 // CreateDirectory succeeds on an existing folder, so claim the name with a marker file instead.
                 Directory.CreateDirectory(path);
                 using (new FileStream(System.IO.Path.Combine(path, ".claimed"), FileMode.CreateNew)) { }
-                return new RunFolderWriter(path, id, suite, host, packages, skippedUpFront ?? [], repetitions ?? suite.Repetitions);
+                var launches = repetitions ?? suite.Repetitions;
+                var manifest = new RunManifest(RunFiles.SchemaVersion, id, DateTime.UtcNow.ToString("O"), null, false, RunState.Running,
+                    new SuiteRecord(suite.Name, suite.SourcePath, suite.Description, suite.Seed, suite.Profile.ToString().ToLowerInvariant(),
+                        suite.AgentTimeout.Seconds, suite.Gate, suite.SourceText) { CalibrationProfile = suite.CalibrationProfile, Repetitions = launches },
+                    suite.Cells.Select(RequestedCell.Of).ToList(), host, host.VirtualizationKind, packages, [], skippedUpFront ?? []);
+                return new RunFolderWriter(path, id, suite, launches, manifest);
             }
             catch (IOException) when (i < 1000) { }
         }
     }
 
     private static CsvWriter Csv(string file) => CsvWriter.ToFile(file, new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture });
+
+    /// <summary>
+    /// Opens a run whose process died or was interrupted, to finish it: the launches the manifest recorded are read back
+    /// (each kept its result in launch.json), and the rows of the launch that was cut short are moved out of samples.csv,
+    /// micro_samples.csv and capacity_samples.csv into abandoned_samples.csv beside them (kept, never judged), so the
+    /// launch runs again from its start. The caller decides which launches remain.
+    /// </summary>
+    public static RunFolderWriter Resume(string folder, RunManifest manifest, Suite suite)
+    {
+        var recorded = manifest.Cells.Select(c => (c.Id, c.Launch)).ToHashSet();
+        var results = new List<(CellResult Result, IReadOnlyDictionary<string, double[]>? Values)>();
+        foreach (var rec in manifest.Cells)
+        {
+            var cell = suite.Cells.FirstOrDefault(c => c.Id == rec.Id)
+                ?? throw new ResultsFormatException($"{folder}: the manifest records cell {rec.Id}, which its own suite does not expand to");
+            var file = System.IO.Path.Combine(RunFiles.LaunchDir(folder, rec.Id, rec.Launch, manifest.Suite.Repetitions), RunFiles.LaunchResult);
+            LaunchFile? lf;
+            try { lf = File.Exists(file) ? JsonSerializer.Deserialize<LaunchFile>(File.ReadAllText(file), RunFiles.Json) : null; }
+            catch (JsonException e) { throw new ResultsFormatException($"{file}: not a launch record ({e.Message}); this run cannot be resumed"); }
+            if (lf?.Result is null)
+                throw new ResultsFormatException($"{file}: missing; a run written before PerfLab kept each launch's result cannot be resumed, run its suite again");
+            results.Add((lf.Result with { Cell = cell, Launch = rec.Launch }, lf.Values));
+        }
+        MoveAbandoned(System.IO.Path.Combine(folder, RunFiles.Samples), recorded, cellColumn: true, null);
+        MoveAbandoned(System.IO.Path.Combine(folder, RunFiles.MicroSamples), recorded, cellColumn: true, null);
+        var cellsDir = System.IO.Path.Combine(folder, "cells");
+        if (Directory.Exists(cellsDir))
+            foreach (var dir in Directory.GetDirectories(cellsDir))
+                MoveAbandoned(System.IO.Path.Combine(dir, RunFiles.CapacitySamples), recorded, cellColumn: false, System.IO.Path.GetFileName(dir));
+
+        var resumed = manifest with
+        {
+            State = RunState.Running, Interrupted = false, EndedUtc = null, InProgress = null,
+            ResumedUtc = [.. manifest.ResumedUtc, DateTime.UtcNow.ToString("O")],
+        };
+        var w = new RunFolderWriter(folder, manifest.RunId, suite, manifest.Suite.Repetitions, resumed);
+        foreach (var (result, values) in results)
+        {
+            w._launches.Add(result);
+            if (values is null || result.Status != CellStatus.Ok) continue;
+            if (!w._values.TryGetValue(result.Cell.Id, out var byMetric)) w._values[result.Cell.Id] = byMetric = new();
+            foreach (var (metric, v) in values)
+            {
+                if (!byMetric.TryGetValue(metric, out var list)) byMetric[metric] = list = [];
+                list.Add(v);
+            }
+        }
+        return w;
+    }
+
+    /// <summary>
+    /// Rewrites a samples file without the rows of launches the manifest never recorded, appending those rows to
+    /// abandoned_samples.csv in the same folder (their own header first): a killed launch's queries are kept, apart.
+    /// Cell ids are [A-Za-z0-9._-] and the launch a number, so the first fields need no CSV unquoting.
+    /// </summary>
+    private static void MoveAbandoned(string file, IReadOnlySet<(string, int)> recorded, bool cellColumn, string? cellId)
+    {
+        if (!File.Exists(file)) return;
+        var lines = File.ReadAllLines(file);
+        if (lines.Length <= 1) return;
+        var header = lines[0].Split(',');
+        var launchAt = Array.IndexOf(header, "launch");
+        if (launchAt < 0) return;
+        var keep = new List<string> { lines[0] };
+        var gone = new List<string>();
+        foreach (var line in lines.Skip(1))
+        {
+            var f = line.Split(',', Math.Max(launchAt, cellColumn ? 1 : 0) + 2);
+            var cell = cellColumn ? f[0] : cellId!;
+            var ok = f.Length > launchAt && int.TryParse(f[launchAt], NumberStyles.Integer, CultureInfo.InvariantCulture, out var launch) && recorded.Contains((cell, launch));
+            (ok ? keep : gone).Add(line);
+        }
+        if (gone.Count == 0) return;
+        var abandoned = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(file)!, RunFiles.AbandonedSamples);
+        File.AppendAllLines(abandoned, (File.Exists(abandoned) ? [] : new[] { "file," + lines[0] }).Concat(gone.Select(g => System.IO.Path.GetFileName(file) + "," + g)));
+        WriteAtomic(file, string.Join('\n', keep) + "\n");
+    }
 
     /// <summary>Appends one launch's raw queries to samples.csv and flushes them to disk, but for those already written while it ran.</summary>
     public void AppendSamples(Cell cell, int launch, IReadOnlyList<QueryRecord> records, IReadOnlySet<long>? alreadyWritten = null)
@@ -82,6 +196,9 @@ public sealed class RunFolderWriter : IDisposable
                 _samples.WriteRecord(row);
             }
             _samples.Flush();
+            // On disk, not only in the page cache, before the launch is recorded as done: a crash of the host then loses
+            // at most the launch in progress. One fsync a launch.
+            _samplesFile.Flush(flushToDisk: true);
         }
     }
 
@@ -123,8 +240,9 @@ public sealed class RunFolderWriter : IDisposable
         {
             var dir = RunFiles.CellDir(Path, cell.Id);
             Directory.CreateDirectory(dir);
-            _capacity[cell.Id] = w = Csv(System.IO.Path.Combine(dir, RunFiles.CapacitySamples));
-            w.WriteHeader<CapacitySampleRow>();
+            var (file, writer) = OpenAppending<CapacitySampleRow>(System.IO.Path.Combine(dir, RunFiles.CapacitySamples));
+            _capacityFiles.Add(file);
+            _capacity[cell.Id] = w = writer;
         }
         var row = new CapacitySampleRow { Launch = launch, Probe = probe, TargetQps = targetQps };
         foreach (var r in records)
@@ -138,11 +256,7 @@ public sealed class RunFolderWriter : IDisposable
     /// <summary>Appends a microbenchmark cell's samples to micro_samples.csv and keeps the benchmark's raw output beside them.</summary>
     public void AppendMicroSamples(Cell cell, int launch, string metric, IReadOnlyList<double> values, string rawJson)
     {
-        if (_micro is null)
-        {
-            _micro = Csv(System.IO.Path.Combine(Path, RunFiles.MicroSamples));
-            _micro.WriteHeader<MicroSampleRow>();
-        }
+        if (_micro is null) (_microFile, _micro) = OpenAppending<MicroSampleRow>(System.IO.Path.Combine(Path, RunFiles.MicroSamples));
         var row = new MicroSampleRow { Cell = cell.Id, Launch = launch, Metric = metric };
         for (var i = 0; i < values.Count; i++)
         {
@@ -151,6 +265,7 @@ public sealed class RunFolderWriter : IDisposable
             _micro.WriteRecord(row);
         }
         _micro.Flush();
+        _microFile!.Flush(flushToDisk: true);
         var dir = RunFiles.LaunchDir(Path, cell.Id, launch, _repetitions);
         Directory.CreateDirectory(dir);
         if (rawJson.Length > 0) WriteAtomic(System.IO.Path.Combine(dir, "wsbench.json"), rawJson + "\n");
@@ -176,6 +291,11 @@ public sealed class RunFolderWriter : IDisposable
         var dir = RunFiles.LaunchDir(Path, result.Cell.Id, result.Launch, _repetitions);
         Directory.CreateDirectory(dir);
         WriteAtomic(System.IO.Path.Combine(dir, RunFiles.MlperfSummary), MlperfSummary.Format(result, sutName));
+        // The launch's own result, so a resumed run combines it with the launches still to come exactly as if it had
+        // never stopped. The cell is the suite's and is not repeated.
+        WriteAtomic(System.IO.Path.Combine(dir, RunFiles.LaunchResult), JsonSerializer.Serialize(
+            new LaunchFile(RunFiles.SchemaVersion, result.Cell.Id, result.Launch, result with { Cell = null! },
+                result.Status == CellStatus.Ok ? values : null), RunFiles.Json));
         _manifest = _manifest with { Cells = [.. _manifest.Cells, CellRecord.Of(result)], InProgress = null };
         WriteManifest();
         WriteSummaries();
@@ -245,9 +365,9 @@ public sealed class RunFolderWriter : IDisposable
     /// </summary>
     public void Dispose()
     {
-        foreach (var w in new[] { _samples, _micro }.Concat(_capacity.Values))
+        foreach (var d in new IDisposable?[] { _samples, _samplesFile, _micro, _microFile }.Concat(_capacity.Values).Concat(_capacityFiles).Append(_lock))
         {
-            try { w?.Dispose(); }
+            try { d?.Dispose(); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
     }

@@ -15,7 +15,8 @@ public static class RunCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var suite = new Option<FileInfo>("--suite") { Description = "the suite YAML to run", Required = true };
+        var suite = new Option<FileInfo?>("--suite") { Description = "the suite YAML to run" };
+        var resume = new Option<DirectoryInfo?>("--resume") { Description = "finish a run whose perflab died or was interrupted: run only the launches its folder has not recorded (instead of --suite)" };
         var results = new Option<DirectoryInfo>("--results") { Description = "where run folders go", DefaultValueFactory = _ => new DirectoryInfo("results/runs") };
         var wait = new Option<string>("--wait") { Description = "how the load generator waits for a scheduled time: precise (nanosleep+spin) or spin-yield", DefaultValueFactory = _ => "precise" };
         wait.AcceptOnlyFromAmong("precise", "spin-yield");
@@ -32,12 +33,20 @@ public static class RunCommand
                 r.AddError($"--repetitions {n}: give a whole number of launches from 1 to {Suite.MaxRepetitions}");
         });
         var cmd = new Command("run", "Run a suite: every cell of its matrix, with results written as the run goes.\n" +
-                                     "Example: perflab run --suite bench/suites/quick.yaml")
+                                     "Example: perflab run --suite bench/suites/quick.yaml; perflab run --resume results/runs/20261128T180000Z-quick")
         {
-            suite, results, wait, plain, repetitions,
+            suite, results, wait, plain, repetitions, resume,
         };
-        cmd.SetAction(async (p, cancel) => (int)await Task.Run(() =>
-            Execute(p.GetValue(suite)!.FullName, p.GetValue(results)!.FullName, p.GetValue(wait)!, p.GetValue(plain), stdout, stderr, cancel,
+        cmd.Validators.Add(r =>
+        {
+            var hasSuite = r.GetResult(suite) is { Implicit: false };
+            var hasResume = r.GetResult(resume) is { Implicit: false };
+            if (hasSuite == hasResume) r.AddError("give --suite (a new run) or --resume (an unfinished run folder), one of the two");
+            else if (hasResume && r.GetResult(repetitions) is { Implicit: false }) r.AddError("--repetitions cannot change a run being resumed: its launches per cell are the ones it started with");
+        });
+        cmd.SetAction(async (p, cancel) => (int)await Task.Run(() => p.GetValue(resume) is { } run
+            ? Resume(run.FullName, p.GetValue(wait)!, p.GetValue(plain), stdout, stderr, cancel)
+            : Execute(p.GetValue(suite)!.FullName, p.GetValue(results)!.FullName, p.GetValue(wait)!, p.GetValue(plain), stdout, stderr, cancel,
                 p.GetValue(repetitions))));
         return cmd;
     }
@@ -57,25 +66,72 @@ public static class RunCommand
         return Execute(suite, runsDir, waitName, plain, stdout, stderr, cancel, repetitions);
     }
 
-    /// <summary>Runs a suite already loaded (perflab micro builds one in memory: no temporary file to race for).</summary>
-    public static ExitCode Execute(Suite suite, string runsDir, string waitName, bool plain, TextWriter stdout, TextWriter stderr, CancellationToken cancel,
-        int? repetitions = null)
+    /// <summary>
+    /// `--resume`: the run's own suite (as recorded in its manifest, not the file as it is now), on the host class it
+    /// started on, with only the launches not yet recorded.
+    /// </summary>
+    public static ExitCode Resume(string runFolder, string waitName, bool plain, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    {
+        PerfLab.Results.Schema.RunManifest manifest;
+        try { manifest = PerfLab.Results.RunFolderReader.ReadManifest(runFolder); }
+        catch (PerfLab.Results.ResultsFormatException e)
+        {
+            stderr.WriteLine("error: " + e.Message);
+            return ExitCode.BadInput;
+        }
+        if (manifest.State == PerfLab.Results.Schema.RunState.Complete)
+        {
+            stdout.WriteLine($"{runFolder}: complete; nothing to resume");
+            return ExitCode.Ok;
+        }
+        Suite suite;
+        try { suite = SuiteLoader.Parse(manifest.Suite.Source, manifest.Suite.Path); }
+        catch (SuiteValidationException e)
+        {
+            stderr.WriteLine($"error: {runFolder}: the suite this run recorded no longer validates here, so it cannot be resumed:\n{e.Message}");
+            return ExitCode.BadInput;
+        }
+        var missing = manifest.ExpandedCells.Select(c => c.Id).Except(suite.Cells.Select(c => c.Id)).ToList();
+        if (missing.Count > 0)
+        {
+            stderr.WriteLine($"error: {runFolder}: its suite now expands to other cells (no {missing[0]}): this PerfLab is not the one that started the run; run the suite again");
+            return ExitCode.BadInput;
+        }
+        var host = HostProbe.Capture();
+        if (manifest.Host is { } was && was.HostClass != host.HostClass)
+        {
+            stderr.WriteLine($"error: {runFolder} was started on {was.HostClass}; this host is {host.HostClass}: its launches would mix two machines. " +
+                             "Resume it there, or run the suite again here");
+            return ExitCode.BadInput;
+        }
+        var runner = Runner(suite, waitName, host);
+        var outcome = WithProgress(plain, stdout, p => runner.Resume(Path.GetFullPath(runFolder), manifest, suite, p, cancel));
+        return Outcome(outcome, stdout);
+    }
+
+    private static SuiteRunner Runner(Suite suite, string waitName, PerfLab.Results.Schema.HostEnvironment host)
     {
         IWaitStrategy wait = waitName == "precise" && OperatingSystem.IsLinux() ? new PreciseWait() : new SpinYieldWait();
-        var runner = new SuiteRunner(Platforms.All(suite.CalibrationProfile),
-            new RunContext(HostProbe.Capture(), PackageVersions.Collect(), wait, PerfLab.Core.Time.MonotonicClock.Instance)
+        return new SuiteRunner(Platforms.All(suite.CalibrationProfile),
+            new RunContext(host, PackageVersions.Collect(), wait, PerfLab.Core.Time.MonotonicClock.Instance)
             {
                 Interference = new ProcInterferenceProbe(),
             });
-        RunOutcome outcome;
+    }
+
+    private static RunOutcome WithProgress(bool plain, TextWriter stdout, Func<IRunProgress, RunOutcome> run)
+    {
         if (!plain && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out))
         {
             RunOutcome? o = null;
-            AnsiConsole.Progress().AutoClear(false).Start(ctx => o = runner.Run(suite, runsDir, new SpectreProgress(ctx), cancel, repetitions));
-            outcome = o!;
+            AnsiConsole.Progress().AutoClear(false).Start(ctx => o = run(new SpectreProgress(ctx)));
+            return o!;
         }
-        else outcome = runner.Run(suite, runsDir, new PlainProgress(stdout), cancel, repetitions);
+        return run(new PlainProgress(stdout));
+    }
 
+    private static ExitCode Outcome(RunOutcome outcome, TextWriter stdout)
+    {
         stdout.WriteLine($"run folder: {outcome.FolderPath}");
         stdout.WriteLine($"{outcome.Cells.Count(c => c.Status == PerfLab.Core.Results.CellStatus.Ok)} cells ok, {outcome.Failed} failed, {outcome.Skipped} skipped" +
                          (outcome.Interrupted ? ", interrupted" : ""));
@@ -83,5 +139,13 @@ public static class RunCommand
         if (outcome.Failed > 0) return ExitCode.Failed;
         if (outcome.Skipped == outcome.Cells.Count) return ExitCode.Environment;
         return ExitCode.Ok;
+    }
+
+    /// <summary>Runs a suite already loaded (perflab micro builds one in memory: no temporary file to race for).</summary>
+    public static ExitCode Execute(Suite suite, string runsDir, string waitName, bool plain, TextWriter stdout, TextWriter stderr, CancellationToken cancel,
+        int? repetitions = null)
+    {
+        var runner = Runner(suite, waitName, HostProbe.Capture());
+        return Outcome(WithProgress(plain, stdout, p => runner.Run(suite, runsDir, p, cancel, repetitions)), stdout);
     }
 }

@@ -27,6 +27,38 @@ public static partial class SuiteLoader
         return Parse(File.ReadAllText(path), path);
     }
 
+    /// <summary>
+    /// The innermost [ or { left open at the end of the text (1-based line and column), outside quotes and comments;
+    /// (0, 0, null) when every bracket closes.
+    /// </summary>
+    internal static (int Line, int Column, char? Bracket) UnclosedBracket(string text)
+    {
+        var open = new Stack<(int Line, int Column, char Bracket)>();
+        int line = 1, col = 0;
+        char? quote = null;
+        var comment = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var ch = text[i];
+            if (ch == '\n') { line++; col = 0; comment = false; continue; }
+            col++;
+            if (comment) continue;
+            if (quote != null)
+            {
+                if (ch == quote) quote = null;
+                continue;
+            }
+            switch (ch)
+            {
+                case '#' when i == 0 || char.IsWhiteSpace(text[i - 1]): comment = true; break;
+                case '"' or '\'': quote = ch; break;
+                case '[' or '{': open.Push((line, col, ch)); break;
+                case ']' or '}' when open.Count > 0: open.Pop(); break;
+            }
+        }
+        return open.Count == 0 ? (0, 0, null) : open.Peek();
+    }
+
     public static Suite Parse(string text, string file)
     {
         var r = new Reader(file);
@@ -42,12 +74,18 @@ public static partial class SuiteLoader
         }
         catch (YamlException e)
         {
-            r.Errors.Add(new SuiteError(file, (int)e.Start.Line, (int)e.Start.Column, "(yaml)", null, "not valid YAML: " + e.Message));
+            var (line, col, bracket) = UnclosedBracket(text);
+            r.Errors.Add(new SuiteError(file, (int)e.Start.Line, (int)e.Start.Column, "(yaml)", null, "not valid YAML: " + e.Message +
+                (bracket is { } b ? $" (the '{b}' at {line}:{col} is never closed)" : "")));
         }
         catch (InvalidOperationException e)
         {
-            // YamlDotNet's scanner gives up this way on some unterminated flow collections, without a position.
-            r.Errors.Add(new SuiteError(file, 0, 0, "(yaml)", null, "not valid YAML (look for an unclosed [ or {): " + e.Message));
+            // YamlDotNet's scanner gives up this way on some unterminated flow collections, without a position: find the
+            // bracket left open ourselves, so the message points at a line.
+            var (line, col, bracket) = UnclosedBracket(text);
+            r.Errors.Add(new SuiteError(file, line, col, "(yaml)", null, bracket is { } b
+                ? $"not valid YAML: this '{b}' is never closed"
+                : "not valid YAML (look for an unclosed [ or {): " + e.Message));
         }
         if (root is null) throw new SuiteValidationException(r.Errors);
 

@@ -47,18 +47,51 @@ public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, RunContex
         progress.Note($"run folder: {folder.Path}");
         if (launches > 1) progress.Note($"{launches} launches of every cell, interleaved: launch 1 of every cell, then launch 2…");
         foreach (var (cell, skip) in plan.Where(p => p.Skip != null))
-            folder.AddLaunch(CellResult.Empty(cell, CellStatus.Skipped, skip!, backends.FirstOrDefault(b => b.Platform == cell.Realm.Platform)?.EvidenceFor(cell.Realm) ?? Evidence.Measured), "-");
-        var toRun = plan.Where(p => p.Skip == null).Select(p => p.Cell).ToList();
+            folder.AddLaunch(Skipped(cell, skip!), "-");
+        return Drive(suite, folder, plan.Where(p => p.Skip == null).Select(p => p.Cell).ToList(), launches, new HashSet<(string, int)>(), progress, cancel);
+    }
+
+    /// <summary>
+    /// Finishes a run whose process died or was interrupted: only the launches its manifest has not recorded run, in the
+    /// same interleaved order, into the same folder (RunFolderWriter.Resume keeps what was measured and sets aside the rows
+    /// of the launch that was cut short). A cell skipped before stays skipped; one this host now cannot run is skipped.
+    /// </summary>
+    public RunOutcome Resume(string runFolder, RunManifest manifest, Suite suite, IRunProgress progress, CancellationToken cancel)
+    {
+        var launches = manifest.Suite.Repetitions;
+        using var folder = RunFolderWriter.Resume(runFolder, manifest, suite);
+        var done = manifest.Cells.Select(c => (c.Id, c.Launch)).ToHashSet();
+        var recordedSkipped = manifest.Cells.Where(c => c.Status == "skipped").Select(c => c.Id).ToHashSet();
+        var toRun = new List<Cell>();
+        foreach (var cell in suite.Cells.Where(c => !recordedSkipped.Contains(c.Id)))
+        {
+            if (SkipReason(cell) is { } skip)
+            {
+                progress.Note($"SKIP {cell.Id}: {skip}");
+                folder.AddLaunch(Skipped(cell, skip), "-");
+            }
+            else toRun.Add(cell);
+        }
+        var remaining = toRun.Sum(c => Enumerable.Range(1, launches).Count(k => !done.Contains((c.Id, k))));
+        progress.Note($"resuming {folder.Path}: {done.Count} launches recorded, {remaining} to run");
+        return Drive(suite, folder, toRun, launches, done, progress, cancel);
+    }
+
+    private RunOutcome Drive(Suite suite, RunFolderWriter folder, List<Cell> toRun, int launches, IReadOnlySet<(string, int)> done,
+        IRunProgress progress, CancellationToken cancel)
+    {
+        var total = toRun.Sum(c => Enumerable.Range(1, launches).Count(k => !done.Contains((c.Id, k))));
         var index = 0;
         var interrupted = false;
         for (var launch = 1; launch <= launches && !interrupted; launch++)
         {
             foreach (var cell in toRun)
             {
+                if (done.Contains((cell.Id, launch))) continue;
                 index++;
                 if (cancel.IsCancellationRequested) { interrupted = true; break; }
                 var backend = backends.First(b => b.Platform == cell.Realm.Platform);
-                progress.CellStarted(index, toRun.Count * launches, cell);
+                progress.CellStarted(index, total, cell);
                 var (result, values) = new CellRun(suite, cell, backend, folder, progress, context, cancel, launch).Run();
                 result = result with { Launch = launch };
                 folder.AddLaunch(result, $"agent:{cell.Workload.Kind.Name}", values);
@@ -69,6 +102,9 @@ public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, RunContex
         folder.Finish(interrupted);
         return new RunOutcome(folder.Path, folder.Cells, interrupted);
     }
+
+    private CellResult Skipped(Cell cell, string reason) =>
+        CellResult.Empty(cell, CellStatus.Skipped, reason, backends.FirstOrDefault(b => b.Platform == cell.Realm.Platform)?.EvidenceFor(cell.Realm) ?? Evidence.Measured);
 
     private string? SkipReason(Cell cell)
     {

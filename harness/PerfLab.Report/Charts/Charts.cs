@@ -59,7 +59,11 @@ public static partial class Charts
         }
         var multi = runs.Count > 1;
         Try("overhead", () => Overhead(runs, multi), "no cell has a baseline to compare with");
-        Try("cdf", () => LatencyCdfs(runs, multi), "no latency samples (samples.csv missing or empty)");
+        // An interrupted run's samples.csv may hold thousands of rows of a cell that never finished: say so, not "missing".
+        var unfinished = runs.Sum(r => r.Samples.Keys.Count(id => r.Cells.FirstOrDefault(c => c.Id == id) is not { Status: "ok" }));
+        Try("cdf", () => LatencyCdfs(runs, multi), unfinished == 0
+            ? "no latency samples (samples.csv missing or empty)"
+            : $"no finished cell to draw: samples.csv holds the queries of {unfinished} cell(s) that did not finish ok (interrupted, failed or cut short); they are kept, not charted");
         Try("throughput-latency", () => ThroughputLatency(runs, multi), "no capacity search in these runs (a server scenario with qps: search draws this curve)");
         Try("micro", () => MicroDistributions(runs, multi), "no microbenchmark cells in these runs");
         Try("rsi-batching", () => RsiBatching(runs, multi), "no cells that differ only in rsi_batch");

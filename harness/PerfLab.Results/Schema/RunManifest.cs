@@ -91,9 +91,18 @@ public sealed record RunManifest(
     /// <summary>The launch running when the manifest was last written (null between launches and after the run).</summary>
     public LaunchInProgress? InProgress { get; init; }
 
+    /// <summary>When `perflab run --resume` took the run up again after its process died or was interrupted (UTC).</summary>
+    public IReadOnlyList<string> ResumedUtc { get; init; } = [];
+
     /// <summary>The cells' records are their launches: cell id → its launches' records, in launch order.</summary>
     public ILookup<string, CellRecord> LaunchesByCell => Cells.OrderBy(c => c.Launch).ToLookup(c => c.Id);
 }
+
+/// <summary>
+/// cells/&lt;cell&gt;[/launch-&lt;k&gt;]/launch.json: one finished launch's result (its cell is the suite's, by id) and the metric
+/// values it contributes, so a resumed run combines launches as if it had never stopped.
+/// </summary>
+public sealed record LaunchFile(int Schema, string Cell, int Launch, CellResult Result, IReadOnlyDictionary<string, double[]>? Values);
 
 /// <summary>A launch that had started and not yet been recorded: where a run whose process died stopped.</summary>
 public sealed record LaunchInProgress(string Cell, int Launch, string StartedUtc);
@@ -111,6 +120,8 @@ public static class RunFiles
 
     /// <summary>Versions this reader understands: 1 and 2 differ only in what later versions added (read as absent; one launch).</summary>
     public static readonly IReadOnlySet<int> ReadableSchemas = new HashSet<int> { 1, 2, 3 };
+
+    public const string Lock = ".lock", LaunchResult = "launch.json", AbandonedSamples = "abandoned_samples.csv";
 
     public const string Manifest = "manifest.json", Samples = "samples.csv", SummaryCsv = "summary.csv", SummaryJson = "summary.json",
         MicroSamples = "micro_samples.csv", CapacitySamples = "capacity_samples.csv", MlperfSummary = "mlperf_log_summary.txt", Gate = "gate.md";

@@ -110,6 +110,8 @@ public class BadInputCorpusTests(Xunit.Abstractions.ITestOutputHelper output)
         new("suite file missing", d => ["run", "--suite", Path.Combine(d, "nope.yaml"), "--results", d], 2, "nope.yaml"),
         new("suite is a directory", d => ["run", "--suite", d, "--results", d], 2, "is a directory"),
         new("suite not YAML", d => ["run", "--suite", Write(d, "s.yaml", "name: [x\n  - :"), "--results", d], 2, "s.yaml"),
+        new("suite with an unclosed [ is located", d => ["run", "--suite", Write(d, "u.yaml", "name: x\nworkloads: [{name: w, kind: noop}\nscenarios: []\n"), "--results", d], 2, "u.yaml:2:"),
+        new("suite with an unclosed { is located", d => ["suite", "validate", Write(d, "v.yaml", "name: x\nmatrix: {platform: native\n")], 2, "the '{' at 2:9 is never closed"),
         new("suite repetitions 0", d => ["run", "--suite", Suite(d, "repetitions: 0\n"), "--results", d], 2, "repetitions"),
         new("suite repetitions a word", d => ["run", "--suite", Suite(d, "repetitions: many\n"), "--results", d], 2, "repetitions"),
         new("suite pinning of 5000 CPUs", d => ["run", "--suite", Suite(d, "", "pinning: 0-5000"), "--results", d], 2, "pinning"),
@@ -261,20 +263,23 @@ public class BadInputCorpusTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 }
 
-/// <summary>Integration (real processes): kill -9 of perflab in the middle of a launch loses only the last second of it.</summary>
+/// <summary>
+/// Integration (real processes): kill -9 of perflab in the middle of a launch loses only the last second of it, and
+/// `perflab run --resume` finishes the run: only the launches not recorded run, the killed one from its start.
+/// </summary>
 public class CrashSafetyTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
-    public void A_kill_9_mid_launch_keeps_every_finished_launch_and_the_killed_ones_queries_and_the_report_says_where_it_died()
+    public void A_kill_9_mid_launch_keeps_every_finished_launch_and_the_killed_ones_queries_and_resume_finishes_the_run()
     {
         using var scratch = new Scratch();
         var suite = scratch.Write("long.yaml", """
             name: crash
-            repetitions: 1
+            repetitions: 2
             workloads: [{name: w, kind: synthetic, output_tokens: 4, decode_us_per_token: 200, working_set_mib: 0}]
             scenarios:
               - {type: offline, min_queries: 100}
-              - {type: single-stream, min_queries: 100000, min_duration_s: 60}
+              - {type: single-stream, min_queries: 100, min_duration_s: 8}
             matrix: {platform: native}
             """);
         var (file, lead) = PerflabExecutable.Resolve();
@@ -285,18 +290,46 @@ public class CrashSafetyTests(Xunit.Abstractions.ITestOutputHelper output)
         var deadline = DateTime.UtcNow.AddSeconds(60);
         string? line;
         while ((line = p.StandardOutput.ReadLine()) != null && !line.Contains("single-stream") && DateTime.UtcNow < deadline) { }
+        var run = Directory.GetDirectories(scratch.Runs).Single();
+        // A second writer while the first still runs is refused, and changes nothing.
+        var (busyCode, _, busyErr) = BadInputCorpusTests.Perflab("run", "--resume", run, "--plain");
+        Assert.Equal(2, busyCode);
+        Assert.Contains("another perflab process is writing this run", busyErr);
         Thread.Sleep(3000);
         p.Kill(entireProcessTree: true);    // SIGKILL: no handler runs, nothing is flushed on the way out
         p.WaitForExit();
 
-        var run = Directory.GetDirectories(scratch.Runs).Single();
         var (code, stdout, stderr) = BadInputCorpusTests.Perflab("report", run, "--out", Path.Combine(scratch.Dir, "report"));
         output.WriteLine(stdout + stderr);
         Assert.Equal(0, code);
         Assert.Contains("incomplete (perflab stopped during launch 1 of w.single-stream", stdout);
         var data = PerfLab.Results.RunFolderReader.Read(run, PerfLab.Results.ReadMode.Tolerant);
-        Assert.Equal("ok", data.Cells.Single(c => c.Id.StartsWith("w.offline")).Status);                 // the finished cell is whole
+        var offline = data.Cells.Single(c => c.Id.StartsWith("w.offline"));
+        Assert.Equal("ok", offline.Status);                 // the finished launch is whole
         var kept = data.LaunchSamples.Single(kv => kv.Key.StartsWith("w.single-stream")).Value["latency"][1].Length;
         Assert.True(kept >= 100, $"only {kept} queries of the killed launch were kept (it ran ~3 s at ~1 ms a query)");
+        var offlineLaunch1 = data.LaunchSamples[offline.Id]["latency"][1];
+
+        var (resumeCode, resumeOut, resumeErr) = BadInputCorpusTests.Perflab("run", "--resume", run, "--plain");
+        output.WriteLine(resumeOut + resumeErr);
+        Assert.Equal(0, resumeCode);
+        Assert.Contains("1 launches recorded, 3 to run", resumeOut);
+        var after = PerfLab.Results.RunFolderReader.Read(run, PerfLab.Results.ReadMode.Strict);
+        Assert.Equal("complete", after.StateWord);
+        Assert.Single(after.Manifest!.ResumedUtc);
+        Assert.Equal(4, after.Manifest.Cells.Count);        // 2 cells × 2 launches, each recorded once
+        Assert.All(after.Cells, c => Assert.Equal("ok", c.Status));
+        Assert.Equal(offlineLaunch1, after.LaunchSamples[offline.Id]["latency"][1]);   // measured before the kill: untouched
+        // The killed launch ran again from its start: its ~8 s, not its partial rows plus more; those are kept apart.
+        var ssId = after.Cells.Single(c => c.Id.StartsWith("w.single-stream")).Id;
+        var abandoned = File.ReadAllLines(Path.Combine(run, "abandoned_samples.csv"));
+        Assert.Equal(kept, abandoned.Length - 1);
+        Assert.All(abandoned.Skip(1), l => Assert.StartsWith("samples.csv," + ssId + ",1,", l));
+        Assert.Equal(2, after.LaunchSamples[ssId]["latency"].Count);
+        Assert.All(after.Cells, c => Assert.Equal(2, c.Summary.Launches!.Count));
+        // A complete run has nothing to resume.
+        var (again, againOut, _) = BadInputCorpusTests.Perflab("run", "--resume", run, "--plain");
+        Assert.Equal(0, again);
+        Assert.Contains("nothing to resume", againOut);
     }
 }
