@@ -42,7 +42,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
                 case MessageKind.Query when _sut is null:
                     return Refuse("query before load: send load first");
                 case MessageKind.Query:
-                    _costs.Exit();
+                    _costs.QueryArrived();
                     one[0] = new QuerySample(msg.Id, msg.SampleIndex);
                     _sut.IssueQuery(one, this);
                     break;
@@ -115,19 +115,20 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
             ["hugetlb_kb"] = smaps.GetValueOrDefault("Private_Hugetlb") + smaps.GetValueOrDefault("Shared_Hugetlb"),
         };
         foreach (var (k, v) in (_sut as ISutStatistics)?.Counters ?? new Dictionary<string, long>()) stats[k] = v;
+        // A Realm's counted events (an emulated one's, priced by its profile): recorded per launch, priced later by anyone.
+        if (_costs.Active) foreach (var (k, v) in _costs.Counts.ToStats()) stats[k] = v;
         return stats;
     }
 
     public void FirstToken(long queryId)
     {
-        _costs.Exit();
+        _costs.FirstTokenOut();
         Send(ChannelProtocol.FirstToken(queryId));
     }
 
     public void Complete(long queryId, int tokens, long insideNs)
     {
-        _costs.QueryCompleted(insideNs);
-        _costs.Exit();
+        _costs.QueryCompleted(insideNs, tokens);
         Send(ChannelProtocol.Complete(queryId, tokens, insideNs));
     }
 

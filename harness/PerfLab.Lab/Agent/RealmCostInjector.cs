@@ -13,6 +13,9 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
 {
     private long _peakResidentKb = PeakResidentKb();
     private readonly object _peakLock = new();
+    private long _queries, _tokens, _queryExits, _firstTokenExits, _answerExits, _ticks, _faults, _rsiCalls;
+    /// <summary>Time spent inside queries so far: the timer ticks every 1/tick_hz of it, whatever the queries' lengths.</summary>
+    private long _insideNs;
 
     public long ExitNs => exitNs;
     public bool Active => exitNs > 0 || rsiNs > 0 || faultNs > 0;
@@ -28,30 +31,61 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture, $"exit_ns={exitNs},rsi_ns={rsiNs},fault_ns={faultNs},tick_hz={tickHz:0}");
 
-    /// <summary>One exit to the host and back (a message crossing the boundary).</summary>
-    public void Exit() => Busy(exitNs);
+    /// <summary>What was counted so far, for the agent's stats (the cost model prices these: Analysis.RealmCostModel).</summary>
+    public Core.Analysis.RealmCounts Counts => new(Interlocked.Read(ref _queries), Interlocked.Read(ref _tokens), Interlocked.Read(ref _queryExits),
+        Interlocked.Read(ref _firstTokenExits), Interlocked.Read(ref _answerExits), Interlocked.Read(ref _ticks), Interlocked.Read(ref _faults),
+        Interlocked.Read(ref _rsiCalls));
+
+    /// <summary>The exit a query's arrival takes (a message crossing into the Realm).</summary>
+    public void QueryArrived()
+    {
+        Interlocked.Increment(ref _queryExits);
+        Busy(exitNs);
+    }
+
+    /// <summary>The exit a query's first token takes on its way out.</summary>
+    public void FirstTokenOut()
+    {
+        Interlocked.Increment(ref _firstTokenExits);
+        Busy(exitNs);
+    }
 
     /// <summary>One RSI call (a chunk of the payload acknowledged to the host).</summary>
-    public void RsiCall() => Busy(rsiNs);
+    public void RsiCall()
+    {
+        Interlocked.Increment(ref _rsiCalls);
+        Busy(rsiNs);
+    }
 
     /// <summary>
-    /// As a query completes: the stage-2 faults its new memory would have taken and the timer ticks a Realm would
-    /// have exited for while it ran. A Realm faults when its guest first touches guest-physical memory — reused memory
-    /// does not fault again — so growth of the peak resident size, in 4 KiB granules, counts them; a native process's
-    /// minor faults would count every malloc'd page each time and overstate them many times over.
+    /// As a query completes: the stage-2 faults its new memory would have taken, the timer ticks a Realm would have exited
+    /// for while it ran, and the exit its answer takes. A Realm faults when its guest first touches guest-physical memory —
+    /// reused memory does not fault again — so growth of the peak resident size, in 4 KiB granules, counts them; a native
+    /// process's minor faults would count every malloc'd page each time and overstate them many times over. Ticks come
+    /// from the time spent inside queries so far, so a query shorter than a tick period still carries its share (a 3 ms
+    /// query at 250 Hz takes a tick three times in four), as a real timer would.
     /// </summary>
-    public void QueryCompleted(long insideNs)
+    public void QueryCompleted(long insideNs, int tokens)
     {
-        if (faultNs <= 0 && exitNs <= 0) return;
-        long newGranules;
+        Interlocked.Increment(ref _queries);
+        Interlocked.Add(ref _tokens, Math.Max(0, tokens));
+        long newGranules, ticks = 0;
         lock (_peakLock)
         {
             var peak = PeakResidentKb();
             newGranules = Math.Max(0, peak - _peakResidentKb) / 4;
             _peakResidentKb = Math.Max(peak, _peakResidentKb);
+            if (tickHz > 0)
+            {
+                var before = (long)(_insideNs * tickHz / 1e9);
+                _insideNs += Math.Max(0, insideNs);
+                ticks = (long)(_insideNs * tickHz / 1e9) - before;
+            }
         }
-        var ticks = tickHz > 0 ? (long)(insideNs * tickHz / 1e9) : 0;
-        Busy(newGranules * faultNs + ticks * exitNs);
+        Interlocked.Add(ref _faults, newGranules);
+        Interlocked.Add(ref _ticks, ticks);
+        Interlocked.Increment(ref _answerExits);
+        Busy(newGranules * faultNs + ticks * exitNs + exitNs);
     }
 
     /// <summary>What loading touched was faulted in during the launch: from here on only growth is charged.</summary>

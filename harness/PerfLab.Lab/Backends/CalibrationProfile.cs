@@ -15,7 +15,8 @@ public sealed record CalibrationProfile(string Name, string Source, double ExitU
     public static CalibrationProfile Load(string name)
     {
         var dir = Environment.GetEnvironmentVariable("PERFLAB_PROFILES") is { Length: > 0 } d ? d : FindProfiles();
-        var path = Path.Combine(dir, name + ".yaml");
+        // A path to a profile file is taken as it is (perflab project --profile my.yaml); a name is looked up in the folder.
+        var path = name.EndsWith(".yaml", StringComparison.Ordinal) && File.Exists(name) ? name : Path.Combine(dir, name + ".yaml");
         if (!File.Exists(path))
         {
             var valid = Directory.Exists(dir) ? string.Join(", ", Directory.GetFiles(dir, "*.yaml").Select(Path.GetFileNameWithoutExtension)) : "(none)";

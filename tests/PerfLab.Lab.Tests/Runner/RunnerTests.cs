@@ -130,7 +130,7 @@ public class RunnerTests
         var (native, emulated, runner) = Make();
         var suite = SuiteLoader.Parse(Yaml, "fake.yaml");
         Assert.Equal(Suite.DefaultRepetitions, suite.Repetitions);
-        var outcome = runner.Run(suite, scratch.Runs, new PlainProgress(TextWriter.Null), default);
+        var outcome = runner.Run(suite, scratch.Runs, new PlainProgress(TextWriter.Null), default, repetitions: 3);
 
         // A B C A B C: every cell's first launch before any cell's second, so slow drift of the host hits all alike.
         var a = suite.Cells.Single(c => c.Workload.Name == "a" && c.Realm.Platform == Platform.CcaEmulated).Id;
@@ -168,7 +168,7 @@ public class RunnerTests
             scenarios: [{type: single-stream, min_queries: 100, min_duration_s: 0}]
             matrix: {platform: native}
             """;
-        var outcome = runner.Run(SuiteLoader.Parse(one, "one.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default);
+        var outcome = runner.Run(SuiteLoader.Parse(one, "one.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default, repetitions: 3);
         var cell = outcome.Cells.Single();
         Assert.Contains("launch 2 of 3: host busy", cell.Disturbed);
         var side = GateSides.FromRun(RunFolderReader.Read(outcome.FolderPath, ReadMode.Strict)).Input;
@@ -179,7 +179,7 @@ public class RunnerTests
         // Two of three disturbed: too few quiet launches to judge; the cell is disturbed and never judged.
         var two = new SuiteRunner([native], new RunContext(FakeRealmBackend.FakeHost(), new Dictionary<string, string>(),
             new PerfLab.Core.LoadGen.VirtualWait(clock), clock) { Interference = new BusyOnWindows(clock, busy: [1, 3]) })
-            .Run(SuiteLoader.Parse(one, "one.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default);
+            .Run(SuiteLoader.Parse(one, "one.yaml"), scratch.Runs, new PlainProgress(TextWriter.Null), default, repetitions: 3);
         var side2 = GateSides.FromRun(RunFolderReader.Read(two.FolderPath, ReadMode.Strict)).Input;
         Assert.Contains("launch 1 of 3", side2.Disturbed.Single().Value);
         Assert.Equal(3, side2.Cells.Single().Value["latency"].Count);

@@ -1,0 +1,87 @@
+using System.Globalization;
+
+namespace PerfLab.Core.Analysis;
+
+/// <summary>
+/// What drives a Realm's cost, counted inside the Realm (the agent) during one launch's load: the exits it made by cause,
+/// the timer ticks it would exit for, its stage-2 faults (first touch of a granule after load), its RSI calls (payload
+/// chunks over the shared buffer, at load) and the queries and tokens they served. Counts are measurements whatever the
+/// platform: on cca-emulated they are the events the agent paid for, on a real Realm the ones it made.
+/// </summary>
+public sealed record RealmCounts(long Queries, long Tokens, long QueryExits, long FirstTokenExits, long AnswerExits, long TimerTicks,
+    long Stage2Faults, long RsiCalls)
+{
+    /// <summary>The agent's stats keys, as recorded in a cell's effective settings (source "agent").</summary>
+    public static readonly IReadOnlyList<string> Keys =
+        ["realm_queries", "realm_tokens", "realm_exits_query", "realm_exits_first_token", "realm_exits_answer", "realm_timer_ticks", "realm_stage2_faults", "realm_rsi_calls"];
+
+    public IReadOnlyDictionary<string, long> ToStats() => new Dictionary<string, long>
+    {
+        [Keys[0]] = Queries, [Keys[1]] = Tokens, [Keys[2]] = QueryExits, [Keys[3]] = FirstTokenExits, [Keys[4]] = AnswerExits,
+        [Keys[5]] = TimerTicks, [Keys[6]] = Stage2Faults, [Keys[7]] = RsiCalls,
+    };
+
+    /// <summary>The counts in one launch's agent settings, or null when the agent counted none (not a Realm cell, or an older run).</summary>
+    public static RealmCounts? FromSettings(IReadOnlyDictionary<string, string> settings)
+    {
+        var v = new long[Keys.Count];
+        for (var i = 0; i < Keys.Count; i++)
+        {
+            if (!settings.TryGetValue(Keys[i], out var s) || !long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out v[i]) || v[i] < 0)
+                return null;
+        }
+        return new RealmCounts(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+    }
+
+    public RealmCounts Add(RealmCounts o) => new(Queries + o.Queries, Tokens + o.Tokens, QueryExits + o.QueryExits, FirstTokenExits + o.FirstTokenExits,
+        AnswerExits + o.AnswerExits, TimerTicks + o.TimerTicks, Stage2Faults + o.Stage2Faults, RsiCalls + o.RsiCalls);
+
+    /// <summary>Tokens after each query's first: what TPOT divides by.</summary>
+    public long DecodeTokens => Math.Max(0, Tokens - Queries);
+}
+
+/// <summary>The price of each counted event, from a named calibration profile, with where the prices come from.</summary>
+public sealed record RealmPrices(string Profile, string Source, double ExitUs, double RsiCallUs, double FaultUs, double TickHz);
+
+/// <summary>
+/// One term of a Realm's overhead: what was counted, its price, and what it adds to a query's time to first token, to
+/// each decode token (TPOT) and to a query's latency, in microseconds (launch terms in LaunchMs instead).
+/// </summary>
+public sealed record CostTerm(string Term, string Counted, long Count, string Per, double PriceUs, double TtftUs, double TpotUs, double LatencyUs, double LaunchMs);
+
+/// <summary>
+/// Prices a launch's counts. Where each event lands follows the agent's timeline: the exit for a query's arrival and the
+/// one for its first token come before the first token (TTFT); the exit for its answer, and the ticks and faults charged
+/// when it completes, come after it, in the decode span that TPOT divides by (tokens − 1 per query). RSI calls happen
+/// while the payload loads, before any query: a launch term. Per-query and per-token figures are means over the launch
+/// (totals divided by queries or decode tokens), to set beside measured medians; that difference is part of the gap.
+/// </summary>
+public static class RealmCostModel
+{
+    public static IReadOnlyList<CostTerm> Decompose(RealmCounts c, RealmPrices p)
+    {
+        double perQuery = c.Queries > 0 ? 1.0 / c.Queries : 0, perToken = c.DecodeTokens > 0 ? 1.0 / c.DecodeTokens : 0;
+        var inExits = c.QueryExits + c.FirstTokenExits;
+        var tickCost = c.TimerTicks * p.ExitUs;
+        var faultCost = c.Stage2Faults * p.FaultUs;
+        var answerCost = c.AnswerExits * p.ExitUs;
+        return
+        [
+            new("exits: query in, first token out", "exits", inExits, "query", p.ExitUs, inExits * p.ExitUs * perQuery, 0, inExits * p.ExitUs * perQuery, 0),
+            new("exits: answer out", "exits", c.AnswerExits, "query", p.ExitUs, 0, answerCost * perToken, answerCost * perQuery, 0),
+            new($"exits: timer ticks at {p.TickHz.ToString("0.#", CultureInfo.InvariantCulture)} Hz", "ticks", c.TimerTicks, "token", p.ExitUs,
+                0, tickCost * perToken, tickCost * perQuery, 0),
+            new("stage-2 faults (4 KiB granules first touched after load)", "faults", c.Stage2Faults, "token", p.FaultUs, 0, faultCost * perToken, faultCost * perQuery, 0),
+            new("RSI calls (payload chunks over the shared buffer)", "calls", c.RsiCalls, "launch", p.RsiCallUs, 0, 0, 0, c.RsiCalls * p.RsiCallUs / 1000),
+        ];
+    }
+
+    /// <summary>The modelled total of a decomposition on one figure (ttft, tpot, latency), in microseconds.</summary>
+    public static double Total(IReadOnlyList<CostTerm> terms, string metric) => metric switch
+    {
+        "ttft" => terms.Sum(t => t.TtftUs),
+        "tpot" => terms.Sum(t => t.TpotUs),
+        "latency" => terms.Sum(t => t.LatencyUs),
+        _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "ttft, tpot or latency"),
+    };
+}

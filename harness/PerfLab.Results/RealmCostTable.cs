@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Text;
+using PerfLab.Core.Analysis;
+using PerfLab.Results.Schema;
+
+namespace PerfLab.Results;
+
+/// <summary>A measured overhead against the baseline cell, in microseconds, with its interval.</summary>
+public sealed record MeasuredOverhead(double Us, double LowerUs, double UpperUs, string Basis);
+
+/// <summary>One Realm cell's overhead, term by term: counts summed over its ok launches, priced, beside what was measured.</summary>
+/// <param name="Repriced">true when the prices are not the ones the cell ran with: every modelled figure is then projected</param>
+public sealed record CellCosts(string CellId, string? BaselineCell, RealmPrices Prices, bool Repriced, RealmCounts Counts, int Launches,
+    IReadOnlyList<CostTerm> Terms, IReadOnlyDictionary<string, MeasuredOverhead> Measured)
+{
+    public double Modelled(string metric) => RealmCostModel.Total(Terms, metric);
+
+    /// <summary>Measured − modelled: what the cost model does not capture (real mechanics, side effects, noise).</summary>
+    public double? GapUs(string metric) => Measured.TryGetValue(metric, out var m) ? m.Us - Modelled(metric) : null;
+}
+
+/// <summary>
+/// The decomposition of every Realm cell of a run that counted its events (Analysis.RealmCostModel), under the prices it
+/// ran with or under another profile's: what `perflab project` prints and the report shows.
+/// </summary>
+public static class RealmCostTable
+{
+    public static readonly IReadOnlyList<string> Figures = ["ttft", "tpot", "latency"];
+
+    /// <param name="prices">another profile's prices (a projection); null: each cell's own, from its effective settings</param>
+    public static IReadOnlyList<CellCosts> For(RunData run, RealmPrices? prices = null)
+    {
+        var list = new List<CellCosts>();
+        if (run.Manifest is null) return list;
+        var byId = run.Cells.ToDictionary(c => c.Id);
+        foreach (var launches in run.Manifest.LaunchesByCell)
+        {
+            var ok = launches.Where(l => l.Status == "ok").ToList();
+            var counts = ok.Select(l => RealmCounts.FromSettings(Agent(l.EffectiveRealm))).Where(c => c != null).Select(c => c!).ToList();
+            if (counts.Count == 0 || !byId.TryGetValue(launches.Key, out var cell)) continue;
+            var own = OwnPrices(ok[0].EffectiveRealm);
+            var p = prices ?? own;
+            if (p is null) continue;
+            var total = counts.Aggregate((a, b) => a.Add(b));
+            list.Add(new CellCosts(cell.Id, cell.BaselineCell, p, prices != null && prices != own, total, counts.Count,
+                RealmCostModel.Decompose(total, p), MeasuredOf(cell, cell.BaselineCell is { } b ? byId.GetValueOrDefault(b) : null)));
+        }
+        return list;
+    }
+
+    private static Dictionary<string, string> Agent(Core.Results.EffectiveRealm e) =>
+        e.All.Where(kv => kv.Key.StartsWith("agent.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key["agent.".Length..], kv => kv.Value);
+
+    /// <summary>The prices a cell ran with, from its recorded calibration (profile, source, and the costs the agent was given).</summary>
+    public static RealmPrices? OwnPrices(Core.Results.EffectiveRealm e)
+    {
+        var name = e.All.FirstOrDefault(kv => kv.Key == "calibration_profile").Value;
+        var costs = e.All.FirstOrDefault(kv => kv.Key == "calibration_costs").Value;
+        if (name is null || costs is null) return null;
+        var kv = costs.Split(',').Select(x => x.Split('=')).Where(x => x.Length == 2)
+            .ToDictionary(x => x[0], x => double.TryParse(x[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN);
+        double Get(string k) => kv.GetValueOrDefault(k, double.NaN);
+        var p = new RealmPrices(name, e.All.FirstOrDefault(x => x.Key == "calibration_source").Value ?? "?", Get("exit_ns") / 1000, Get("rsi_ns") / 1000,
+            Get("fault_ns") / 1000, Get("tick_hz"));
+        return double.IsFinite(p.ExitUs + p.RsiCallUs + p.FaultUs + p.TickHz) ? p : null;
+    }
+
+    private static Dictionary<string, MeasuredOverhead> MeasuredOf(CellData cell, CellData? baseline)
+    {
+        var d = new Dictionary<string, MeasuredOverhead>();
+        if (baseline?.Result?.Metrics is not { } bm) return d;
+        foreach (var o in cell.Overheads)
+        {
+            if (!Figures.Contains(o.Metric) || !bm.TryGetValue(o.Metric, out var dist)) continue;
+            var us = dist.Median.Value / 1000;   // ns → µs; the overhead is relative to the baseline's median
+            d[o.Metric] = new MeasuredOverhead(us * o.Pct / 100, us * o.PctLower / 100, us * o.PctUpper / 100, o.Basis);
+        }
+        return d;
+    }
+
+    public static string ToMarkdown(IReadOnlyList<CellCosts> cells)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        foreach (var c in cells)
+        {
+            var evidence = c.Repriced ? "projected" : "derived";
+            sb.AppendLine(string.Create(ci, $"### `{c.CellId}`: {c.Prices.Profile} ({(c.Repriced ? "re-priced, projected" : "the prices it ran with")})"));
+            sb.AppendLine();
+            sb.AppendLine(string.Create(ci, $"Prices from {c.Prices.Source}: exit {c.Prices.ExitUs:0.###} µs, RSI call {c.Prices.RsiCallUs:0.###} µs, " +
+                                            $"stage-2 fault {c.Prices.FaultUs:0.###} µs, timer {c.Prices.TickHz:0.#} Hz. Counts (measured, {c.Launches} launch(es)): " +
+                                            $"{c.Counts.Queries} queries, {c.Counts.Tokens} tokens."));
+            sb.AppendLine();
+            sb.AppendLine($"| term | count (measured) | price µs | TTFT µs ({evidence}) | TPOT µs ({evidence}) | latency µs ({evidence}) | launch ms ({evidence}) |");
+            sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var t in c.Terms)
+                sb.AppendLine(string.Create(ci, $"| {t.Term} | {t.Count} | {t.PriceUs:0.###} | {t.TtftUs:0.##} | {t.TpotUs:0.###} | {t.LatencyUs:0.##} | {t.LaunchMs:0.###} |"));
+            sb.AppendLine(string.Create(ci, $"| **modelled total** | | | **{c.Modelled("ttft"):0.##}** | **{c.Modelled("tpot"):0.###}** | **{c.Modelled("latency"):0.##}** | **{c.Terms.Sum(t => t.LaunchMs):0.###}** |"));
+            if (!c.Repriced && c.Measured.Count > 0)
+            {
+                string M(string f) => c.Measured.TryGetValue(f, out var m) ? string.Create(ci, $"{m.Us:0.##} [{m.LowerUs:0.##}, {m.UpperUs:0.##}]") : "–";
+                string G(string f) => c.GapUs(f) is { } g ? string.Create(ci, $"{g:+0.##;-0.##;0}") : "–";
+                sb.AppendLine($"| measured overhead vs `{c.BaselineCell}` (measured) | | | {M("ttft")} | {M("tpot")} | {M("latency")} | |");
+                sb.AppendLine($"| gap: measured − modelled (what the model does not capture) | | | {G("ttft")} | {G("tpot")} | {G("latency")} | |");
+            }
+            sb.AppendLine();
+        }
+        return sb.ToString();
+    }
+}

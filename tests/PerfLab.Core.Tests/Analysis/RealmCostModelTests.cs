@@ -1,0 +1,40 @@
+using PerfLab.Core.Analysis;
+
+namespace PerfLab.Core.Tests.Analysis;
+
+/// <summary>The cost model's arithmetic on counts given by hand: where each counted event lands and what it costs.</summary>
+public class RealmCostModelTests
+{
+    private static readonly RealmPrices Prices = new("p", "a test", ExitUs: 10, RsiCallUs: 2, FaultUs: 3, TickHz: 250);
+
+    [Fact]
+    public void Each_term_lands_where_the_agent_pays_it()
+    {
+        // 100 queries of 16 tokens: 1500 decode tokens; 90 ticks, 300 faults, 50 RSI calls at load.
+        var c = new RealmCounts(Queries: 100, Tokens: 1600, QueryExits: 100, FirstTokenExits: 100, AnswerExits: 100, TimerTicks: 90,
+            Stage2Faults: 300, RsiCalls: 50);
+        var terms = RealmCostModel.Decompose(c, Prices);
+        Assert.Equal(20, RealmCostModel.Total(terms, "ttft"), 9);                           // 2 exits before the first token
+        Assert.Equal((100 * 10 + 90 * 10 + 300 * 3) / 1500.0, RealmCostModel.Total(terms, "tpot"), 9);
+        Assert.Equal((300 * 10 + 90 * 10 + 300 * 3) / 100.0, RealmCostModel.Total(terms, "latency"), 9);
+        Assert.Equal(0.1, terms.Sum(t => t.LaunchMs), 9);                                  // 50 calls × 2 µs
+        Assert.Contains(terms, t => t.Term.Contains("250 Hz") && t.Count == 90);
+        Assert.Throws<ArgumentOutOfRangeException>(() => RealmCostModel.Total(terms, "throughput"));
+    }
+
+    [Fact]
+    public void Counts_read_back_from_settings_and_add_up_and_a_missing_count_is_none()
+    {
+        var c = new RealmCounts(3, 48, 3, 3, 3, 2, 7, 0);
+        var settings = c.ToStats().ToDictionary(kv => kv.Key, kv => kv.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(c, RealmCounts.FromSettings(settings));
+        Assert.Equal(c with { Queries = 6, Tokens = 96, QueryExits = 6, FirstTokenExits = 6, AnswerExits = 6, TimerTicks = 4, Stage2Faults = 14 }, c.Add(c));
+        settings.Remove("realm_timer_ticks");
+        Assert.Null(RealmCounts.FromSettings(settings));
+        Assert.Null(RealmCounts.FromSettings(new Dictionary<string, string>(c.ToStats().ToDictionary(kv => kv.Key, _ => "-1"))));
+        // No queries served: no per-query or per-token figure is invented.
+        var idle = RealmCostModel.Decompose(new RealmCounts(0, 0, 0, 0, 0, 0, 0, 5), Prices);
+        Assert.Equal(0, RealmCostModel.Total(idle, "tpot"));
+        Assert.Equal(0.01, idle.Sum(t => t.LaunchMs), 9);
+    }
+}
