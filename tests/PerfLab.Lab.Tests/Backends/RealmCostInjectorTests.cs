@@ -24,3 +24,21 @@ public class RealmCostInjectorTests
         Assert.False(injector.Active);
     }
 }
+
+/// <summary>Every profile the lab ships loads: article-claims did not (its source had an unquoted "): "), which skipped every cell priced by it.</summary>
+public class CalibrationProfileTests
+{
+    [Fact]
+    public void Every_shipped_profile_loads_and_names_its_source()
+    {
+        var dir = PerfLab.Lab.Os.RepoPaths.FindUpwards(Path.Combine("bench", "profiles"))!;
+        var names = Directory.GetFiles(dir, "*.yaml").Select(Path.GetFileNameWithoutExtension).ToList();
+        Assert.Contains("article-claims", names);
+        Assert.All(names, n =>
+        {
+            var p = PerfLab.Lab.Backends.CalibrationProfile.Load(n!);
+            Assert.Equal(n, p.Name);
+            Assert.False(string.IsNullOrWhiteSpace(p.Source));
+        });
+    }
+}
