@@ -127,6 +127,13 @@ public static class TcoCommand
             }
             var r = TcoModel.Compute(inputs);
             var pool = poolInputs is null ? null : WarmPool.Size(poolInputs);
+            // A rate typed in is a claim: set it against what the bandwidth allows at this concurrency, when one is given.
+            if (ev == Evidence.Given && p.GetValue(bandwidth) is { } claimBw && rate is { } claimed)
+            {
+                var check = DecodeLimit.Check(m, p.GetValue(dtype)!, p.GetValue(context), claimBw, claimed);
+                if (check.BatchNeeded is not { } need || need > p.GetValue(concurrency))
+                    stderr.WriteLine($"warning: --tokens-per-s {claimed} at --concurrency {p.GetValue(concurrency)} exceeds what {claimBw} GB/s allows: {check.Verdict}");
+            }
             if (p.GetValue(json))
             {
                 stdout.WriteLine(JsonSerializer.Serialize(new { inputs, result = r, tokens_basis = tokensBasis, overhead_basis = overheadBasis, projection_inputs = projectionInputs, projection,
