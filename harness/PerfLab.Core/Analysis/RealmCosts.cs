@@ -15,10 +15,15 @@ public sealed record RealmCounts(long Queries, long Tokens, long QueryExits, lon
     public static readonly IReadOnlyList<string> Keys =
         ["realm_queries", "realm_tokens", "realm_exits_query", "realm_exits_first_token", "realm_exits_answer", "realm_timer_ticks", "realm_stage2_faults", "realm_rsi_calls"];
 
+    /// <summary>Of the timer ticks, those that fell due before a query's first token (TTFT's share); the rest after it.</summary>
+    public long TicksBeforeFirstToken { get; init; }
+
+    private const string TicksBeforeKey = "realm_timer_ticks_first_token";
+
     public IReadOnlyDictionary<string, long> ToStats() => new Dictionary<string, long>
     {
         [Keys[0]] = Queries, [Keys[1]] = Tokens, [Keys[2]] = QueryExits, [Keys[3]] = FirstTokenExits, [Keys[4]] = AnswerExits,
-        [Keys[5]] = TimerTicks, [Keys[6]] = Stage2Faults, [Keys[7]] = RsiCalls,
+        [Keys[5]] = TimerTicks, [Keys[6]] = Stage2Faults, [Keys[7]] = RsiCalls, [TicksBeforeKey] = TicksBeforeFirstToken,
     };
 
     /// <summary>The counts in one launch's agent settings, or null when the agent counted none (not a Realm cell, or an older run).</summary>
@@ -30,11 +35,16 @@ public sealed record RealmCounts(long Queries, long Tokens, long QueryExits, lon
             if (!settings.TryGetValue(Keys[i], out var s) || !long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out v[i]) || v[i] < 0)
                 return null;
         }
-        return new RealmCounts(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+        // Absent in runs before ticks were paid at the first token: all their ticks were paid at completion.
+        var before = settings.TryGetValue(TicksBeforeKey, out var b) && long.TryParse(b, NumberStyles.Integer, CultureInfo.InvariantCulture, out var t) && t >= 0 && t <= v[5] ? t : 0;
+        return new RealmCounts(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]) { TicksBeforeFirstToken = before };
     }
 
     public RealmCounts Add(RealmCounts o) => new(Queries + o.Queries, Tokens + o.Tokens, QueryExits + o.QueryExits, FirstTokenExits + o.FirstTokenExits,
-        AnswerExits + o.AnswerExits, TimerTicks + o.TimerTicks, Stage2Faults + o.Stage2Faults, RsiCalls + o.RsiCalls);
+        AnswerExits + o.AnswerExits, TimerTicks + o.TimerTicks, Stage2Faults + o.Stage2Faults, RsiCalls + o.RsiCalls)
+    {
+        TicksBeforeFirstToken = TicksBeforeFirstToken + o.TicksBeforeFirstToken,
+    };
 
     /// <summary>Tokens after each query's first: what TPOT divides by.</summary>
     public long DecodeTokens => Math.Max(0, Tokens - Queries);
@@ -50,9 +60,10 @@ public sealed record RealmPrices(string Profile, string Source, double ExitUs, d
 public sealed record CostTerm(string Term, string Counted, long Count, string Per, double PriceUs, double TtftUs, double TpotUs, double LatencyUs, double LaunchMs);
 
 /// <summary>
-/// Prices a launch's counts. Where each event lands follows the agent's timeline: the exit for a query's arrival and the
-/// one for its first token come before the first token (TTFT); the exit for its answer, and the ticks and faults charged
-/// when it completes, come after it, in the decode span that TPOT divides by (tokens − 1 per query). RSI calls happen
+/// Prices a launch's counts. Where each event lands follows the agent's timeline: the exit for a query's arrival, the one
+/// for its first token and the timer ticks that fell due before it come before the first token (TTFT); the exit for its
+/// answer, the ticks after the first token and the faults charged when it completes come in the decode span that TPOT
+/// divides by (tokens − 1 per query). RSI calls happen
 /// while the payload loads, before any query: a launch term. Per-query and per-token figures are means over the launch
 /// (totals divided by queries or decode tokens), to set beside measured medians; that difference is part of the gap.
 /// </summary>
@@ -62,15 +73,19 @@ public static class RealmCostModel
     {
         double perQuery = c.Queries > 0 ? 1.0 / c.Queries : 0, perToken = c.DecodeTokens > 0 ? 1.0 / c.DecodeTokens : 0;
         var inExits = c.QueryExits + c.FirstTokenExits;
-        var tickCost = c.TimerTicks * p.ExitUs;
+        var ticksAfter = c.TimerTicks - c.TicksBeforeFirstToken;
+        var tickBeforeCost = c.TicksBeforeFirstToken * p.ExitUs;
+        var tickCost = ticksAfter * p.ExitUs;
+        var hz = p.TickHz.ToString("0.#", CultureInfo.InvariantCulture);
         var faultCost = c.Stage2Faults * p.FaultUs;
         var answerCost = c.AnswerExits * p.ExitUs;
         return
         [
             new("exits: query in, first token out", "exits", inExits, "query", p.ExitUs, inExits * p.ExitUs * perQuery, 0, inExits * p.ExitUs * perQuery, 0),
             new("exits: answer out", "exits", c.AnswerExits, "query", p.ExitUs, 0, answerCost * perToken, answerCost * perQuery, 0),
-            new($"exits: timer ticks at {p.TickHz.ToString("0.#", CultureInfo.InvariantCulture)} Hz", "ticks", c.TimerTicks, "token", p.ExitUs,
-                0, tickCost * perToken, tickCost * perQuery, 0),
+            new($"exits: timer ticks at {hz} Hz before the first token", "ticks", c.TicksBeforeFirstToken, "query", p.ExitUs,
+                tickBeforeCost * perQuery, 0, tickBeforeCost * perQuery, 0),
+            new($"exits: timer ticks at {hz} Hz after it", "ticks", ticksAfter, "token", p.ExitUs, 0, tickCost * perToken, tickCost * perQuery, 0),
             new("stage-2 faults (4 KiB granules first touched after load)", "faults", c.Stage2Faults, "token", p.FaultUs, 0, faultCost * perToken, faultCost * perQuery, 0),
             new("RSI calls (payload chunks over the shared buffer)", "calls", c.RsiCalls, "launch", p.RsiCallUs, 0, 0, 0, c.RsiCalls * p.RsiCallUs / 1000),
         ];

@@ -128,7 +128,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
 
     public void Complete(long queryId, int tokens, long insideNs)
     {
-        _costs.QueryCompleted(insideNs, tokens);
+        _costs.QueryCompleted(tokens);
         Send(ChannelProtocol.Complete(queryId, tokens, insideNs));
     }
 

@@ -13,9 +13,14 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
 {
     private long _peakResidentKb = PeakResidentKb();
     private readonly object _peakLock = new();
-    private long _queries, _tokens, _queryExits, _firstTokenExits, _answerExits, _ticks, _faults, _rsiCalls;
-    /// <summary>Time spent inside queries so far: the timer ticks every 1/tick_hz of it, whatever the queries' lengths.</summary>
-    private long _insideNs;
+    private long _queries, _tokens, _queryExits, _firstTokenExits, _answerExits, _ticks, _ticksBeforeFirstToken, _faults, _rsiCalls;
+    /// <summary>
+    /// The Realm's busy time so far (wall time while at least one query is in flight, the exits' own time included): the
+    /// timer ticks every 1/tick_hz of it, and each tick due is paid at the next crossing, before the first token or with
+    /// the answer — where a real Realm would have taken it, rather than all at the end.
+    /// </summary>
+    private long _busyNs, _busyMarkNs, _ticksPaid;
+    private int _inFlight;
 
     public long ExitNs => exitNs;
     public bool Active => exitNs > 0 || rsiNs > 0 || faultNs > 0;
@@ -34,20 +39,41 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
     /// <summary>What was counted so far, for the agent's stats (the cost model prices these: Analysis.RealmCostModel).</summary>
     public Core.Analysis.RealmCounts Counts => new(Interlocked.Read(ref _queries), Interlocked.Read(ref _tokens), Interlocked.Read(ref _queryExits),
         Interlocked.Read(ref _firstTokenExits), Interlocked.Read(ref _answerExits), Interlocked.Read(ref _ticks), Interlocked.Read(ref _faults),
-        Interlocked.Read(ref _rsiCalls));
+        Interlocked.Read(ref _rsiCalls)) { TicksBeforeFirstToken = Interlocked.Read(ref _ticksBeforeFirstToken) };
 
-    /// <summary>The exit a query's arrival takes (a message crossing into the Realm).</summary>
+    /// <summary>The exit a query's arrival takes (a message crossing into the Realm); the Realm is busy from here.</summary>
     public void QueryArrived()
     {
+        lock (_peakLock)
+        {
+            Settle();
+            _inFlight++;
+        }
         Interlocked.Increment(ref _queryExits);
         Busy(exitNs);
     }
 
-    /// <summary>The exit a query's first token takes on its way out.</summary>
+    /// <summary>The exit a query's first token takes on its way out, with the timer ticks that fell due before it.</summary>
     public void FirstTokenOut()
     {
+        long ticks;
+        lock (_peakLock) ticks = Settle();
         Interlocked.Increment(ref _firstTokenExits);
-        Busy(exitNs);
+        Interlocked.Add(ref _ticks, ticks);
+        Interlocked.Add(ref _ticksBeforeFirstToken, ticks);
+        Busy(exitNs + ticks * exitNs);
+    }
+
+    /// <summary>Adds the busy time since the last mark and returns the ticks that fell due in it (call under the lock).</summary>
+    private long Settle()
+    {
+        var now = clock.NowNs();
+        if (_inFlight > 0) _busyNs += now - _busyMarkNs;
+        _busyMarkNs = now;
+        if (tickHz <= 0) return 0;
+        var due = (long)(_busyNs * tickHz / 1e9) - _ticksPaid;
+        _ticksPaid += due;
+        return due;
     }
 
     /// <summary>One RSI call (a chunk of the payload acknowledged to the host).</summary>
@@ -58,29 +84,23 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
     }
 
     /// <summary>
-    /// As a query completes: the stage-2 faults its new memory would have taken, the timer ticks a Realm would have exited
-    /// for while it ran, and the exit its answer takes. A Realm faults when its guest first touches guest-physical memory —
+    /// As a query completes: the stage-2 faults its new memory would have taken, the timer ticks that fell due since the
+    /// last crossing, and the exit its answer takes. A Realm faults when its guest first touches guest-physical memory —
     /// reused memory does not fault again — so growth of the peak resident size, in 4 KiB granules, counts them; a native
-    /// process's minor faults would count every malloc'd page each time and overstate them many times over. Ticks come
-    /// from the time spent inside queries so far, so a query shorter than a tick period still carries its share (a 3 ms
-    /// query at 250 Hz takes a tick three times in four), as a real timer would.
+    /// process's minor faults would count every malloc'd page each time and overstate them many times over.
     /// </summary>
-    public void QueryCompleted(long insideNs, int tokens)
+    public void QueryCompleted(int tokens)
     {
         Interlocked.Increment(ref _queries);
         Interlocked.Add(ref _tokens, Math.Max(0, tokens));
-        long newGranules, ticks = 0;
+        long newGranules, ticks;
         lock (_peakLock)
         {
             var peak = PeakResidentKb();
             newGranules = Math.Max(0, peak - _peakResidentKb) / 4;
             _peakResidentKb = Math.Max(peak, _peakResidentKb);
-            if (tickHz > 0)
-            {
-                var before = (long)(_insideNs * tickHz / 1e9);
-                _insideNs += Math.Max(0, insideNs);
-                ticks = (long)(_insideNs * tickHz / 1e9) - before;
-            }
+            ticks = Settle();
+            _inFlight = Math.Max(0, _inFlight - 1);
         }
         Interlocked.Add(ref _faults, newGranules);
         Interlocked.Add(ref _ticks, ticks);

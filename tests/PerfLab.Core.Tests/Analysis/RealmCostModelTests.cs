@@ -10,25 +10,30 @@ public class RealmCostModelTests
     [Fact]
     public void Each_term_lands_where_the_agent_pays_it()
     {
-        // 100 queries of 16 tokens: 1500 decode tokens; 90 ticks, 300 faults, 50 RSI calls at load.
+        // 100 queries of 16 tokens: 1500 decode tokens; 90 ticks (20 of them before first tokens), 300 faults, 50 RSI calls at load.
         var c = new RealmCounts(Queries: 100, Tokens: 1600, QueryExits: 100, FirstTokenExits: 100, AnswerExits: 100, TimerTicks: 90,
-            Stage2Faults: 300, RsiCalls: 50);
+            Stage2Faults: 300, RsiCalls: 50) { TicksBeforeFirstToken = 20 };
         var terms = RealmCostModel.Decompose(c, Prices);
-        Assert.Equal(20, RealmCostModel.Total(terms, "ttft"), 9);                           // 2 exits before the first token
-        Assert.Equal((100 * 10 + 90 * 10 + 300 * 3) / 1500.0, RealmCostModel.Total(terms, "tpot"), 9);
+        Assert.Equal(20 + 20 * 10 / 100.0, RealmCostModel.Total(terms, "ttft"), 9);        // 2 exits and 0.2 ticks before the first token
+        Assert.Equal((100 * 10 + 70 * 10 + 300 * 3) / 1500.0, RealmCostModel.Total(terms, "tpot"), 9);
         Assert.Equal((300 * 10 + 90 * 10 + 300 * 3) / 100.0, RealmCostModel.Total(terms, "latency"), 9);
         Assert.Equal(0.1, terms.Sum(t => t.LaunchMs), 9);                                  // 50 calls × 2 µs
-        Assert.Contains(terms, t => t.Term.Contains("250 Hz") && t.Count == 90);
+        Assert.Contains(terms, t => t.Term.Contains("250 Hz before") && t.Count == 20);
+        Assert.Contains(terms, t => t.Term.Contains("250 Hz after") && t.Count == 70);
         Assert.Throws<ArgumentOutOfRangeException>(() => RealmCostModel.Total(terms, "throughput"));
     }
 
     [Fact]
     public void Counts_read_back_from_settings_and_add_up_and_a_missing_count_is_none()
     {
-        var c = new RealmCounts(3, 48, 3, 3, 3, 2, 7, 0);
+        var c = new RealmCounts(3, 48, 3, 3, 3, 2, 7, 0) { TicksBeforeFirstToken = 1 };
         var settings = c.ToStats().ToDictionary(kv => kv.Key, kv => kv.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(c, RealmCounts.FromSettings(settings));
-        Assert.Equal(c with { Queries = 6, Tokens = 96, QueryExits = 6, FirstTokenExits = 6, AnswerExits = 6, TimerTicks = 4, Stage2Faults = 14 }, c.Add(c));
+        Assert.Equal(c with { Queries = 6, Tokens = 96, QueryExits = 6, FirstTokenExits = 6, AnswerExits = 6, TimerTicks = 4, Stage2Faults = 14, TicksBeforeFirstToken = 2 },
+            c.Add(c));
+        // A run from before ticks were split paid them all at completion: none before the first token.
+        settings.Remove("realm_timer_ticks_first_token");
+        Assert.Equal(0, RealmCounts.FromSettings(settings)!.TicksBeforeFirstToken);
         settings.Remove("realm_timer_ticks");
         Assert.Null(RealmCounts.FromSettings(settings));
         Assert.Null(RealmCounts.FromSettings(new Dictionary<string, string>(c.ToStats().ToDictionary(kv => kv.Key, _ => "-1"))));
