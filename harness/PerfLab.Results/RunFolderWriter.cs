@@ -34,13 +34,14 @@ public sealed class RunFolderWriter : IDisposable
     public string Path { get; }
     public string RunId { get; }
 
-    private RunFolderWriter(string path, string runId, Suite suite, int repetitions, RunManifest manifest)
+    /// <param name="lockStream">the folder's lock, already held: nothing in the folder is touched before it is</param>
+    private RunFolderWriter(string path, string runId, Suite suite, int repetitions, RunManifest manifest, FileStream lockStream)
     {
         Path = path;
         RunId = runId;
         _suite = suite;
         _repetitions = repetitions;
-        _lock = Lock(path);
+        _lock = lockStream;
         try
         {
             (_samplesFile, _samples) = OpenAppending<SampleRow>(System.IO.Path.Combine(path, RunFiles.Samples));
@@ -98,7 +99,7 @@ public sealed class RunFolderWriter : IDisposable
                     new SuiteRecord(suite.Name, suite.SourcePath, suite.Description, suite.Seed, suite.Profile.ToString().ToLowerInvariant(),
                         suite.AgentTimeout.Seconds, suite.Gate, suite.SourceText) { CalibrationProfile = suite.CalibrationProfile, Repetitions = launches },
                     suite.Cells.Select(RequestedCell.Of).ToList(), host, host.VirtualizationKind, packages, [], skippedUpFront ?? []);
-                return new RunFolderWriter(path, id, suite, launches, manifest);
+                return new RunFolderWriter(path, id, suite, launches, manifest, Lock(path));
             }
             catch (IOException) when (i < 1000) { }
         }
@@ -107,13 +108,27 @@ public sealed class RunFolderWriter : IDisposable
     private static CsvWriter Csv(string file) => CsvWriter.ToFile(file, new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture });
 
     /// <summary>
-    /// Opens a run whose process died or was interrupted, to finish it: the launches the manifest recorded are read back
+    /// Opens a run whose process died or was interrupted, to finish it, under its lock: the launches the manifest recorded are read back
     /// (each kept its result in launch.json), and the rows of the launch that was cut short are moved out of samples.csv,
     /// micro_samples.csv and capacity_samples.csv into abandoned_samples.csv beside them (kept, never judged), so the
     /// launch runs again from its start. The caller decides which launches remain.
     /// </summary>
-    public static RunFolderWriter Resume(string folder, RunManifest manifest, Suite suite)
+    public static RunFolderWriter Resume(string folder, Suite suite)
     {
+        // The lock first: a second perflab that moved rows out of samples.csv while the first still appends to it would
+        // take the running launch's queries away from it. Then the manifest as it is now, under the lock.
+        var lockStream = Lock(folder);
+        try { return Resume(folder, suite, lockStream); }
+        catch
+        {
+            lockStream.Dispose();
+            throw;
+        }
+    }
+
+    private static RunFolderWriter Resume(string folder, Suite suite, FileStream lockStream)
+    {
+        var manifest = RunFolderReader.ReadManifest(folder);
         var recorded = manifest.Cells.Select(c => (c.Id, c.Launch)).ToHashSet();
         var results = new List<(CellResult Result, IReadOnlyDictionary<string, double[]>? Values)>();
         foreach (var rec in manifest.Cells)
@@ -140,7 +155,7 @@ public sealed class RunFolderWriter : IDisposable
             State = RunState.Running, Interrupted = false, EndedUtc = null, InProgress = null,
             ResumedUtc = [.. manifest.ResumedUtc, DateTime.UtcNow.ToString("O")],
         };
-        var w = new RunFolderWriter(folder, manifest.RunId, suite, manifest.Suite.Repetitions, resumed);
+        var w = new RunFolderWriter(folder, manifest.RunId, suite, manifest.Suite.Repetitions, resumed, lockStream);
         foreach (var (result, values) in results)
         {
             w._launches.Add(result);

@@ -105,7 +105,7 @@ public static class RunCommand
             return ExitCode.BadInput;
         }
         var runner = Runner(suite, waitName, host);
-        var outcome = WithProgress(plain, stdout, p => runner.Resume(Path.GetFullPath(runFolder), manifest, suite, p, cancel));
+        var outcome = WithProgress(plain, stdout, p => runner.Resume(Path.GetFullPath(runFolder), manifest.Suite.Repetitions, suite, p, cancel));
         return Outcome(outcome, stdout);
     }
 

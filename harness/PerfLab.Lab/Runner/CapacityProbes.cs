@@ -10,7 +10,8 @@ namespace PerfLab.Lab.Runner;
 /// <summary>
 /// Runs the probes of a capacity search on one Realm, each a full-length server run at the suite's profile with the
 /// suite's seed (the same arrival pattern scaled, so neighbouring rates are compared on equal terms). Every probe's
-/// queries are kept in cells/&lt;cell&gt;/capacity_samples.csv; the cell's own samples are those of its highest VALID probe.
+/// queries are kept in cells/&lt;cell&gt;/capacity_samples.csv; the cell's own samples are those of a VALID probe at the
+/// capacity found (not of a higher probe that was VALID once and lost its repeats: the search judged that rate INVALID).
 /// </summary>
 internal sealed class CapacityProbes(Suite suite, Cell cell, IServingRealm realm, RunFolderWriter folder, IRunProgress progress, RunContext context,
     CancellationToken cancel, int launch)
@@ -20,7 +21,8 @@ internal sealed class CapacityProbes(Suite suite, Cell cell, IServingRealm realm
 
     public (ScenarioRun Run, ScenarioSpec Spec, CapacityResult Result) Search(CapacitySearchSpec search)
     {
-        (ScenarioRun Run, ScenarioSpec Spec)? best = null, last = null;
+        (ScenarioRun Run, ScenarioSpec Spec)? last = null;
+        var valid = new List<(ScenarioRun Run, ScenarioSpec Spec)>();
         var generator = new LoadGenerator(context.Wait, context.Clock);
         var result = CapacitySearch.Run(search, (index, phase, qps) =>
         {
@@ -30,7 +32,7 @@ internal sealed class CapacityProbes(Suite suite, Cell cell, IServingRealm realm
             var a = ScenarioAnalysis.Of(spec, run, suite.Profile, suite.Gate);
             last = (run, spec);
             var failed = run.Failure != null || run.Interrupted;
-            if (a.Validity.Valid && !failed && (best is null || qps > best.Value.Spec.TargetQps)) best = (run, spec);
+            if (a.Validity.Valid && !failed) valid.Add((run, spec));
             double? P99(MetricInfo m) => a.Distributions.TryGetValue(m.Name, out var d) ? d.P99.Value : null;
             var probe = new CapacityProbe(index, phase, qps, a.Validity.Valid && !failed, failed, a.QueriesPerSecond,
                 P99(Metrics.Ttft), P99(Metrics.Tpot), P99(Metrics.Latency), a.Validity.Valid ? null : string.Join("; ", a.Validity.Reasons))
@@ -47,6 +49,8 @@ internal sealed class CapacityProbes(Suite suite, Cell cell, IServingRealm realm
         }, cancel);
         progress.Note($"  capacity: {(result.CapacityQps is { } c ? $"{c:0.###} QPS" : "none")} — {result.Note}");
         // No probe at all only when cancelled before the first: that run stops at once and the cell reads as interrupted.
+        (ScenarioRun Run, ScenarioSpec Spec)? best = result.CapacityQps is { } cap && valid.Where(v => v.Spec.TargetQps <= cap * (1 + 1e-9)).ToList() is { Count: > 0 } under
+            ? under.MaxBy(v => v.Spec.TargetQps) : null;
         var chosen = best ?? last ?? (generator.Run(CapacitySearch.ProbeSpec(cell.Scenario, search.StartQps), realm.Sut, realm.Library, suite.Seed, cancel), cell.Scenario);
         return (chosen.Run, chosen.Spec, result);
     }

@@ -56,12 +56,12 @@ public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, RunContex
     /// same interleaved order, into the same folder (RunFolderWriter.Resume keeps what was measured and sets aside the rows
     /// of the launch that was cut short). A cell skipped before stays skipped; one this host now cannot run is skipped.
     /// </summary>
-    public RunOutcome Resume(string runFolder, RunManifest manifest, Suite suite, IRunProgress progress, CancellationToken cancel)
+    public RunOutcome Resume(string runFolder, int launches, Suite suite, IRunProgress progress, CancellationToken cancel)
     {
-        var launches = manifest.Suite.Repetitions;
-        using var folder = RunFolderWriter.Resume(runFolder, manifest, suite);
-        var done = manifest.Cells.Select(c => (c.Id, c.Launch)).ToHashSet();
-        var recordedSkipped = manifest.Cells.Where(c => c.Status == "skipped").Select(c => c.Id).ToHashSet();
+        using var folder = RunFolderWriter.Resume(runFolder, suite);
+        // What the folder holds once its lock is ours, not what the manifest said before.
+        var done = folder.Launches.Select(c => (c.Cell.Id, c.Launch)).ToHashSet();
+        var recordedSkipped = folder.Launches.Where(c => c.Status == CellStatus.Skipped).Select(c => c.Cell.Id).ToHashSet();
         var toRun = new List<Cell>();
         foreach (var cell in suite.Cells.Where(c => !recordedSkipped.Contains(c.Id)))
         {

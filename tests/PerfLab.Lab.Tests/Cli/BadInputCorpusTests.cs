@@ -285,28 +285,32 @@ public class CrashSafetyTests(Xunit.Abstractions.ITestOutputHelper output)
             workloads: [{name: w, kind: synthetic, output_tokens: 4, decode_us_per_token: 200, working_set_mib: 0}]
             scenarios:
               - {type: offline, min_queries: 100}
-              - {type: single-stream, min_queries: 100, min_duration_s: 8}
+              - {type: single-stream, min_queries: 100, min_duration_s: 12}     # long enough for the refused resume and the kill to land inside it on a busy host
             matrix: {platform: native}
             """);
         var (file, lead) = PerflabExecutable.Resolve();
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in lead.Concat(["run", "--suite", suite, "--results", scratch.Runs, "--plain"])) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
-        // Wait until the long cell has run for a few seconds: its first progress line, then 3 s more.
+        // The long cell's first progress line: its first launch has started.
         var deadline = DateTime.UtcNow.AddSeconds(60);
         string? line;
         while ((line = p.StandardOutput.ReadLine()) != null && !line.Contains("single-stream") && DateTime.UtcNow < deadline) { }
         var run = Directory.GetDirectories(scratch.Runs).Single();
-        // A second writer while the first still runs is refused, and changes nothing.
-        var (busyCode, _, busyErr) = BadInputCorpusTests.Perflab("run", "--resume", run, "--plain");
-        Assert.Equal(2, busyCode);
-        Assert.Contains("another perflab process is writing this run", busyErr);
-        // Kill once the running launch has checkpointed at least 100 of its queries to disk (about a second of it; on a busy
-        // host its agent may take a few seconds to start): what was on disk before the kill must survive it.
+        // Wait until the running launch has checkpointed at least 100 of its queries to disk (about a second of it; on a
+        // busy host its agent may take a few seconds to start): what was on disk before the kill must survive it.
         var samples = Path.Combine(run, "samples.csv");
         int OnDisk() => File.ReadLines(samples).Count(l => l.StartsWith("w.single-stream", StringComparison.Ordinal));
         var until = DateTime.UtcNow.AddSeconds(60);
         while (OnDisk() < 100 && DateTime.UtcNow < until && !p.HasExited) Thread.Sleep(100);
+        // A second writer while the first still runs is refused before it touches anything: the running launch's rows
+        // stay in samples.csv (a resume that set them aside first took them from under the running launch).
+        var beforeRefused = OnDisk();
+        var (busyCode, _, busyErr) = BadInputCorpusTests.Perflab("run", "--resume", run, "--plain");
+        Assert.Equal(2, busyCode);
+        Assert.Contains("another perflab process is writing this run", busyErr);
+        Assert.False(File.Exists(Path.Combine(run, "abandoned_samples.csv")));
+        Assert.True(OnDisk() >= beforeRefused, $"{OnDisk()} rows of the running launch on disk after the refused resume, {beforeRefused} before");
         var before = OnDisk();
         p.Kill(entireProcessTree: true);    // SIGKILL: no handler runs, nothing is flushed on the way out
         p.WaitForExit();
@@ -333,7 +337,7 @@ public class CrashSafetyTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(4, after.Manifest.Cells.Count);        // 2 cells × 2 launches, each recorded once
         Assert.All(after.Cells, c => Assert.Equal("ok", c.Status));
         Assert.Equal(offlineLaunch1, after.LaunchSamples[offline.Id]["latency"][1]);   // measured before the kill: untouched
-        // The killed launch ran again from its start: its ~8 s, not its partial rows plus more; those are kept apart.
+        // The killed launch ran again from its start: its ~12 s, not its partial rows plus more; those are kept apart.
         var ssId = after.Cells.Single(c => c.Id.StartsWith("w.single-stream")).Id;
         var abandoned = File.ReadAllLines(Path.Combine(run, "abandoned_samples.csv"));
         Assert.Equal(kept, abandoned.Length - 1);
