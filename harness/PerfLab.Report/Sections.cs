@@ -90,27 +90,16 @@ public static class ReportModel
         if (all.Count == 0) yield break;
         yield return new Heading("Realm cost, term by term");
         yield return new Paragraph("Counts are measured inside the Realm (the agent counts every exit by cause, timer tick, stage-2 fault and RSI " +
-                                   "call); prices come from the calibration profile named; a modelled figure is derived from both. The measured overhead " +
-                                   "is the cell's against its baseline cell, with its interval; the gap is what the model does not capture (real " +
+                                   "call); prices come from the calibration profile named; a modelled figure is derived from both. The overhead is the " +
+                                   "cell's against its baseline cell, with its interval over launches and the cell's own evidence (emulated on " +
+                                   "cca-emulated: measured while the profile's costs were paid); the gap is what the model does not capture (real " +
                                    "mechanics such as page policy and bounce copies, and noise). Re-price with `perflab project RUN --profile P`.");
         foreach (var (run, c) in all)
         {
-            var rows = new List<IReadOnlyList<TableCell>>();
-            foreach (var t in c.Terms)
-                rows.Add([t.Term, TableCell.Num(t.Count.ToString(Inv)), TableCell.Num(Num(t.PriceUs, 3)), TableCell.Num(Num(t.TtftUs, 2)),
-                    TableCell.Num(Num(t.TpotUs, 3)), TableCell.Num(Num(t.LatencyUs, 2)), TableCell.Num(Num(t.LaunchMs, 3)), TableCell.Ev("derived")]);
-            rows.Add(["modelled total", "", "", TableCell.Num(Num(c.Modelled("ttft"), 2)), TableCell.Num(Num(c.Modelled("tpot"), 3)),
-                TableCell.Num(Num(c.Modelled("latency"), 2)), TableCell.Num(Num(c.Terms.Sum(t => t.LaunchMs), 3)), TableCell.Ev("derived")]);
-            string M(string f) => c.Measured.TryGetValue(f, out var m) ? $"{Num(m.Us, 2)} [{Num(m.LowerUs, 2)}, {Num(m.UpperUs, 2)}]" : "–";
-            string G(string f) => c.GapUs(f) is { } g ? Num(g, 2) : "–";
-            if (c.Measured.Count > 0)
-            {
-                rows.Add([$"measured overhead vs {c.BaselineCell}", "", "", TableCell.Num(M("ttft")), TableCell.Num(M("tpot")), TableCell.Num(M("latency")), "", TableCell.Ev("measured")]);
-                rows.Add(["gap: measured − modelled", "", "", TableCell.Num(G("ttft")), TableCell.Num(G("tpot")), TableCell.Num(G("latency")), "", ""]);
-            }
-            yield return new Paragraph($"`{c.CellId}`{(runs.Count > 1 ? $" ({run.RunId})" : "")}: prices from profile {c.Prices.Profile} ({c.Prices.Source}); " +
-                                       $"counted over {c.Launches} launch(es), {c.Counts.Queries} queries, {c.Counts.Tokens} tokens.");
-            yield return new Table("realm-cost-" + c.CellId, ["term", "count", "price µs", "TTFT µs", "TPOT µs", "latency µs", "launch ms", "evidence"], rows);
+            // Text, numbers, then the evidence word in its colour: the same rows perflab project prints.
+            var rows = RealmCostTable.Rows(c).Select(r => (IReadOnlyList<TableCell>)[r[0], .. r[1..^1].Select(TableCell.Num), TableCell.Ev(r[^1])]).ToList();
+            yield return new Paragraph(RealmCostTable.Caption(c) + (runs.Count > 1 ? $" ({run.RunId})" : ""));
+            yield return new Table("realm-cost-" + c.CellId, RealmCostTable.Headers, rows);
         }
     }
 

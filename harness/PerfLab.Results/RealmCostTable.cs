@@ -10,9 +10,13 @@ public sealed record MeasuredOverhead(double Us, double LowerUs, double UpperUs,
 
 /// <summary>One Realm cell's overhead, term by term: counts summed over its ok launches, priced, beside what was measured.</summary>
 /// <param name="Repriced">true when the prices are not the ones the cell ran with: every modelled figure is then projected</param>
+/// <param name="Evidence">the cell's own evidence word, which its measured overhead carries (emulated on cca-emulated)</param>
 public sealed record CellCosts(string CellId, string? BaselineCell, RealmPrices Prices, bool Repriced, RealmCounts Counts, int Launches,
-    IReadOnlyList<CostTerm> Terms, IReadOnlyDictionary<string, MeasuredOverhead> Measured)
+    IReadOnlyList<CostTerm> Terms, IReadOnlyDictionary<string, MeasuredOverhead> Measured, string Evidence)
 {
+    /// <summary>What the modelled figures are: derived from measured counts and the cell's own prices, or projected under others.</summary>
+    public string ModelledEvidence => Repriced ? "projected" : "derived";
+
     public double Modelled(string metric) => RealmCostModel.Total(Terms, metric);
 
     /// <summary>Measured − modelled: what the cost model does not capture (real mechanics, side effects, noise).</summary>
@@ -43,7 +47,7 @@ public static class RealmCostTable
             if (p is null) continue;
             var total = counts.Aggregate((a, b) => a.Add(b));
             list.Add(new CellCosts(cell.Id, cell.BaselineCell, p, prices != null && prices != own, total, counts.Count,
-                RealmCostModel.Decompose(total, p), MeasuredOf(cell, cell.BaselineCell is { } b ? byId.GetValueOrDefault(b) : null)));
+                RealmCostModel.Decompose(total, p), MeasuredOf(cell, cell.BaselineCell is { } b ? byId.GetValueOrDefault(b) : null), cell.Evidence));
         }
         return list;
     }
@@ -78,31 +82,46 @@ public static class RealmCostTable
         return d;
     }
 
-    public static string ToMarkdown(IReadOnlyList<CellCosts> cells)
+    public static readonly IReadOnlyList<string> Headers = ["term", "count", "price µs", "TTFT µs", "TPOT µs", "latency µs", "launch ms", "evidence"];
+
+    /// <summary>
+    /// The rows of one cell's table, formatted once for every renderer (perflab project's Markdown, the report): each
+    /// term, the modelled total, and — under the cell's own prices — its overhead against the baseline cell, with the
+    /// cell's evidence word, and the gap. A projection is never set beside what was measured under other prices.
+    /// </summary>
+    public static IReadOnlyList<string[]> Rows(CellCosts c)
     {
         var ci = CultureInfo.InvariantCulture;
+        var rows = c.Terms.Select(t => new[]
+        {
+            t.Term, t.Count.ToString(ci), t.PriceUs.ToString("0.###", ci), t.TtftUs.ToString("0.##", ci), t.TpotUs.ToString("0.###", ci),
+            t.LatencyUs.ToString("0.##", ci), t.LaunchMs.ToString("0.###", ci), c.ModelledEvidence,
+        }).ToList();
+        rows.Add(["modelled total", "", "", c.Modelled("ttft").ToString("0.##", ci), c.Modelled("tpot").ToString("0.###", ci),
+            c.Modelled("latency").ToString("0.##", ci), c.Terms.Sum(t => t.LaunchMs).ToString("0.###", ci), c.ModelledEvidence]);
+        if (c.Repriced || c.Measured.Count == 0) return rows;
+        string M(string f) => c.Measured.TryGetValue(f, out var m) ? string.Create(ci, $"{m.Us:0.##} [{m.LowerUs:0.##}, {m.UpperUs:0.##}]") : "–";
+        string G(string f) => c.GapUs(f) is { } g ? string.Create(ci, $"{g:+0.##;-0.##;0}") : "–";
+        rows.Add([$"overhead vs {c.BaselineCell}, 99 % interval over launches", "", "", M("ttft"), M("tpot"), M("latency"), "", c.Evidence]);
+        rows.Add(["gap: overhead − modelled (what the model does not capture)", "", "", G("ttft"), G("tpot"), G("latency"), "", ""]);
+        return rows;
+    }
+
+    /// <summary>The line that says where a cell's prices and counts come from.</summary>
+    public static string Caption(CellCosts c) => string.Create(CultureInfo.InvariantCulture,
+        $"`{c.CellId}`: profile {c.Prices.Profile} ({(c.Repriced ? "re-priced, projected" : "the prices it ran with")}), from {c.Prices.Source}: " +
+        $"exit {c.Prices.ExitUs:0.###} µs, RSI call {c.Prices.RsiCallUs:0.###} µs, stage-2 fault {c.Prices.FaultUs:0.###} µs, timer {c.Prices.TickHz:0.#} Hz. " +
+        $"Counts (measured, {c.Launches} launch(es)): {c.Counts.Queries} queries, {c.Counts.Tokens} tokens.");
+
+    public static string ToMarkdown(IReadOnlyList<CellCosts> cells)
+    {
         var sb = new StringBuilder();
         foreach (var c in cells)
         {
-            var evidence = c.Repriced ? "projected" : "derived";
-            sb.AppendLine(string.Create(ci, $"### `{c.CellId}`: {c.Prices.Profile} ({(c.Repriced ? "re-priced, projected" : "the prices it ran with")})"));
-            sb.AppendLine();
-            sb.AppendLine(string.Create(ci, $"Prices from {c.Prices.Source}: exit {c.Prices.ExitUs:0.###} µs, RSI call {c.Prices.RsiCallUs:0.###} µs, " +
-                                            $"stage-2 fault {c.Prices.FaultUs:0.###} µs, timer {c.Prices.TickHz:0.#} Hz. Counts (measured, {c.Launches} launch(es)): " +
-                                            $"{c.Counts.Queries} queries, {c.Counts.Tokens} tokens."));
-            sb.AppendLine();
-            sb.AppendLine($"| term | count (measured) | price µs | TTFT µs ({evidence}) | TPOT µs ({evidence}) | latency µs ({evidence}) | launch ms ({evidence}) |");
-            sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
-            foreach (var t in c.Terms)
-                sb.AppendLine(string.Create(ci, $"| {t.Term} | {t.Count} | {t.PriceUs:0.###} | {t.TtftUs:0.##} | {t.TpotUs:0.###} | {t.LatencyUs:0.##} | {t.LaunchMs:0.###} |"));
-            sb.AppendLine(string.Create(ci, $"| **modelled total** | | | **{c.Modelled("ttft"):0.##}** | **{c.Modelled("tpot"):0.###}** | **{c.Modelled("latency"):0.##}** | **{c.Terms.Sum(t => t.LaunchMs):0.###}** |"));
-            if (!c.Repriced && c.Measured.Count > 0)
-            {
-                string M(string f) => c.Measured.TryGetValue(f, out var m) ? string.Create(ci, $"{m.Us:0.##} [{m.LowerUs:0.##}, {m.UpperUs:0.##}]") : "–";
-                string G(string f) => c.GapUs(f) is { } g ? string.Create(ci, $"{g:+0.##;-0.##;0}") : "–";
-                sb.AppendLine($"| measured overhead vs `{c.BaselineCell}` (measured) | | | {M("ttft")} | {M("tpot")} | {M("latency")} | |");
-                sb.AppendLine($"| gap: measured − modelled (what the model does not capture) | | | {G("ttft")} | {G("tpot")} | {G("latency")} | |");
-            }
+            sb.AppendLine(Caption(c)).AppendLine();
+            sb.AppendLine("| " + string.Join(" | ", Headers) + " |");
+            sb.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", Headers.Count - 2)) + "---|");
+            foreach (var r in Rows(c)) sb.AppendLine("| " + string.Join(" | ", r) + " |");
             sb.AppendLine();
         }
         return sb.ToString();

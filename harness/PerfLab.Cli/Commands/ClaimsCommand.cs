@@ -51,7 +51,7 @@ public static class ClaimsCommand
         }
         var ci = CultureInfo.InvariantCulture;
         stdout.WriteLine(string.Create(ci, $"## Claims against the bandwidth limit: {model!.Name}, context {context}, {bandwidthGBps:0.#} GB/s\n"));
-        stdout.WriteLine("| claim | tokens/s (given) | dtype | weights GB | KV GB per sequence | batch-1 limit tokens/s (derived) | verdict |");
+        stdout.WriteLine("| claim | tokens/s (given) | dtype | weights GB | KV GB per sequence | batch-1 limit tokens/s (projected from the given bandwidth) | verdict |");
         stdout.WriteLine("|---|---:|---|---:|---:|---:|---|");
         foreach (var (label, rate) in parsed)
             foreach (var d in dtypes)

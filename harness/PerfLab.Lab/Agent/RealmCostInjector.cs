@@ -12,7 +12,7 @@ namespace PerfLab.Lab.Agent;
 public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, double tickHz, IClock clock)
 {
     private long _peakResidentKb = PeakResidentKb();
-    private readonly object _peakLock = new();
+    private readonly object _lock = new();
     private long _queries, _tokens, _queryExits, _firstTokenExits, _answerExits, _ticks, _ticksBeforeFirstToken, _faults, _rsiCalls;
     /// <summary>
     /// The Realm's busy time so far (wall time while at least one query is in flight, the exits' own time included): the
@@ -44,7 +44,7 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
     /// <summary>The exit a query's arrival takes (a message crossing into the Realm); the Realm is busy from here.</summary>
     public void QueryArrived()
     {
-        lock (_peakLock)
+        lock (_lock)
         {
             Settle();
             _inFlight++;
@@ -57,7 +57,7 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
     public void FirstTokenOut()
     {
         long ticks;
-        lock (_peakLock) ticks = Settle();
+        lock (_lock) ticks = Settle();
         Interlocked.Increment(ref _firstTokenExits);
         Interlocked.Add(ref _ticks, ticks);
         Interlocked.Add(ref _ticksBeforeFirstToken, ticks);
@@ -94,7 +94,7 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
         Interlocked.Increment(ref _queries);
         Interlocked.Add(ref _tokens, Math.Max(0, tokens));
         long newGranules, ticks;
-        lock (_peakLock)
+        lock (_lock)
         {
             var peak = PeakResidentKb();
             newGranules = Math.Max(0, peak - _peakResidentKb) / 4;
@@ -111,7 +111,7 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
     /// <summary>What loading touched was faulted in during the launch: from here on only growth is charged.</summary>
     public void ResetPeak()
     {
-        lock (_peakLock) _peakResidentKb = PeakResidentKb();
+        lock (_lock) _peakResidentKb = PeakResidentKb();
     }
 
     private void Busy(long ns)

@@ -72,15 +72,14 @@ public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, RunContex
             }
             else toRun.Add(cell);
         }
-        var remaining = toRun.Sum(c => Enumerable.Range(1, launches).Count(k => !done.Contains((c.Id, k))));
-        progress.Note($"resuming {folder.Path}: {done.Count} launches recorded, {remaining} to run");
-        return Drive(suite, folder, toRun, launches, done, progress, cancel);
+        return Drive(suite, folder, toRun, launches, done, progress, cancel, resuming: true);
     }
 
     private RunOutcome Drive(Suite suite, RunFolderWriter folder, List<Cell> toRun, int launches, IReadOnlySet<(string, int)> done,
-        IRunProgress progress, CancellationToken cancel)
+        IRunProgress progress, CancellationToken cancel, bool resuming = false)
     {
         var total = toRun.Sum(c => Enumerable.Range(1, launches).Count(k => !done.Contains((c.Id, k))));
+        if (resuming) progress.Note($"resuming {folder.Path}: {done.Count} launches recorded, {total} to run");
         var index = 0;
         var interrupted = false;
         for (var launch = 1; launch <= launches && !interrupted; launch++)
