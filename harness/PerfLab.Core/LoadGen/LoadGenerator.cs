@@ -53,6 +53,23 @@ public sealed class LoadGenerator(IWaitStrategy wait, IClock clock)
         return times.ToArray();
     }
 
+    /// <summary>
+    /// The untimed warm-up before a launch's measured window: the cell's own scenario (its rate, or a capacity search's
+    /// start rate), for <paramref name="warmup"/> and at least one query, so the code paths the measured window takes are
+    /// the ones warmed. Its seed differs from the measured run's (WarmupSeed), so the window does not replay the samples
+    /// the warm-up just served in the same order. Null when there is no warm-up.
+    /// </summary>
+    public static ScenarioSpec? WarmupSpec(ScenarioSpec spec, Nanoseconds warmup) => warmup.Value <= 0 ? null : spec with
+    {
+        Name = spec.Name + "-warmup",
+        TargetQps = spec.Search?.StartQps ?? spec.TargetQps,
+        MinDuration = warmup,
+        MinQueryCount = 1,
+        Search = null,
+    };
+
+    public static int WarmupSeed(int seed) => unchecked(seed * 7919 + 1);
+
     /// <summary>Queries an offline scenario issues: enough for the expected QPS to fill the minimum duration, and the minimum count.</summary>
     public static long OfflineQueries(ScenarioSpec spec) => spec.TargetQps is { } q
         ? Math.Max(spec.MinQueryCount, (long)Math.Ceiling(q * spec.MinDuration.Seconds))

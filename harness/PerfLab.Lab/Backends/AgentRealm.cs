@@ -16,6 +16,10 @@ namespace PerfLab.Lab.Backends;
 public sealed class AgentRealm(Cell cell, LaunchState state, IReadOnlyList<IMechanicLaunch> mechanics) : IServingRealm, ISystemUnderTest
 {
     private AgentProcess? _agent;
+    private Dictionary<string, long> _atWindowStart = [];
+
+    /// <summary>The agent's stats that count events since it started (the rest are levels: memory sizes, peaks).</summary>
+    private static bool IsCounter(string key) => key is "queries_served" or "cpu_time_us" || key.StartsWith("realm_", StringComparison.Ordinal);
 
     public void Attach(AgentProcess a) => _agent = a;
 
@@ -29,13 +33,17 @@ public sealed class AgentRealm(Cell cell, LaunchState state, IReadOnlyList<IMech
     public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink) => _agent!.Issue(samples, sink);
     public void FlushQueries() { }
 
+    private Dictionary<string, long> Stats() =>
+        JsonSerializer.Deserialize<Dictionary<string, long>>(_agent!.Request(ChannelProtocol.StatsRequest(), "stats").Text, AgentHost.Json) ?? [];
+
+    public void BeginMeasuredWindow() => _atWindowStart = Stats().Where(kv => IsCounter(kv.Key)).ToDictionary();
+
     public void CollectStats()
     {
-        var stats = _agent!.Request(ChannelProtocol.StatsRequest(), "stats");
-        foreach (var (k, v) in JsonSerializer.Deserialize<Dictionary<string, long>>(stats.Text, AgentHost.Json) ?? [])
-            Effective.Set(SettingSource.Agent, k, v.ToString(CultureInfo.InvariantCulture));
+        foreach (var (k, v) in Stats())
+            Effective.Set(SettingSource.Agent, k, (v - _atWindowStart.GetValueOrDefault(k)).ToString(CultureInfo.InvariantCulture));
         // The host checks the page sizes itself as well, from the kernel's view of the agent process.
-        var smaps = PagePolicy.SmapsRollup(_agent.Pid);
+        var smaps = PagePolicy.SmapsRollup(_agent!.Pid);
         var hugetlb = smaps.GetValueOrDefault("Private_Hugetlb") + smaps.GetValueOrDefault("Shared_Hugetlb");
         Effective.Set(SettingSource.Smaps, "AnonHugePages_kb", smaps.GetValueOrDefault("AnonHugePages").ToString(CultureInfo.InvariantCulture));
         Effective.Set(SettingSource.Smaps, "Hugetlb_kb", hugetlb.ToString(CultureInfo.InvariantCulture));

@@ -35,6 +35,11 @@ public interface IServingRealm : IRealm
 {
     ISystemUnderTest Sut { get; }
     IQuerySampleLibrary Library { get; }
+    /// <summary>
+    /// Called between the warm-up and the measured window: the counters CollectStats records from here on count the
+    /// measured window only (the warm-up's queries, exits, ticks and first-touch faults are left out).
+    /// </summary>
+    void BeginMeasuredWindow();
 }
 
 /// <summary>A Realm that measures itself once (a native microbenchmark on the host): no load generator.</summary>

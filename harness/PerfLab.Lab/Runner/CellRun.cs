@@ -62,6 +62,15 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
 
     private (CellResult, Dictionary<string, double[]>?) Serve(IServingRealm realm)
     {
+        var warmup = Warmup(realm);
+        if (warmup.Failure is { } warmupFailure)
+        {
+            realm.Teardown();
+            return (CellResult.Empty(cell, CellStatus.Failed, "warm-up failed: " + warmupFailure, _evidence) with { StderrTail = realm.StderrTail }, null);
+        }
+        if (cancel.IsCancellationRequested) { realm.Teardown(); return (CellResult.Empty(cell, CellStatus.Interrupted, "interrupted in the warm-up", _evidence), null); }
+        try { realm.BeginMeasuredWindow(); }
+        catch (RealmFailedException e) { realm.Teardown(); return (CellResult.Empty(cell, CellStatus.Failed, "stats failed: " + e.Message, _evidence) with { StderrTail = realm.StderrTail }, null); }
         var self = Process.GetCurrentProcess();
         var cpuBefore = self.TotalProcessorTime;
         CapacityResult? capacity = null;
@@ -86,14 +95,28 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
             catch (RealmFailedException e) { reason = "stats failed: " + e.Message; }
         }
         realm.Teardown();
-        // The lifecycle's last step: from the start of the load to the first token the client saw.
-        if (run.Records.FirstOrDefault(r => r.FirstTokenNs >= 0) is { FirstTokenNs: >= 0 } first) realm.Phases[Phase.FirstToken] = first.FirstTokenNs / 1e6;
+        // The lifecycle's last step: the first token the client saw, the warm-up's when there was one (that is the cold one).
+        if ((warmup.Run?.Records ?? run.Records).FirstOrDefault(r => r.FirstTokenNs >= 0) is { FirstTokenNs: >= 0 } first) realm.Phases[Phase.FirstToken] = first.FirstTokenNs / 1e6;
         folder.AppendSamples(cell, launch, run.Records, written);
         var analysis = ScenarioAnalysis.Of(spec, run, suite.Profile, suite.Gate);
         var status = reason != null ? CellStatus.Failed : run.Interrupted ? CellStatus.Interrupted : CellStatus.Ok;
         return (WithInterference(new CellResult(cell, status, reason, _evidence, run.Effective, realm.Effective, realm.Phases, analysis,
             run.Records.Length == 0 ? null : cpuUs / run.Records.Length, status == CellStatus.Failed ? realm.StderrTail : null, []) { Capacity = capacity }, seen),
             Metrics.FromRecords(run.Records, cell.Scenario.Kind));
+    }
+
+    /// <summary>
+    /// The untimed warm-up (Suite.Warmup): the cell's scenario for a couple of seconds, its queries not kept. What it
+    /// served is recorded in the launch's effective settings, so a reader can see that it ran and for how long.
+    /// </summary>
+    private (ScenarioRun? Run, string? Failure) Warmup(IServingRealm realm)
+    {
+        if (LoadGenerator.WarmupSpec(cell.Scenario, suite.Warmup) is not { } spec) return (null, null);
+        var run = Generator().Run(spec, realm.Sut, realm.Library, LoadGenerator.WarmupSeed(suite.Seed), cancel);
+        realm.Effective.Set("warmup_queries", run.Records.Count(r => r.CompletedNs >= 0).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        realm.Effective.Set("warmup_s", (run.DurationNs / 1e9).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
+        var failure = run.Failure ?? (run.TimedOut ? $"{run.Records.Count(r => r.CompletedNs < 0)} queries had not completed after max_duration_s" : null);
+        return (run, failure);
     }
 
     private LoadGenerator Generator() => new(context.Wait, context.Clock);

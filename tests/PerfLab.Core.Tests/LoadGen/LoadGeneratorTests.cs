@@ -26,6 +26,27 @@ public class LoadGeneratorTests
     }
 
     [Fact]
+    public void Warm_up_runs_the_cell_own_scenario_for_its_duration_and_a_search_at_its_start_rate()
+    {
+        var server = Spec(ScenarioKind.Server, qps: 40, minS: 600, minQ: 24_576, maxS: 900);
+        var w = LoadGenerator.WarmupSpec(server, Nanoseconds.FromSeconds(2))!;
+        Assert.Equal((ScenarioKind.Server, 40.0, 2.0, 1, 900.0), (w.Kind, w.TargetQps!.Value, w.MinDuration.Seconds, w.MinQueryCount, w.MaxDuration.Seconds));
+        Assert.Null(LoadGenerator.WarmupSpec(server, Nanoseconds.Zero));
+
+        var search = server with { TargetQps = null, Search = new CapacitySearchSpec(25, 3, 10) };
+        var ws = LoadGenerator.WarmupSpec(search, Nanoseconds.FromSeconds(1))!;
+        Assert.Equal(25, ws.TargetQps);
+        Assert.Null(ws.Search);
+        Assert.NotEqual(5, LoadGenerator.WarmupSeed(5));
+
+        // In virtual time: a single-stream warm-up of 2 s at 1 ms a query issues until one is issued at 2 s or later: 2001.
+        var clock = new VirtualClock();
+        var sut = new ClockedSut(clock, 1_000_000, _ => { });
+        var run = new LoadGenerator(new VirtualWait(clock), clock).Run(LoadGenerator.WarmupSpec(Spec(ScenarioKind.SingleStream, minQ: 24_576), Nanoseconds.FromSeconds(2))!, sut, Qsl, 1);
+        Assert.Equal(2001, run.Records.Length);
+    }
+
+    [Fact]
     public void Poisson_schedule_is_fixed_by_its_seed_and_has_the_asked_rate()
     {
         var a = LoadGenerator.PoissonSchedule(1000, 20_000, 0, 5);

@@ -37,7 +37,8 @@ public sealed class FakeRealmBackend(Platform platform, VirtualClock clock, doub
     private sealed class FakeRealm(Cell cell, VirtualClock clock, double meanNs, int failAfter) : IServingRealm, ISystemUnderTest
     {
         private readonly Random _rng = new(cell.Id.GetHashCode(StringComparison.Ordinal) & 0xffff);
-        private int _served;
+        private int _served, _servedBeforeWindow;
+        private bool _inWindow;
 
         public ISystemUnderTest Sut => this;
         public IQuerySampleLibrary Library { get; } = new CountingSampleLibrary("fake", 16);
@@ -50,7 +51,8 @@ public sealed class FakeRealmBackend(Platform platform, VirtualClock clock, doub
         {
             foreach (var q in samples)
             {
-                if (++_served > failAfter) { sink.Fail("the fake SUT went away"); return; }
+                // failAfter counts the measured window's queries (the warm-up's are served first and not counted).
+                if (++_served - _servedBeforeWindow > failAfter && _inWindow) { sink.Fail("the fake SUT went away"); return; }
                 // Log-normal jitter around the mean, so the statistics have a distribution to work on.
                 var ns = (long)(meanNs * Math.Exp(0.1 * Normal()));
                 clock.Advance(ns / 4);
@@ -63,7 +65,8 @@ public sealed class FakeRealmBackend(Platform platform, VirtualClock clock, doub
         private double Normal() => Math.Sqrt(-2 * Math.Log(1 - _rng.NextDouble())) * Math.Cos(2 * Math.PI * _rng.NextDouble());
 
         public void FlushQueries() { }
-        public void CollectStats() => Effective.Set(SettingSource.Agent, "queries_served", _served.ToString());
+        public void BeginMeasuredWindow() => (_servedBeforeWindow, _inWindow) = (_served, true);
+        public void CollectStats() => Effective.Set(SettingSource.Agent, "queries_served", (_served - _servedBeforeWindow).ToString());
         public void Teardown() => Phases[Phase.Teardown] = 1;
         public void Dispose() { }
     }

@@ -38,7 +38,7 @@ public class CapacitySearchRunTests(Xunit.Abstractions.ITestOutputHelper output)
         var cell = Assert.Single(outcome.Cells);
         Assert.Equal(CellStatus.Ok, cell.Status);
         var cap = cell.Capacity!;
-        foreach (var p in cap.Probes) output.WriteLine($"{p.Phase} {p.TargetQps:0.#} QPS {(p.Valid ? "VALID" : "INVALID")} p99 TTFT {p.P99TtftNs / 1e6:0.##} ms");
+        foreach (var p in cap.Probes) output.WriteLine($"{p.Phase} {p.TargetQps:0.#} QPS {(p.Valid ? "VALID" : "INVALID")} p99 TTFT {p.P99TtftNs / 1e6:0.##} ms margin {p.Margin} {p.Reason}");
         output.WriteLine(cap.Note);
         Assert.True(cap.Converged, cap.Note);
 

@@ -67,6 +67,24 @@ public class RunnerTests
     }
 
     [Fact]
+    public void The_warm_up_is_served_first_and_kept_out_of_the_samples_and_the_counters()
+    {
+        using var scratch = new Scratch();
+        var (_, _, runner) = Make();
+        var suite = SuiteLoader.Parse(Yaml.Replace("seed: 5", "seed: 5\nwarmup_s: 0.5"), "fake.yaml");
+        var outcome = runner.Run(suite, scratch.Runs, new PlainProgress(TextWriter.Null), default, repetitions: 1);
+
+        Assert.All(outcome.Cells, c =>
+        {
+            Assert.Equal(CellStatus.Ok, c.Status);
+            // 0.5 s at 1-1.2 ms a query in virtual time: hundreds of warm-up queries, none of them in the measured figures.
+            Assert.InRange(int.Parse(c.EffectiveRealm["warmup_queries"]), 350, 550);
+            Assert.Equal("200", c.EffectiveRealm["agent.queries_served"]);
+        });
+        Assert.Equal(600, RunFolderReader.Read(outcome.FolderPath, ReadMode.Strict).Samples.Values.Sum(m => m["latency"].Length));
+    }
+
+    [Fact]
     public void An_interrupted_run_keeps_what_it_finished_and_says_what_never_ran()
     {
         using var scratch = new Scratch();
