@@ -90,7 +90,8 @@ public class CliTests
     public void Ctrl_C_leaves_a_valid_folder_marked_interrupted()
     {
         using var scratch = new Scratch();
-        var path = scratch.Write("long.yaml", Good.Replace("min_queries: 50, min_duration_s: 0", "min_queries: 100000, min_duration_s: 60"));
+        // A short warm-up: Ctrl-C must land in the measured window, whose queries are the ones kept.
+        var path = scratch.Write("long.yaml", Good.Replace("min_queries: 50, min_duration_s: 0", "min_queries: 100000, min_duration_s: 60").Replace("name: cli", "name: cli\nwarmup_s: 0.2"));
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         var code = RunCommand.Execute(path, scratch.Runs, "precise", true, TextWriter.Null, TextWriter.Null, cts.Token);
         Assert.Equal(ExitCode.Interrupted, code);

@@ -8,6 +8,7 @@ public class FailureTests
     private const string Yaml = """
         name: faults
         agent_timeout_s: 2
+        warmup_s: 0    # the faults count queries from the agent's start: here they fall in the measured window
         workloads:
           - {name: healthy, kind: synthetic, output_tokens: 4, decode_us_per_token: 50, working_set_mib: 0}
           - {name: crashing, kind: synthetic, output_tokens: 4, working_set_mib: 0}
@@ -49,5 +50,18 @@ public class FailureTests
         var manifest = File.ReadAllText(Path.Combine(outcome.FolderPath, "manifest.json"));
         Assert.Contains("\"state\": \"complete\"", manifest);
         Assert.Equal(4, File.ReadAllLines(Path.Combine(outcome.FolderPath, "summary.csv")).Skip(1).Select(l => l.Split(',')[0]).Distinct().Count());
+    }
+
+    [Fact]
+    public void An_agent_that_crashes_in_the_warm_up_fails_its_cell_and_says_so()
+    {
+        using var scratch = new Scratch();
+        var outcome = scratch.Run(Yaml.Replace("warmup_s: 0 ", "warmup_s: 1 "), default, new FaultInjection(new Dictionary<string, string> { ["crashing"] = "crash:3" }));
+        var byWorkload = outcome.Cells.ToDictionary(c => c.Cell.Workload.Name);
+        Assert.Equal(CellStatus.Ok, byWorkload["healthy"].Status);
+        var crash = byWorkload["crashing"];
+        Assert.Equal(CellStatus.Failed, crash.Status);
+        Assert.StartsWith("warm-up failed: ", crash.Reason);
+        Assert.Contains("fault hook", crash.StderrTail);
     }
 }
