@@ -65,7 +65,13 @@ public static class RealmCostTable
             .ToDictionary(x => x[0], x => double.TryParse(x[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN);
         double Get(string k) => kv.GetValueOrDefault(k, double.NaN);
         var p = new RealmPrices(name, e.All.FirstOrDefault(x => x.Key == "calibration_source").Value ?? "?", Get("exit_ns") / 1000, Get("rsi_ns") / 1000,
-            Get("fault_ns") / 1000, Get("tick_hz"));
+            Get("fault_ns") / 1000, Get("tick_hz"))
+        {
+            // Absent in runs before profiles named their granule: 4 KiB, one delegation a granule, unpriced.
+            GranuleBytes = kv.TryGetValue("granule_bytes", out var g) && g >= 4096 ? (long)g : 4096,
+            DelegateUs = kv.TryGetValue("delegate_ns", out var d) && d >= 0 ? d / 1000 : 0,
+            DelegateBytes = kv.TryGetValue("delegate_bytes", out var db) && db >= 4096 ? (long)db : kv.TryGetValue("granule_bytes", out var g2) && g2 >= 4096 ? (long)g2 : 4096,
+        };
         return double.IsFinite(p.ExitUs + p.RsiCallUs + p.FaultUs + p.TickHz) ? p : null;
     }
 

@@ -42,7 +42,7 @@ public static class ProjectCommand
             try
             {
                 var c = CalibrationProfile.Load(name);
-                prices.Add(new RealmPrices(c.Name, c.Source, c.ExitUs, c.RsiCallUs, c.FaultUs, c.TickHz));
+                prices.Add(c.ToPrices());
             }
             catch (Exception e) when (e is IOException or InvalidDataException)
             {

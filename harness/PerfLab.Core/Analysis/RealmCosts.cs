@@ -20,10 +20,22 @@ public sealed record RealmCounts(long Queries, long Tokens, long QueryExits, lon
 
     private const string TicksBeforeKey = "realm_timer_ticks_first_token";
 
+    /// <summary>The stage-2 granule the faults were counted in (the profile's when the Realm ran; 4 KiB in older runs).</summary>
+    public long FaultGranuleBytes { get; init; } = 4096;
+    public const string GranuleKey = "fault_granule_bytes";
+
+    /// <summary>Launches these counts were summed over: launch terms (RSI calls, delegation) are per launch.</summary>
+    public int Launches { get; init; } = 1;
+
+    /// <summary>Bytes populated into the Realm at load (the payload the agent received): what granule delegation covers.</summary>
+    public long PayloadBytes { get; init; }
+    private const string PayloadKey = "payload_bytes_received";
+
     public IReadOnlyDictionary<string, long> ToStats() => new Dictionary<string, long>
     {
         [Keys[0]] = Queries, [Keys[1]] = Tokens, [Keys[2]] = QueryExits, [Keys[3]] = FirstTokenExits, [Keys[4]] = AnswerExits,
         [Keys[5]] = TimerTicks, [Keys[6]] = Stage2Faults, [Keys[7]] = RsiCalls, [TicksBeforeKey] = TicksBeforeFirstToken,
+        [GranuleKey] = FaultGranuleBytes,
     };
 
     /// <summary>The counts in one launch's agent settings, or null when the agent counted none (not a Realm cell, or an older run).</summary>
@@ -37,13 +49,18 @@ public sealed record RealmCounts(long Queries, long Tokens, long QueryExits, lon
         }
         // Absent in runs before ticks were paid at the first token: all their ticks were paid at completion.
         var before = settings.TryGetValue(TicksBeforeKey, out var b) && long.TryParse(b, NumberStyles.Integer, CultureInfo.InvariantCulture, out var t) && t >= 0 && t <= v[5] ? t : 0;
-        return new RealmCounts(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]) { TicksBeforeFirstToken = before };
+        long Optional(string key, long fallback) => settings.TryGetValue(key, out var x) && long.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : fallback;
+        return new RealmCounts(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+        {
+            TicksBeforeFirstToken = before, FaultGranuleBytes = Optional(GranuleKey, 4096), PayloadBytes = Optional(PayloadKey, 0),
+        };
     }
 
     public RealmCounts Add(RealmCounts o) => new(Queries + o.Queries, Tokens + o.Tokens, QueryExits + o.QueryExits, FirstTokenExits + o.FirstTokenExits,
         AnswerExits + o.AnswerExits, TimerTicks + o.TimerTicks, Stage2Faults + o.Stage2Faults, RsiCalls + o.RsiCalls)
     {
-        TicksBeforeFirstToken = TicksBeforeFirstToken + o.TicksBeforeFirstToken,
+        TicksBeforeFirstToken = TicksBeforeFirstToken + o.TicksBeforeFirstToken, FaultGranuleBytes = FaultGranuleBytes, PayloadBytes = PayloadBytes + o.PayloadBytes,
+        Launches = Launches + o.Launches,
     };
 
     /// <summary>Tokens after each query's first: what TPOT divides by.</summary>
@@ -51,7 +68,17 @@ public sealed record RealmCounts(long Queries, long Tokens, long QueryExits, lon
 }
 
 /// <summary>The price of each counted event, from a named calibration profile, with where the prices come from.</summary>
-public sealed record RealmPrices(string Profile, string Source, double ExitUs, double RsiCallUs, double FaultUs, double TickHz);
+public sealed record RealmPrices(string Profile, string Source, double ExitUs, double RsiCallUs, double FaultUs, double TickHz)
+{
+    /// <summary>The stage-2 granule: a fault maps one (RMM v1.0: 4 KiB; RMM v2.0: the host's page size).</summary>
+    public long GranuleBytes { get; init; } = 4096;
+
+    /// <summary>The price of one granule-delegation call at populate (0: not priced).</summary>
+    public double DelegateUs { get; init; }
+
+    /// <summary>Bytes one delegation call covers: one granule (RMM v1.0, RMI_GRANULE_DELEGATE) or a range (v2.0, RMI_GRANULE_RANGE_DELEGATE).</summary>
+    public long DelegateBytes { get; init; } = 4096;
+}
 
 /// <summary>
 /// One term of a Realm's overhead: what was counted, its price, and what it adds to a query's time to first token, to
@@ -63,8 +90,8 @@ public sealed record CostTerm(string Term, string Counted, long Count, string Pe
 /// Prices a launch's counts. Where each event lands follows the agent's timeline: the exit for a query's arrival, the one
 /// for its first token and the timer ticks that fell due before it come before the first token (TTFT); the exit for its
 /// answer, the ticks after the first token and the faults charged when it completes come in the decode span that TPOT
-/// divides by (tokens − 1 per query). RSI calls happen
-/// while the payload loads, before any query: a launch term. Per-query and per-token figures are means over the launch
+/// divides by (tokens − 1 per query). RSI calls and granule delegations happen
+/// while the payload loads, before any query: launch terms, per launch. Per-query and per-token figures are means over the launch
 /// (totals divided by queries or decode tokens), to set beside measured medians; that difference is part of the gap.
 /// </summary>
 public static class RealmCostModel
@@ -77,7 +104,11 @@ public static class RealmCostModel
         var tickBeforeCost = c.TicksBeforeFirstToken * p.ExitUs;
         var tickCost = ticksAfter * p.ExitUs;
         var hz = p.TickHz.ToString("0.#", CultureInfo.InvariantCulture);
-        var faultCost = c.Stage2Faults * p.FaultUs;
+        // Faults counted in one granule, priced in another: growth of the same memory touches G/g times fewer granules
+        // of size G than of g (first touches fill whole granules); the count is then derived, and says so.
+        var faults = c.FaultGranuleBytes == p.GranuleBytes ? c.Stage2Faults : (long)Math.Ceiling(c.Stage2Faults * (double)c.FaultGranuleBytes / p.GranuleBytes);
+        var faultCost = faults * p.FaultUs;
+        var delegations = c.PayloadBytes > 0 ? (long)Math.Ceiling(c.PayloadBytes / (double)Math.Max(p.GranuleBytes, p.DelegateBytes)) : 0;
         var answerCost = c.AnswerExits * p.ExitUs;
         return
         [
@@ -86,10 +117,18 @@ public static class RealmCostModel
             new($"exits: timer ticks at {hz} Hz before the first token", "ticks", c.TicksBeforeFirstToken, "query", p.ExitUs,
                 tickBeforeCost * perQuery, 0, tickBeforeCost * perQuery, 0),
             new($"exits: timer ticks at {hz} Hz after it", "ticks", ticksAfter, "token", p.ExitUs, 0, tickCost * perToken, tickCost * perQuery, 0),
-            new("stage-2 faults (4 KiB granules first touched after load)", "faults", c.Stage2Faults, "token", p.FaultUs, 0, faultCost * perToken, faultCost * perQuery, 0),
-            new("RSI calls (payload chunks over the shared buffer)", "calls", c.RsiCalls, "launch", p.RsiCallUs, 0, 0, 0, c.RsiCalls * p.RsiCallUs / 1000),
+            new($"stage-2 faults ({Size(p.GranuleBytes)} granules first touched after load" +
+                (c.FaultGranuleBytes == p.GranuleBytes ? ")" : $"; derived from {c.Stage2Faults} counted at {Size(c.FaultGranuleBytes)})"),
+                "faults", faults, "token", p.FaultUs, 0, faultCost * perToken, faultCost * perQuery, 0),
+            new("RSI calls (payload chunks over the shared buffer)", "calls", c.RsiCalls, "launch", p.RsiCallUs, 0, 0, 0, c.RsiCalls * p.RsiCallUs / 1000 / c.Launches),
+            new($"granule delegation at populate ({Size(Math.Max(p.GranuleBytes, p.DelegateBytes))} a call over {Size(c.PayloadBytes)} of payload)",
+                "calls", delegations, "launch", p.DelegateUs, 0, 0, 0, delegations * p.DelegateUs / 1000 / c.Launches),
         ];
     }
+
+    private static string Size(long bytes) => bytes >= 1 << 30 && bytes % (1 << 30) == 0 ? $"{bytes >> 30} GiB"
+        : bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? $"{bytes >> 20} MiB"
+        : bytes >= 1 << 10 && bytes % (1 << 10) == 0 ? $"{bytes >> 10} KiB" : $"{bytes} B";
 
     /// <summary>The modelled total of a decomposition on one figure (ttft, tpot, latency), in microseconds.</summary>
     public static double Total(IReadOnlyList<CostTerm> terms, string metric) => metric switch

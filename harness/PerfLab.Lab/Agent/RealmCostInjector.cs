@@ -9,7 +9,7 @@ namespace PerfLab.Lab.Agent;
 /// timer ticks a Realm exits for while it runs. The prices and the tick rate come from the cell's calibration
 /// profile (PERFLAB_REALM_COSTS="exit_ns=..,rsi_ns=..,fault_ns=..,tick_hz=.."); absent, every price is zero.
 /// </summary>
-public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, double tickHz, IClock clock)
+public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, double tickHz, IClock clock, long granuleBytes = 4096)
 {
     private long _peakResidentKb = PeakResidentKb();
     private readonly object _lock = new();
@@ -31,15 +31,16 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
             .Select(kv => kv.Split('=')).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
         long L(string k) => pairs.TryGetValue(k, out var v) && long.TryParse(v, CultureInfo.InvariantCulture, out var x) ? x : 0;
         var hz = pairs.TryGetValue("tick_hz", out var h) && double.TryParse(h, CultureInfo.InvariantCulture, out var t) ? t : 0;
-        return new RealmCostInjector(L("exit_ns"), L("rsi_ns"), L("fault_ns"), hz, clock);
+        var granule = L("granule_bytes");
+        return new RealmCostInjector(L("exit_ns"), L("rsi_ns"), L("fault_ns"), hz, clock, granule >= 4096 ? granule : 4096);
     }
 
-    public string Describe() => string.Create(CultureInfo.InvariantCulture, $"exit_ns={exitNs},rsi_ns={rsiNs},fault_ns={faultNs},tick_hz={tickHz:0}");
+    public string Describe() => string.Create(CultureInfo.InvariantCulture, $"exit_ns={exitNs},rsi_ns={rsiNs},fault_ns={faultNs},tick_hz={tickHz:0},granule_bytes={granuleBytes}");
 
     /// <summary>What was counted so far, for the agent's stats (the cost model prices these: Analysis.RealmCostModel).</summary>
     public Core.Analysis.RealmCounts Counts => new(Interlocked.Read(ref _queries), Interlocked.Read(ref _tokens), Interlocked.Read(ref _queryExits),
         Interlocked.Read(ref _firstTokenExits), Interlocked.Read(ref _answerExits), Interlocked.Read(ref _ticks), Interlocked.Read(ref _faults),
-        Interlocked.Read(ref _rsiCalls)) { TicksBeforeFirstToken = Interlocked.Read(ref _ticksBeforeFirstToken) };
+        Interlocked.Read(ref _rsiCalls)) { TicksBeforeFirstToken = Interlocked.Read(ref _ticksBeforeFirstToken), FaultGranuleBytes = granuleBytes };
 
     /// <summary>The exit a query's arrival takes (a message crossing into the Realm); the Realm is busy from here.</summary>
     public void QueryArrived()
@@ -86,7 +87,7 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
     /// <summary>
     /// As a query completes: the stage-2 faults its new memory would have taken, the timer ticks that fell due since the
     /// last crossing, and the exit its answer takes. A Realm faults when its guest first touches guest-physical memory —
-    /// reused memory does not fault again — so growth of the peak resident size, in 4 KiB granules, counts them; a native
+    /// reused memory does not fault again — so growth of the peak resident size, in the profile's granules, counts them; a native
     /// process's minor faults would count every malloc'd page each time and overstate them many times over.
     /// </summary>
     public void QueryCompleted(int tokens)
@@ -97,8 +98,10 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
         lock (_lock)
         {
             var peak = PeakResidentKb();
-            newGranules = Math.Max(0, peak - _peakResidentKb) / 4;
-            _peakResidentKb = Math.Max(peak, _peakResidentKb);
+            // Growth in whole granules of the profile's stage-2 size; a remainder waits for the next growth to fill it.
+            var granuleKb = granuleBytes / 1024;
+            newGranules = Math.Max(0, peak - _peakResidentKb) / granuleKb;
+            _peakResidentKb += newGranules * granuleKb;
             ticks = Settle();
             _inFlight = Math.Max(0, _inFlight - 1);
         }

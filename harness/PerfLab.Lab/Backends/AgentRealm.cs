@@ -18,8 +18,12 @@ public sealed class AgentRealm(Cell cell, LaunchState state, IReadOnlyList<IMech
     private AgentProcess? _agent;
     private Dictionary<string, long> _atWindowStart = [];
 
-    /// <summary>The agent's stats that count events since it started (the rest are levels: memory sizes, peaks).</summary>
-    private static bool IsCounter(string key) => key is "queries_served" or "cpu_time_us" || key.StartsWith("realm_", StringComparison.Ordinal);
+    /// <summary>
+    /// The agent's stats that count events of serving since it started, which the measured window starts afresh (the rest
+    /// are levels — memory sizes, peaks — or load-time counts: the RSI calls that carried the payload in stay the launch's).
+    /// </summary>
+    private static bool IsCounter(string key) => key is "queries_served" or "cpu_time_us"
+        || (key.StartsWith("realm_", StringComparison.Ordinal) && key != "realm_rsi_calls");
 
     public void Attach(AgentProcess a) => _agent = a;
 

@@ -11,6 +11,18 @@ namespace PerfLab.Lab.Backends;
 /// </summary>
 public sealed record CalibrationProfile(string Name, string Source, double ExitUs, double RsiCallUs, double FaultUs, double TickHz)
 {
+    /// <summary>Stage-2 granule (optional, default 4 KiB): the emulated Realm counts its faults in these.</summary>
+    public long GranuleBytes { get; init; } = 4096;
+    /// <summary>Price of one granule-delegation call at populate (optional, default 0: not priced).</summary>
+    public double DelegateUs { get; init; }
+    /// <summary>Bytes one delegation call covers (optional, default one granule; a range for RMM v2.0's range delegation).</summary>
+    public long DelegateBytes { get; init; } = 4096;
+
+    public Core.Analysis.RealmPrices ToPrices() => new(Name, Source, ExitUs, RsiCallUs, FaultUs, TickHz)
+    {
+        GranuleBytes = GranuleBytes, DelegateUs = DelegateUs, DelegateBytes = Math.Max(GranuleBytes, DelegateBytes),
+    };
+
     /// <summary>bench/profiles/&lt;name&gt;.yaml, found above the binary or the current folder (or in PERFLAB_PROFILES).</summary>
     public static CalibrationProfile Load(string name)
     {
@@ -33,13 +45,29 @@ public sealed record CalibrationProfile(string Name, string Source, double ExitU
             : throw new InvalidDataException($"{path}: '{k}' must be a number of microseconds ≥ 0");
         var tickHz = D("tick_hz");
         if (tickHz is < 1 or > 10_000) throw new InvalidDataException($"{path}: 'tick_hz' {tickHz} must be a guest timer rate from 1 to 10000 Hz (Debian's arm64 kernel: 250)");
-        return new CalibrationProfile(S("name"), S("source"), D("exit_us"), D("rsi_call_us"), D("fault_us"), tickHz);
+        bool Has(string k) => m.Children.ContainsKey(new YamlScalarNode(k));
+        long Bytes(string k, long fallback)
+        {
+            if (!Has(k)) return fallback;
+            var v = S(k);
+            return long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var b) && b >= 4096 && (b & (b - 1)) == 0 ? b
+                : throw new InvalidDataException($"{path}: '{k}' {v} must be a power of two of at least 4096 bytes (4 KiB, 16 KiB, 64 KiB, 2 MiB…)");
+        }
+        var granule = Bytes("granule_bytes", 4096);
+        return new CalibrationProfile(S("name"), S("source"), D("exit_us"), D("rsi_call_us"), D("fault_us"), tickHz)
+        {
+            GranuleBytes = granule, DelegateUs = Has("delegate_us") ? D("delegate_us") : 0, DelegateBytes = Bytes("delegate_bytes", granule),
+        };
     }
 
     private static string FindProfiles() =>
         RepoPaths.FindUpwards(Path.Combine("bench", "profiles")) ?? Path.Combine(Directory.GetCurrentDirectory(), "bench", "profiles");
 
-    /// <summary>What the agent gets in PERFLAB_REALM_COSTS: nanoseconds per exit, per RSI call and per stage-2 fault, and the tick rate.</summary>
+    /// <summary>
+    /// What the agent gets in PERFLAB_REALM_COSTS (and the launch records as calibration_costs): nanoseconds per exit, per RSI
+    /// call and per stage-2 fault, the tick rate, the granule, and the delegation price and span (priced, not paid: populate
+    /// is the host's work before the Realm runs).
+    /// </summary>
     public string ToEnvironment() => string.Create(CultureInfo.InvariantCulture,
-        $"exit_ns={ExitUs * 1000:0},rsi_ns={RsiCallUs * 1000:0},fault_ns={FaultUs * 1000:0},tick_hz={TickHz:0}");
+        $"exit_ns={ExitUs * 1000:0},rsi_ns={RsiCallUs * 1000:0},fault_ns={FaultUs * 1000:0},tick_hz={TickHz:0},granule_bytes={GranuleBytes},delegate_ns={DelegateUs * 1000:0},delegate_bytes={DelegateBytes}");
 }

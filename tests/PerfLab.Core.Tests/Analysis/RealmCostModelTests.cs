@@ -29,7 +29,7 @@ public class RealmCostModelTests
         var c = new RealmCounts(3, 48, 3, 3, 3, 2, 7, 0) { TicksBeforeFirstToken = 1 };
         var settings = c.ToStats().ToDictionary(kv => kv.Key, kv => kv.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(c, RealmCounts.FromSettings(settings));
-        Assert.Equal(c with { Queries = 6, Tokens = 96, QueryExits = 6, FirstTokenExits = 6, AnswerExits = 6, TimerTicks = 4, Stage2Faults = 14, TicksBeforeFirstToken = 2 },
+        Assert.Equal(c with { Queries = 6, Tokens = 96, QueryExits = 6, FirstTokenExits = 6, AnswerExits = 6, TimerTicks = 4, Stage2Faults = 14, TicksBeforeFirstToken = 2, Launches = 2 },
             c.Add(c));
         // A run from before ticks were split paid them all at completion: none before the first token.
         settings.Remove("realm_timer_ticks_first_token");
@@ -41,5 +41,30 @@ public class RealmCostModelTests
         var idle = RealmCostModel.Decompose(new RealmCounts(0, 0, 0, 0, 0, 0, 0, 5), Prices);
         Assert.Equal(0, RealmCostModel.Total(idle, "tpot"));
         Assert.Equal(0.01, idle.Sum(t => t.LaunchMs), 9);
+    }
+
+    [Fact]
+    public void A_profile_with_larger_granules_and_range_delegation_reprices_the_same_counts_and_says_how()
+    {
+        // Two launches: 1600 faults counted in 4 KiB granules, 64 MiB of payload each, 100 RSI calls each.
+        var c = new RealmCounts(Queries: 100, Tokens: 1600, QueryExits: 100, FirstTokenExits: 100, AnswerExits: 100, TimerTicks: 0,
+            Stage2Faults: 1600, RsiCalls: 200) { PayloadBytes = 2 * (64L << 20), Launches = 2 };
+        var v1 = Prices with { DelegateUs = 2, GranuleBytes = 4096, DelegateBytes = 4096 };
+        var v2 = Prices with { DelegateUs = 2, GranuleBytes = 65536, DelegateBytes = 2 << 20 };
+
+        var t1 = RealmCostModel.Decompose(c, v1);
+        var t2 = RealmCostModel.Decompose(c, v2);
+        var f1 = t1.Single(t => t.Counted == "faults");
+        var f2 = t2.Single(t => t.Counted == "faults");
+        Assert.Equal(1600, f1.Count);
+        Assert.Equal(100, f2.Count);                                   // the same growth in 64 KiB granules: 16 times fewer
+        Assert.Contains("derived from 1600 counted at 4 KiB", f2.Term);
+        Assert.Equal(f1.TpotUs / 16, f2.TpotUs, 9);
+        // Delegation per launch: 64 MiB in 4 KiB calls (16384 × 2 µs = 32.8 ms) or in 2 MiB calls (32 × 2 µs).
+        Assert.Equal(32.768, t1.Single(t => t.Term.StartsWith("granule delegation")).LaunchMs, 9);
+        Assert.Equal(0.064, t2.Single(t => t.Term.StartsWith("granule delegation")).LaunchMs, 9);
+        Assert.Equal(0.2, t1.Single(t => t.Term.StartsWith("RSI calls")).LaunchMs, 9);     // 100 calls a launch × 2 µs
+        // Exits do not depend on the ABI's memory shape.
+        Assert.Equal(RealmCostModel.Total(t1, "ttft"), RealmCostModel.Total(t2, "ttft"), 9);
     }
 }
