@@ -4,7 +4,7 @@ using PerfLab.Cli.Commands;
 
 var verbose = new Option<bool>("--verbose") { Description = "show the stack trace of an error", Recursive = true };
 var root = new RootCommand("PerfLab: what does LLM inference inside a confidential Realm cost, and which settings buy it back?\n" +
-                           "Example: perflab run --suite bench/suites/quick.yaml\n" + ErrorBoundary.Codes)
+                           "Example: perflab run --suite bench/suites/mission.yaml\n" + ErrorBoundary.Codes)
 {
     RunCommand.Create(Console.Out, Console.Error),
     GateCommand.Create(Console.Out, Console.Error),

@@ -47,6 +47,12 @@ public static class ReportModel
         foreach (var r in runs.Where(r => r.StateWord != "complete"))
             s.Add(new Banner("state-" + r.RunId, $"{r.RunId} is {r.StateWord}.", "What finished before it stopped is reported below" +
                 (r.NotRun.Count > 0 ? $"; {r.NotRun.Count} planned cell(s) never ran: {string.Join(", ", r.NotRun)}" : "") + "."));
+        if (runs.Count == 1 && OverheadAnswer.For(runs[0]) is { } answer)
+        {
+            s.Add(new Heading("The answer"));
+            s.Add(new Paragraph(string.Join(" ", answer.Sentences)));
+            s.Add(new Figures(charts.Where(c => c.Name == Charts.AnswerChart).ToList()));
+        }
         s.Add(new Heading("Runs"));
         s.Add(new Table("runs", ["run", "suite", "state", "host", "started (UTC)", "ended (UTC)", "cells ok / failed / skipped"],
             runs.Select(r => (IReadOnlyList<TableCell>)[r.RunId, r.Suite, r.StateWord, r.HostLabel, r.StartedUtc ?? "", r.EndedUtc ?? "",
@@ -70,7 +76,7 @@ public static class ReportModel
         if (runs.Count > 1) s.AddRange(SideBySide(runs));
         if (tco is not null) s.AddRange(Tco(tco));
         s.Add(new Heading("Charts"));
-        s.Add(new Figures(charts));
+        s.Add(new Figures(charts.Where(c => c.Name != Charts.AnswerChart).ToList()));
         if (gaps.Count > 0) s.Add(new Items("gaps", gaps.Select(g => $"not drawn: {g.Name}: {g.Why}").ToList()));
         foreach (var r in runs.Where(r => r.GateMarkdown != null))
         {

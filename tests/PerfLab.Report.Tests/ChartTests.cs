@@ -52,3 +52,32 @@ public class ChartTests
         Assert.DoesNotContain(charts, c => c.Name == "overhead");
     }
 }
+
+/// <summary>The report of the default suite's recorded run opens with the mission's answer, built from the run's own figures.</summary>
+public class AnswerTests
+{
+    [Fact]
+    public void The_mission_run_report_opens_with_the_answer_its_knobs_and_its_chart()
+    {
+        using var rec = new RecordedRuns();
+        var run = rec.Load(RecordedRuns.Mission)[0];
+        var a = PerfLab.Results.OverheadAnswer.For(run)!;
+        Assert.Equal("single-stream", a.Scenario);
+        // The reference is the centre of the one-knob design (2 MiB pages, 2 MiB RSI batches, no neighbour), not the luckiest cell.
+        Assert.Equal(("2m", "2m", "none"), (a.Reference.Setting("page_size"), a.Reference.Setting("rsi_batch"), a.Reference.Setting("co_tenant")));
+        // One pair per knob, each compared on TTFT and TPOT; every interval holds its estimate.
+        Assert.Equal(["MPAM", "RSI batch", "page size"], a.Knobs.Select(k => k.Knob).Distinct().Order().ToArray());
+        Assert.Equal(6, a.Knobs.Count);
+        Assert.All(a.Knobs, k => Assert.True(k.LowerPct <= k.Pct && k.Pct <= k.UpperPct, $"{k.Knob} {k.Metric}"));
+        Assert.Contains(a.Knobs, k => k is { Knob: "page size", From: "4k", To: "2m" });
+        Assert.NotNull(a.Costs);
+
+        var output = PerfLab.Report.ReportWriter.Write([run], Path.Combine(rec.Dir, "report"));
+        var md = File.ReadAllText(output.Markdown);
+        Assert.True(md.IndexOf("## The answer", StringComparison.Ordinal) < md.IndexOf("## Runs", StringComparison.Ordinal));
+        Assert.Contains("charts/answer.png", md);
+        Assert.Contains("populating the weights", md);           // the RSI batch's effect is at populate, measured
+        // A run with no Realm cell has no answer to open with.
+        Assert.Null(PerfLab.Results.OverheadAnswer.For(rec.Load(RecordedRuns.Quick)[0]));
+    }
+}

@@ -20,7 +20,7 @@ public static class GateCommand
         var cmd = new Command("gate", "Compare a candidate run with a baseline per cell and metric: regressed, improved, unchanged or inconclusive,\n" +
                                       "with the effect and its interval. Prints a Markdown table (also written to a file); exits 1 on a regression\n" +
                                       "(or, with --fail-on inconclusive, on any inconclusive verdict). A baseline from another host class is not compared.\n" +
-                                      "Example: perflab gate --baseline results/baselines/quick.json --candidate results/runs/20261124T203000Z-quick")
+                                      "Example: perflab gate --baseline results/baselines/lab-quick.json --candidate results/runs/20261124T203000Z-mission")
         {
             baseline, candidate, threshold, output, update, failOn, otherHost,
         };

@@ -33,7 +33,7 @@ public static class RunCommand
                 r.AddError($"--repetitions {n}: give a whole number of launches from 1 to {Suite.MaxRepetitions}");
         });
         var cmd = new Command("run", "Run a suite: every cell of its matrix, with results written as the run goes.\n" +
-                                     "Example: perflab run --suite bench/suites/quick.yaml; perflab run --resume results/runs/20261128T180000Z-quick")
+                                     "Example: perflab run --suite bench/suites/mission.yaml; perflab run --resume results/runs/20261128T180000Z-mission")
         {
             suite, results, wait, plain, repetitions, resume,
         };

@@ -10,7 +10,7 @@ public static class SuiteCommand
     {
         var files = new Argument<FileInfo[]>("suite") { Description = "suite YAML files", Arity = ArgumentArity.OneOrMore };
         var validate = new Command("validate", "Validate suites and show the cells their matrices expand to; runs nothing.\n" +
-                                               "Example: perflab suite validate bench/suites/quick.yaml") { files };
+                                               "Example: perflab suite validate bench/suites/mission.yaml") { files };
         validate.SetAction(p => (int)Validate(p.GetValue(files)!.Select(f => f.FullName), stdout, stderr));
         return new Command("suite", "Work with suite files.\nExample: perflab suite validate bench/suites/*.yaml") { validate };
     }

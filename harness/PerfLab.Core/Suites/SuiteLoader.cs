@@ -19,11 +19,11 @@ public static partial class SuiteLoader
     public static Suite Load(string path)
     {
         if (Directory.Exists(path))
-            throw new SuiteValidationException([new SuiteError(path, 0, 0, "(file)", null, "is a directory; give the path of a suite YAML such as bench/suites/quick.yaml")]);
+            throw new SuiteValidationException([new SuiteError(path, 0, 0, "(file)", null, "is a directory; give the path of a suite YAML such as bench/suites/mission.yaml")]);
         if (File.Exists(path) && new FileInfo(path).Length > MaxSuiteBytes)
             throw new SuiteValidationException([new SuiteError(path, 0, 0, "(file)", null, $"is {new FileInfo(path).Length / 1024} KiB; a suite is at most {MaxSuiteBytes / 1024} KiB")]);
         if (!File.Exists(path))
-            throw new SuiteValidationException([new SuiteError(path, 0, 0, "(file)", null, "file not found; give the path of a suite YAML such as bench/suites/quick.yaml")]);
+            throw new SuiteValidationException([new SuiteError(path, 0, 0, "(file)", null, "file not found; give the path of a suite YAML such as bench/suites/mission.yaml")]);
         return Parse(File.ReadAllText(path), path);
     }
 

@@ -34,6 +34,19 @@ public static partial class Charts
         }
     }
 
+    /// <summary>
+    /// The chart the report opens with (one run): the Realm cells' TTFT and TPOT overheads in the answer's scenario, with
+    /// their intervals. The full overhead charts, every cell and headline metric, follow in the Charts section.
+    /// </summary>
+    public static IEnumerable<ChartImage> Answer(IReadOnlyList<RunData> runs)
+    {
+        if (runs.Count != 1 || OverheadAnswer.For(runs[0]) is not { } a) yield break;
+        var rows = a.RealmCells.SelectMany(c => c.Overheads.Where(o => o.Metric is "ttft" or "tpot").OrderBy(o => o.Metric == "tpot").Select(o => (Run: runs[0], Cell: c, O: o))).ToList();
+        yield return OverheadChart(rows, AnswerChart, $"The Realm's overhead on TTFT and TPOT: {a.Scenario}");
+    }
+
+    public const string AnswerChart = "answer";
+
     private static ChartImage OverheadChart(List<(RunData Run, CellData Cell, PerfLab.Core.Results.Overhead O)> rows, string name, string title)
     {
         var confidence = rows[0].Run.GateConfidence is { } level ? $"{level * 100:0.##} %" : "the gate's";

@@ -20,7 +20,7 @@ public class GateTests(Xunit.Abstractions.ITestOutputHelper output)
 
     /// <summary>The default sample size: the smallest min_queries of the default suite's scenarios.</summary>
     private static int DefaultSampleSize() =>
-        SuiteLoader.Load(Path.Combine(SuiteLoaderTests.RepoRoot(), "bench", "suites", "quick.yaml")).Scenarios.Min(s => s.MinQueryCount);
+        SuiteLoader.Load(Path.Combine(SuiteLoaderTests.RepoRoot(), "bench", "suites", "lab-quick.yaml")).Scenarios.Min(s => s.MinQueryCount);
 
     /// <summary>How many of <paramref name="trials"/> comparisons at the default sample size say regressed.</summary>
     private static (int Regressed, int N) Simulate(double candidateScale, int seed, int trials)
@@ -139,7 +139,7 @@ public class GateTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void A_per_query_floor_does_not_hide_a_per_token_regression()
     {
-        // quick.yaml's 50 µs floor is for per-query times; a ~207 µs TPOT grown by 20 % must still be regressed.
+        // lab-quick.yaml's 50 µs floor is for per-query times; a ~207 µs TPOT grown by 20 % must still be regressed.
         var rng = new Random(21);
         double[] Tpot(double scale) => Enumerable.Range(0, 600).Select(_ => 207_000 * scale * (1 + 0.02 * (rng.NextDouble() - 0.5))).ToArray();
         var spec = GateSpec.Default with { ThresholdAbsNs = 50_000 };

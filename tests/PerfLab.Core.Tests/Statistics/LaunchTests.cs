@@ -140,7 +140,7 @@ public class LaunchTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.InRange(welch.DegreesOfFreedom, 1, 6 - 1e-9);
     }
 
-    private static Cell Cell() => SuiteLoader.Load(Path.Combine(SuiteLoaderTests.RepoRoot(), "bench", "suites", "quick.yaml")).Cells[0];
+    private static Cell Cell() => SuiteLoader.Load(Path.Combine(SuiteLoaderTests.RepoRoot(), "bench", "suites", "lab-quick.yaml")).Cells[0];
 
     [Fact]
     public void A_cell_with_a_failed_launch_fails_and_names_it_and_capacity_has_an_interval_covering_each_bracket()
