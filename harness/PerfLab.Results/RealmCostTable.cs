@@ -17,6 +17,9 @@ public sealed record CellCosts(string CellId, string? BaselineCell, RealmPrices 
     /// <summary>What the modelled figures are: derived from measured counts and the cell's own prices, or projected under others.</summary>
     public string ModelledEvidence => Repriced ? "projected" : "derived";
 
+    /// <summary>The confidence of the measured overheads' intervals: the run's (its suite's gate confidence).</summary>
+    public double Confidence { get; init; } = 0.99;
+
     public double Modelled(string metric) => RealmCostModel.Total(Terms, metric);
 
     /// <summary>Measured − modelled: what the cost model does not capture (real mechanics, side effects, noise).</summary>
@@ -47,7 +50,8 @@ public static class RealmCostTable
             if (p is null) continue;
             var total = counts.Aggregate((a, b) => a.Add(b));
             list.Add(new CellCosts(cell.Id, cell.BaselineCell, p, prices != null && prices != own, total, counts.Count,
-                RealmCostModel.Decompose(total, p), MeasuredOf(cell, cell.BaselineCell is { } b ? byId.GetValueOrDefault(b) : null), cell.Evidence));
+                RealmCostModel.Decompose(total, p), MeasuredOf(cell, cell.BaselineCell is { } b ? byId.GetValueOrDefault(b) : null), cell.Evidence)
+            { Confidence = run.GateConfidence ?? 0.99 });
         }
         return list;
     }
@@ -108,7 +112,7 @@ public static class RealmCostTable
         if (c.Repriced || c.Measured.Count == 0) return rows;
         string M(string f) => c.Measured.TryGetValue(f, out var m) ? string.Create(ci, $"{m.Us:0.##} [{m.LowerUs:0.##}, {m.UpperUs:0.##}]") : "–";
         string G(string f) => c.GapUs(f) is { } g ? string.Create(ci, $"{g:+0.##;-0.##;0}") : "–";
-        rows.Add([$"overhead vs {c.BaselineCell}, 99 % interval over launches", "", "", M("ttft"), M("tpot"), M("latency"), "", c.Evidence]);
+        rows.Add([string.Create(CultureInfo.InvariantCulture, $"overhead vs {c.BaselineCell}, {c.Confidence * 100:0.##} % interval over launches"), "", "", M("ttft"), M("tpot"), M("latency"), "", c.Evidence]);
         rows.Add(["gap: overhead − modelled (what the model does not capture)", "", "", G("ttft"), G("tpot"), G("latency"), "", ""]);
         return rows;
     }

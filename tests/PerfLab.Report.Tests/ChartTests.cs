@@ -77,6 +77,9 @@ public class AnswerTests
         Assert.True(md.IndexOf("## The answer", StringComparison.Ordinal) < md.IndexOf("## Runs", StringComparison.Ordinal));
         Assert.Contains("charts/answer.png", md);
         Assert.Contains("populating the weights", md);           // the RSI batch's effect is at populate, measured
+        // The reference cell's overhead as a waterfall, TTFT and TPOT: native median, terms, modelled and measured Realm.
+        Assert.True(File.Exists(Path.Combine(output.ChartsDir, "cost-ttft.png")) && File.Exists(Path.Combine(output.ChartsDir, "cost-tpot.png")));
+        Assert.Contains("95 % interval over launches", md);      // the run's own confidence, not a fixed 99 %
         // A run with no Realm cell has no answer to open with.
         Assert.Null(PerfLab.Results.OverheadAnswer.For(rec.Load(RecordedRuns.Quick)[0]));
     }

@@ -59,7 +59,11 @@ public static partial class Charts
         }
         var multi = runs.Count > 1;
         // The answer is one run's: a comparison of runs has its side-by-side tables instead, and no gap to explain.
-        if (runs.Count == 1) Try(AnswerChart, () => Answer(runs), "no Realm cell with TTFT and TPOT overheads in this run: nothing to answer the mission's question with");
+        if (runs.Count == 1 && runs[0].Cells.Any(c => c.Platform is "cca-emulated" or "cca"))
+        {
+            Try(AnswerChart, () => Answer(runs), "no Realm cell with TTFT and TPOT overheads in this run: nothing to answer the mission's question with");
+            Try("cost", () => CostWaterfall(runs), "no Realm cell counted its events (a run before counts were recorded, or no baseline to stand on)");
+        }
         Try("overhead", () => Overhead(runs, multi), "no cell has a baseline to compare with");
         // An interrupted run's samples.csv may hold thousands of rows of a cell that never finished: say so, not "missing".
         var unfinished = runs.Sum(r => r.Samples.Keys.Count(id => r.Cells.FirstOrDefault(c => c.Id == id) is not { Status: "ok" }));
