@@ -67,4 +67,26 @@ public class RealmCostModelTests
         // Exits do not depend on the ABI's memory shape.
         Assert.Equal(RealmCostModel.Total(t1, "ttft"), RealmCostModel.Total(t2, "ttft"), 9);
     }
+
+    [Fact]
+    public void Scaled_to_a_70B_model_the_ticks_follow_its_TPOT_and_the_faults_its_KV_growth_in_the_profile_granules()
+    {
+        var run = new RealmCounts(Queries: 100, Tokens: 2500, QueryExits: 100, FirstTokenExits: 100, AnswerExits: 100, TimerTicks: 0, Stage2Faults: 0, RsiCalls: 0);
+        var p4k = new RealmPrices("v1", "a test", ExitUs: 24.6, RsiCallUs: 2.8, FaultUs: 4.216, TickHz: 250);
+        var p64k = p4k with { GranuleBytes = 65536 };
+        var model = PerfLab.Core.Tco.ModelDescription.Known["llama-70b"];
+        var a = RealmScalingModel.Project(run, p4k, model, "bf16", 460, 1024);
+        var b = RealmScalingModel.Project(run, p64k, model, "bf16", 460, 1024);
+        // Native TPOT: (70e9 × 2 B + 2·80·8·128·1024·2 B) ÷ 460 GB/s.
+        var native = (140e9 + 2.0 * 80 * 8 * 128 * 1024 * 2) / 460e9 * 1e6;
+        Assert.Equal(native, a.NativeTpotUs, 6);
+        Assert.Equal(native * 1e-6 * 250 * 24.6, a.Terms[0].TpotUs, 6);               // ticks: ~0.6 % of TPOT whatever the model
+        Assert.Equal(100.0 / 2400 * 24.6, a.Terms[1].TpotUs, 9);                        // the run's answer exits per decode token
+        Assert.Equal(2.0 * 80 * 8 * 128 * 2 / 4096 * 4.216, a.Terms[2].TpotUs, 9);        // 320 KiB of KV a token: 80 granules of 4 KiB
+        Assert.Equal(a.Terms[2].TpotUs / 16, b.Terms[2].TpotUs, 9);                      // ...5 of 64 KiB
+        Assert.Equal(a.Terms[0].TpotUs, b.Terms[0].TpotUs, 9);
+        Assert.InRange(a.OverheadPct, 0.6, 0.8);
+        Assert.Throws<ArgumentException>(() => RealmScalingModel.Project(run, p4k, model, "fp8", 460, 1024));
+        Assert.Throws<ArgumentException>(() => RealmScalingModel.Project(run, p4k, model, "bf16", 0, 1024));
+    }
 }

@@ -46,4 +46,24 @@ public class ProjectionTests
             Assert.True(cell.Terms.Single(t => t.Term.StartsWith("RSI calls", StringComparison.Ordinal)).Count > 0, "RSI calls are the launch's, not reset by the warm-up");
         }
     }
+
+    [Fact]
+    public void Project_scales_the_run_to_a_named_model_and_refuses_a_scaling_without_its_bandwidth()
+    {
+        var folder = Path.Combine(PerfLab.Lab.Os.RepoPaths.FindUpwards(Path.Combine("tests", "PerfLab.Report.Tests", "Recorded"))!, "20261128T213224Z-mission");
+        var stdout = new StringWriter();
+        Assert.Equal(PerfLab.Cli.ExitCode.Ok, PerfLab.Cli.Commands.ProjectCommand.Execute(folder, ["rmm-v2.0"], stdout, TextWriter.Null,
+            new PerfLab.Cli.Commands.ProjectCommand.Scaling("llama-70b", "bf16", 460, 1024)));
+        Assert.Contains("Scaled to llama-70b (bf16) at 460 GB/s", stdout.ToString());
+        Assert.Contains("327680 B a token ÷ 65536 B", stdout.ToString());
+
+        var stderr = new StringWriter();
+        Assert.Equal(PerfLab.Cli.ExitCode.BadInput, PerfLab.Cli.Commands.ProjectCommand.Execute(folder, [], TextWriter.Null, stderr,
+            new PerfLab.Cli.Commands.ProjectCommand.Scaling("llama-70b", "bf16", null, 1024)));
+        Assert.Contains("--host-bandwidth-gbps", stderr.ToString());
+        var unknown = new StringWriter();
+        Assert.Equal(PerfLab.Cli.ExitCode.BadInput, PerfLab.Cli.Commands.ProjectCommand.Execute(folder, [], TextWriter.Null, unknown,
+            new PerfLab.Cli.Commands.ProjectCommand.Scaling("gpt-5", "bf16", 460, 1024)));
+        Assert.Contains("llama-70b", unknown.ToString());
+    }
 }
