@@ -54,9 +54,25 @@ public static class OverheadAnswer
         foreach (var g in knobs.GroupBy(k => (k.Knob, k.From, k.To)))
             s.Add($"{Cap(g.Key.Knob)} {g.Key.From} → {g.Key.To}: " + string.Join(", ", g.Select(k => $"{Upper(k.Metric)} {Change(k)}")) +
                   (Populate(run, g.First()) is { } populate ? $"; populating the weights {populate}" : "") + ".");
+        if (Unsteady(run, realm) is { } unsteady) s.Add(unsteady);
         if (knobs.Count == 0 && realm.Count > 1)
             s.Add("No two Realm cells differ in one knob alone, so no knob's effect can be separated here.");
         return new OverheadAnswerData(scenario, reference, realm, knobs, costs, s);
+    }
+
+    /// <summary>
+    /// Launches whose warm-up ended before the agent's memory stopped growing: their fault term is early life, not steady
+    /// state, and the answer says how many there were.
+    /// </summary>
+    private static string? Unsteady(RunData run, IReadOnlyList<CellData> realm)
+    {
+        if (run.Manifest is null) return null;
+        var byCell = run.Manifest.LaunchesByCell;
+        var launches = realm.SelectMany(c => byCell[c.Id]).ToList();
+        var unsteady = launches.Count(l => l.EffectiveRealm.All.FirstOrDefault(kv => kv.Key == "warmup_steady").Value is "false" or "unchecked");
+        return unsteady == 0 ? null
+            : $"In {unsteady} of {launches.Count} Realm launches the runtime's memory was still growing when the warm-up ended (warmup_max_s): " +
+              "their fault term is a Realm's early life, not its steady state.";
     }
 
     private static Core.Results.Overhead Ttft(CellData c) => c.Overheads.First(o => o.Metric == Metrics.Ttft.Name);

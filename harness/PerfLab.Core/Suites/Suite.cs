@@ -41,6 +41,9 @@ public sealed record ScenarioSpec(
 {
     /// <summary>Set for a server scenario with <c>qps: search</c>: the cell searches its capacity; TargetQps is then per probe.</summary>
     public LoadGen.CapacitySearchSpec? Search { get; init; }
+
+    /// <summary>Serve every sample of the performance set once, in turn, before drawing at random (a warm-up's coverage).</summary>
+    public bool CoverEverySample { get; init; }
 }
 
 /// <summary>
@@ -129,4 +132,13 @@ public sealed record Suite(
     /// </summary>
     public Nanoseconds Warmup { get; init; } = DefaultWarmup;
     public static readonly Nanoseconds DefaultWarmup = Nanoseconds.FromSeconds(2);
+
+    /// <summary>
+    /// The longest the warm-up goes on after Warmup while the agent's peak resident memory still grows (rounds of a second,
+    /// until a round grows it by less than 1 MiB). The tiny LLM's runtime grew ~20 MB more after serving every sample
+    /// once, and stopped after ~200 queries (8 s): until then an emulated Realm's fault term is early life, not steady
+    /// state. A launch cut off by this cap records warmup_steady false, and the report says so. Equal to Warmup: no rounds.
+    /// </summary>
+    public Nanoseconds WarmupMax { get; init; } = DefaultWarmupMax;
+    public static readonly Nanoseconds DefaultWarmupMax = Nanoseconds.FromSeconds(30);
 }

@@ -111,6 +111,8 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
             ["queries_served"] = 0,
             ["cpu_time_us"] = (long)Process.GetCurrentProcess().TotalProcessorTime.TotalMicroseconds,
             ["rss_kb"] = smaps.GetValueOrDefault("Rss"),
+            // The peak (VmHWM): the harness warms up until it stops growing, the emulated Realm's faults follow its growth.
+            ["peak_rss_kb"] = RealmCostInjector.PeakResidentKb(),
             ["anon_huge_pages_kb"] = smaps.GetValueOrDefault("AnonHugePages"),
             ["hugetlb_kb"] = smaps.GetValueOrDefault("Private_Hugetlb") + smaps.GetValueOrDefault("Shared_Hugetlb"),
         };

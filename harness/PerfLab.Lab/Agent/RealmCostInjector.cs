@@ -125,7 +125,7 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
     }
 
     /// <summary>The process's peak resident memory (VmHWM).</summary>
-    private static long PeakResidentKb()
+    public static long PeakResidentKb()
     {
         try
         {

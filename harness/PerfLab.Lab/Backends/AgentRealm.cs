@@ -40,6 +40,8 @@ public sealed class AgentRealm(Cell cell, LaunchState state, IReadOnlyList<IMech
     private Dictionary<string, long> Stats() =>
         JsonSerializer.Deserialize<Dictionary<string, long>>(_agent!.Request(ChannelProtocol.StatsRequest(), "stats").Text, AgentHost.Json) ?? [];
 
+    public long? PeakResidentKb() => Stats().TryGetValue("peak_rss_kb", out var kb) && kb > 0 ? kb : null;
+
     public void BeginMeasuredWindow() => _atWindowStart = Stats().Where(kv => IsCounter(kv.Key)).ToDictionary();
 
     public void CollectStats()

@@ -40,6 +40,8 @@ public interface IServingRealm : IRealm
     /// measured window only (the warm-up's queries, exits, ticks and first-touch faults are left out).
     /// </summary>
     void BeginMeasuredWindow();
+    /// <summary>The agent's peak resident memory (VmHWM) now, or null where the Realm cannot say: the warm-up runs until it stops growing.</summary>
+    long? PeakResidentKb();
 }
 
 /// <summary>A Realm that measures itself once (a native microbenchmark on the host): no load generator.</summary>

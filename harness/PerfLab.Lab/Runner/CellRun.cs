@@ -112,11 +112,35 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
     private (ScenarioRun? Run, string? Failure) Warmup(IServingRealm realm)
     {
         if (LoadGenerator.WarmupSpec(cell.Scenario, suite.Warmup) is not { } spec) return (null, null);
-        var run = Generator().Run(spec, realm.Sut, realm.Library, LoadGenerator.WarmupSeed(suite.Seed), cancel);
-        realm.Effective.Set("warmup_queries", run.Records.Count(r => r.CompletedNs >= 0).ToString(System.Globalization.CultureInfo.InvariantCulture));
-        realm.Effective.Set("warmup_s", (run.DurationNs / 1e9).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
-        var failure = run.Failure ?? (run.TimedOut ? $"{run.Records.Count(r => r.CompletedNs < 0)} queries had not completed after max_duration_s" : null);
-        return (run, failure);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        static string? Failed(ScenarioRun r) => r.Failure ?? (r.TimedOut ? $"{r.Records.Count(q => q.CompletedNs < 0)} queries had not completed after max_duration_s" : null);
+        var first = Generator().Run(spec, realm.Sut, realm.Library, LoadGenerator.WarmupSeed(suite.Seed), cancel);
+        long queries = first.Records.Count(r => r.CompletedNs >= 0), ns = first.DurationNs;
+        var failure = Failed(first);
+        // Then rounds of a second while the agent's peak memory still grows by a MiB or more (Suite.WarmupMax).
+        var steady = "unknown";
+        var round = spec with { MinDuration = Core.Units.Nanoseconds.FromSeconds(1), CoverEverySample = false };
+        try
+        {
+            if (failure is null && realm.PeakResidentKb() is { } peak)
+            {
+                steady = ns + round.MinDuration.Value <= suite.WarmupMax.Value ? "false" : "unchecked";
+                for (var i = 1; ns + round.MinDuration.Value <= suite.WarmupMax.Value && !cancel.IsCancellationRequested; i++)
+                {
+                    var r = Generator().Run(round, realm.Sut, realm.Library, LoadGenerator.WarmupSeed(suite.Seed) + i, cancel);
+                    (queries, ns) = (queries + r.Records.Count(q => q.CompletedNs >= 0), ns + r.DurationNs);
+                    if ((failure = Failed(r)) != null) break;
+                    var now = realm.PeakResidentKb() ?? peak;
+                    if (now - peak < 1024) { steady = "true"; break; }
+                    peak = now;
+                }
+            }
+        }
+        catch (RealmFailedException e) { failure ??= "stats failed: " + e.Message; }
+        realm.Effective.Set("warmup_queries", queries.ToString(inv));
+        realm.Effective.Set("warmup_s", (ns / 1e9).ToString("0.###", inv));
+        realm.Effective.Set("warmup_steady", steady);
+        return (first, failure);
     }
 
     private LoadGenerator Generator() => new(context.Wait, context.Clock);

@@ -44,6 +44,11 @@ public class LoadGeneratorTests
         var sut = new ClockedSut(clock, 1_000_000, _ => { });
         var run = new LoadGenerator(new VirtualWait(clock), clock).Run(LoadGenerator.WarmupSpec(Spec(ScenarioKind.SingleStream, minQ: 24_576), Nanoseconds.FromSeconds(2))!, sut, Qsl, 1);
         Assert.Equal(2001, run.Records.Length);
+        // Every sample is served once, in turn, before the draws: the runtime has seen the longest one before the window.
+        Assert.Equal(Enumerable.Range(0, 10), run.Records.Take(10).Select(r => r.SampleIndex));
+        // A warm-up shorter than the sample set still covers it: 0.001 s at 1 ms a query would be 2 queries, not 10.
+        var brief = new LoadGenerator(new VirtualWait(clock), clock).Run(LoadGenerator.WarmupSpec(Spec(ScenarioKind.SingleStream), Nanoseconds.FromSeconds(0.001))!, sut, Qsl, 1);
+        Assert.Equal(10, brief.Records.Length);
     }
 
     [Fact]

@@ -107,6 +107,7 @@ public class SuiteLoaderTests
         { "capacity search without a limit", "qps: 50\n    ttft_limit_ms: 5", "qps: search", "scenarios[1].qps", 0 },
         { "search setting without search", "ttft_limit_ms: 5", "ttft_limit_ms: 5\n    search_max_probes: 8", "scenarios[1].search_max_probes", 0 },
         { "negative warm-up", "seed: 7", "seed: 7\nwarmup_s: -1", "warmup_s", 0 },
+        { "warm-up cap below the warm-up", "seed: 7", "seed: 7\nwarmup_s: 5\nwarmup_max_s: 2", "warmup_max_s", 0 },
         { "duplicate workload name", "scenarios:", "  - name: w\n    kind: noop\nscenarios:", "workloads[1].name", 0 },
     };
 

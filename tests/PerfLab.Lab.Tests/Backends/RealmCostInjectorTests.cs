@@ -104,7 +104,7 @@ public class ProfileWriterTests
             Assert.Equal(Median("kvm.fault.h4k-g4k"), p.FaultUs, 3);
             Assert.Equal(250, p.TickHz);
             // ...and prices a run: the default suite's recorded run, re-priced by it (projected, the same counts).
-            var mission = PerfLab.Results.RunFolderReader.Read(Recorded("20261128T213224Z-mission"), PerfLab.Results.ReadMode.Tolerant);
+            var mission = PerfLab.Results.RunFolderReader.Read(Recorded("20261128T220523Z-mission"), PerfLab.Results.ReadMode.Tolerant);
             var priced = PerfLab.Results.RealmCostTable.For(mission, p.ToPrices());
             Assert.NotEmpty(priced);
             Assert.All(priced, c => Assert.Equal(p.FaultUs, c.Terms.Single(t => t.Counted == "faults").PriceUs));

@@ -65,6 +65,7 @@ public sealed class FakeRealmBackend(Platform platform, VirtualClock clock, doub
         private double Normal() => Math.Sqrt(-2 * Math.Log(1 - _rng.NextDouble())) * Math.Cos(2 * Math.PI * _rng.NextDouble());
 
         public void FlushQueries() { }
+        public long? PeakResidentKb() => null;
         public void BeginMeasuredWindow() => (_servedBeforeWindow, _inWindow) = (_served, true);
         public void CollectStats() => Effective.Set(SettingSource.Agent, "queries_served", (_served - _servedBeforeWindow).ToString());
         public void Teardown() => Phases[Phase.Teardown] = 1;

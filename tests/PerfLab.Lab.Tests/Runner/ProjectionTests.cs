@@ -11,7 +11,7 @@ namespace PerfLab.Lab.Tests.Runner;
 public class ProjectionTests
 {
     private static RunData Mission() => RunFolderReader.Read(Path.Combine(
-        PerfLab.Lab.Os.RepoPaths.FindUpwards(Path.Combine("tests", "PerfLab.Report.Tests", "Recorded"))!, "20261128T213224Z-mission"), ReadMode.Tolerant);
+        PerfLab.Lab.Os.RepoPaths.FindUpwards(Path.Combine("tests", "PerfLab.Report.Tests", "Recorded"))!, "20261128T220523Z-mission"), ReadMode.Tolerant);
 
     [Fact]
     public void The_measured_profile_reproduces_the_run_and_the_RMM_shapes_reprice_it_term_by_term()
@@ -50,7 +50,7 @@ public class ProjectionTests
     [Fact]
     public void Project_scales_the_run_to_a_named_model_and_refuses_a_scaling_without_its_bandwidth()
     {
-        var folder = Path.Combine(PerfLab.Lab.Os.RepoPaths.FindUpwards(Path.Combine("tests", "PerfLab.Report.Tests", "Recorded"))!, "20261128T213224Z-mission");
+        var folder = Path.Combine(PerfLab.Lab.Os.RepoPaths.FindUpwards(Path.Combine("tests", "PerfLab.Report.Tests", "Recorded"))!, "20261128T220523Z-mission");
         var stdout = new StringWriter();
         Assert.Equal(PerfLab.Cli.ExitCode.Ok, PerfLab.Cli.Commands.ProjectCommand.Execute(folder, ["rmm-v2.0"], stdout, TextWriter.Null,
             new PerfLab.Cli.Commands.ProjectCommand.Scaling("llama-70b", "bf16", 460, 1024)));
