@@ -2,6 +2,7 @@ using System.Globalization;
 using PerfLab.Core.Analysis;
 using PerfLab.Core.Gate;
 using PerfLab.Core.Suites;
+using PerfLab.Results.Schema;
 
 namespace PerfLab.Results;
 
@@ -69,10 +70,15 @@ public static class OverheadAnswer
         if (run.Manifest is null) return null;
         var byCell = run.Manifest.LaunchesByCell;
         var launches = realm.SelectMany(c => byCell[c.Id]).ToList();
-        var unsteady = launches.Count(l => l.EffectiveRealm.All.FirstOrDefault(kv => kv.Key == "warmup_steady").Value is "false" or "unchecked");
-        return unsteady == 0 ? null
-            : $"In {unsteady} of {launches.Count} Realm launches the runtime's memory was still growing when the warm-up ended (warmup_max_s): " +
-              "their fault term is a Realm's early life, not its steady state.";
+        string? Steady(CellRecord l) => l.EffectiveRealm.All.FirstOrDefault(kv => kv.Key == "warmup_steady").Value;
+        int growing = launches.Count(l => Steady(l) == "false"), notChecked = launches.Count(l => Steady(l) == "unchecked");
+        if (growing > 0)
+            return $"In {growing} of {launches.Count} Realm launches the runtime's memory was still growing when the warm-up ended (warmup_max_s): " +
+                   "their fault term is a Realm's early life, not its steady state.";
+        return notChecked > 0
+            ? $"The warm-up did not wait for the runtime's memory to settle ({notChecked} of {launches.Count} Realm launches; set warmup_max_s): " +
+              "a fault term may be a Realm's early life rather than its steady state."
+            : null;
     }
 
     private static Core.Results.Overhead Ttft(CellData c) => c.Overheads.First(o => o.Metric == Metrics.Ttft.Name);

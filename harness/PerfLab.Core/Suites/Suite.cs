@@ -137,8 +137,9 @@ public sealed record Suite(
     /// The longest the warm-up goes on after Warmup while the agent's peak resident memory still grows (rounds of a second,
     /// until a round grows it by less than 1 MiB). The tiny LLM's runtime grew ~20 MB more after serving every sample
     /// once, and stopped after ~200 queries (8 s): until then an emulated Realm's fault term is early life, not steady
-    /// state. A launch cut off by this cap records warmup_steady false, and the report says so. Equal to Warmup: no rounds.
+    /// state. A launch cut off by this cap records warmup_steady false, and the report says so. Equal to Warmup (the
+    /// default, warmup_max_s absent): no rounds, warmup_steady "unchecked" — a synthetic agent's heap can grow a MiB a
+    /// second for its whole run, so rounds are asked for where memory matters: the LLM suites set warmup_max_s: 30.
     /// </summary>
-    public Nanoseconds WarmupMax { get; init; } = DefaultWarmupMax;
-    public static readonly Nanoseconds DefaultWarmupMax = Nanoseconds.FromSeconds(30);
+    public Nanoseconds WarmupMax { get; init; } = DefaultWarmup;
 }

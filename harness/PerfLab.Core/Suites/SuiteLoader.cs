@@ -98,7 +98,7 @@ public static partial class SuiteLoader
         var timeout = Nanoseconds.FromSeconds(r.Number(root, "", "agent_timeout_s", 0.1, 86_400) ?? 30);
         var repetitions = (int)(r.Number(root, "", "repetitions", 1, Suite.MaxRepetitions, integer: true) ?? Suite.DefaultRepetitions);
         var warmup = r.Number(root, "", "warmup_s", 0, 3600) is { } w ? Nanoseconds.FromSeconds(w) : Suite.DefaultWarmup;
-        var warmupMax = r.Number(root, "", "warmup_max_s", 0, 3600) is { } wm ? Nanoseconds.FromSeconds(wm) : Nanoseconds.FromSeconds(Math.Max(warmup.Seconds, Suite.DefaultWarmupMax.Seconds));
+        var warmupMax = r.Number(root, "", "warmup_max_s", 0, 3600) is { } wm ? Nanoseconds.FromSeconds(wm) : warmup;
         if (warmupMax.Value < warmup.Value)
             r.Error(r.ValueNode(root, "warmup_max_s"), "warmup_max_s", warmupMax.Seconds.ToString(CultureInfo.InvariantCulture),
                 $"must be at least warmup_s ({warmup.Seconds.ToString(CultureInfo.InvariantCulture)}); equal: no rounds until memory is steady");

@@ -18,6 +18,8 @@ public sealed class FakeRealmBackend(Platform platform, VirtualClock clock, doub
     public HashSet<string> FailLaunch { get; } = [];
     public Dictionary<string, int> FailAfterQueries { get; } = [];
     public List<string> Launched { get; } = [];
+    /// <summary>The fake agent's peak memory in KiB at its n-th asking (null: the fake cannot say, as before).</summary>
+    public Func<int, long>? PeakKb { get; set; }
 
     public Platform Platform => platform;
     public Evidence EvidenceFor(RealmConfig config) => platform == Platform.Native ? Evidence.Measured : Evidence.Emulated;
@@ -27,14 +29,14 @@ public sealed class FakeRealmBackend(Platform platform, VirtualClock clock, doub
     {
         Launched.Add(cell.Id);
         if (FailLaunch.Contains(cell.Workload.Name)) throw new RealmFailedException("the fake Realm refused to start", "fake stderr");
-        return new FakeRealm(cell, clock, meanServiceNs, FailAfterQueries.GetValueOrDefault(cell.Workload.Name, int.MaxValue));
+        return new FakeRealm(cell, clock, meanServiceNs, FailAfterQueries.GetValueOrDefault(cell.Workload.Name, int.MaxValue), PeakKb);
     }
 
     /// <summary>A host record for manifests written by fake runs: it says it is one.</summary>
     public static HostEnvironment FakeHost() => new("fake-host", "fake CPU (virtual time)", 2, 1L << 34, "0.0-fake", "fake", "x64", "madvise", "madvise",
         0, 0, 0, false, "none", "none", "no /dev/kvm", "none loaded", false, "fake", "", "n/a", "fake", false);
 
-    private sealed class FakeRealm(Cell cell, VirtualClock clock, double meanNs, int failAfter) : IServingRealm, ISystemUnderTest
+    private sealed class FakeRealm(Cell cell, VirtualClock clock, double meanNs, int failAfter, Func<int, long>? peakKb) : IServingRealm, ISystemUnderTest
     {
         private readonly Random _rng = new(cell.Id.GetHashCode(StringComparison.Ordinal) & 0xffff);
         private int _served, _servedBeforeWindow;
@@ -65,7 +67,8 @@ public sealed class FakeRealmBackend(Platform platform, VirtualClock clock, doub
         private double Normal() => Math.Sqrt(-2 * Math.Log(1 - _rng.NextDouble())) * Math.Cos(2 * Math.PI * _rng.NextDouble());
 
         public void FlushQueries() { }
-        public long? PeakResidentKb() => null;
+        private int _asked;
+        public long? PeakResidentKb() => peakKb?.Invoke(_asked++);
         public void BeginMeasuredWindow() => (_servedBeforeWindow, _inWindow) = (_served, true);
         public void CollectStats() => Effective.Set(SettingSource.Agent, "queries_served", (_served - _servedBeforeWindow).ToString());
         public void Teardown() => Phases[Phase.Teardown] = 1;

@@ -84,6 +84,27 @@ public class RunnerTests
         Assert.Equal(600, RunFolderReader.Read(outcome.FolderPath, ReadMode.Strict).Samples.Values.Sum(m => m["latency"].Length));
     }
 
+    [Theory]
+    [InlineData(3, "true")]      // the peak grows for 3 rounds, then stays: steady
+    [InlineData(1000, "false")]  // it never stops growing: the cap ends the warm-up, and the launch says so
+    public void The_warm_up_goes_on_in_rounds_while_the_agent_memory_grows_up_to_its_cap(int growingRounds, string steady)
+    {
+        using var scratch = new Scratch();
+        var (native, emulated, runner) = Make();
+        // 4 MiB more at each asking while growing, then flat.
+        native.PeakKb = emulated.PeakKb = n => 100_000 + 4096L * Math.Min(n, growingRounds);
+        var suite = SuiteLoader.Parse(Yaml.Replace("seed: 5", "seed: 5\nwarmup_s: 0.5\nwarmup_max_s: 10"), "fake.yaml");
+        var outcome = runner.Run(suite, scratch.Runs, new PlainProgress(TextWriter.Null), default, repetitions: 1);
+        Assert.All(outcome.Cells, c =>
+        {
+            Assert.Equal(steady, c.EffectiveRealm["warmup_steady"]);
+            var s = double.Parse(c.EffectiveRealm["warmup_s"], System.Globalization.CultureInfo.InvariantCulture);
+            // Rounds of a second (virtual): steady after the 4th round's flat peak, else cut at the 10 s cap.
+            if (steady == "true") Assert.InRange(s, 4.5, 5.6); else Assert.InRange(s, 9, 10.1);
+            Assert.Equal("200", c.EffectiveRealm["agent.queries_served"]);
+        });
+    }
+
     [Fact]
     public void An_interrupted_run_keeps_what_it_finished_and_says_what_never_ran()
     {
