@@ -21,8 +21,10 @@ public sealed class AgentRealm(Cell cell, LaunchState state, IReadOnlyList<IMech
     /// <summary>
     /// The agent's stats that count events of serving since it started, which the measured window starts afresh (the rest
     /// are levels — memory sizes, peaks — or load-time counts: the RSI calls that carried the payload in stay the launch's).
+    /// The tokens' digest is one: cells compare the tokens of their measured windows, which a time-based warm-up of a
+    /// different length in each would otherwise spoil.
     /// </summary>
-    private static bool IsCounter(string key) => key is "queries_served" or "cpu_time_us"
+    private static bool IsCounter(string key) => key is "queries_served" or "cpu_time_us" or "tokens_digest"   // the digest is a wrapping sum
         || (key.StartsWith("realm_", StringComparison.Ordinal) && key != "realm_rsi_calls");
 
     public void Attach(AgentProcess a) => _agent = a;
