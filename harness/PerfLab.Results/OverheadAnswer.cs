@@ -47,7 +47,7 @@ public static class OverheadAnswer
 
         var s = new List<string>();
         var level = $"{confidence * 100:0.##} %";
-        s.Add($"Inside the Realm ({reference.EvidenceLabel}), {scenario} TTFT is {Pct(Ttft(reference))} and TPOT {Pct(Tpot(reference))} over " +
+        s.Add($"Inside the Realm (evidence: {reference.EvidenceLabel}), {scenario} TTFT is {Pct(Ttft(reference))} and TPOT {Pct(Tpot(reference))} over " +
               $"native ({Settings(reference)}; medians, intervals at {level} over {Launches(run, reference)} launches a side).");
         if (realm.Count > 1)
             s.Add($"Across the {realm.Count} Realm settings run, TTFT overhead ranges {Range(realm, Ttft)} and TPOT {Range(realm, Tpot)}.");

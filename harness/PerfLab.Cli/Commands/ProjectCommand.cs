@@ -111,9 +111,8 @@ public static class ProjectCommand
                       "slower, and every relative term smaller). Per token: " + string.Join("; ", first.Terms.Select(t => $"{t.Term} = {t.Formula}")) + ".\n");
         sb.AppendLine("| cell | " + string.Join(" | ", first.Terms.Select(t => t.Term + " µs")) + " | overhead µs | overhead % | evidence |");
         sb.AppendLine("|---|" + string.Concat(first.Terms.Select(_ => "---:|")) + "---:|---:|---|");
-        foreach (var c in cells)
+        foreach (var (c, r) in cells.Select((c, i) => (c, i == 0 ? first : RealmScalingModel.Project(c.Counts, c.Prices, model, s.Dtype, s.BandwidthGBps!.Value, s.ContextTokens))))
         {
-            var r = RealmScalingModel.Project(c.Counts, c.Prices, model, s.Dtype, s.BandwidthGBps!.Value, s.ContextTokens);
             sb.AppendLine($"| `{c.CellId}` | " + string.Join(" | ", r.Terms.Select(t => t.TpotUs.ToString("0.###", ci))) +
                           $" | {r.OverheadUs.ToString("0.###", ci)} | {r.OverheadPct.ToString("0.###", ci)} | projected |");
         }

@@ -117,18 +117,15 @@ public static class RealmCostModel
             new($"exits: timer ticks at {hz} Hz before the first token", "ticks", c.TicksBeforeFirstToken, "query", p.ExitUs,
                 tickBeforeCost * perQuery, 0, tickBeforeCost * perQuery, 0),
             new($"exits: timer ticks at {hz} Hz after it", "ticks", ticksAfter, "token", p.ExitUs, 0, tickCost * perToken, tickCost * perQuery, 0),
-            new($"stage-2 faults ({Size(p.GranuleBytes)} granules first touched after load" +
-                (c.FaultGranuleBytes == p.GranuleBytes ? ")" : $"; derived from {c.Stage2Faults} counted at {Size(c.FaultGranuleBytes)})"),
+            new($"stage-2 faults ({new Units.Bytes(p.GranuleBytes)} granules first touched after load" +
+                (c.FaultGranuleBytes == p.GranuleBytes ? ")" : $"; derived from {c.Stage2Faults} counted at {new Units.Bytes(c.FaultGranuleBytes)})"),
                 "faults", faults, "token", p.FaultUs, 0, faultCost * perToken, faultCost * perQuery, 0),
             new("RSI calls (payload chunks over the shared buffer)", "calls", c.RsiCalls, "launch", p.RsiCallUs, 0, 0, 0, c.RsiCalls * p.RsiCallUs / 1000 / c.Launches),
-            new($"granule delegation at populate ({Size(Math.Max(p.GranuleBytes, p.DelegateBytes))} a call over {Size(c.PayloadBytes)} of payload)",
+            new($"granule delegation at populate ({new Units.Bytes(Math.Max(p.GranuleBytes, p.DelegateBytes))} a call over " +
+                string.Create(CultureInfo.InvariantCulture, $"{c.PayloadBytes / (double)Units.Bytes.MiB / c.Launches:0.#} MiB of payload a launch)"),
                 "calls", delegations, "launch", p.DelegateUs, 0, 0, 0, delegations * p.DelegateUs / 1000 / c.Launches),
         ];
     }
-
-    private static string Size(long bytes) => bytes >= 1 << 30 && bytes % (1 << 30) == 0 ? $"{bytes >> 30} GiB"
-        : bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? $"{bytes >> 20} MiB"
-        : bytes >= 1 << 10 && bytes % (1 << 10) == 0 ? $"{bytes >> 10} KiB" : $"{bytes} B";
 
     /// <summary>The modelled total of a decomposition on one figure (ttft, tpot, latency), in microseconds.</summary>
     public static double Total(IReadOnlyList<CostTerm> terms, string metric) => metric switch
