@@ -62,15 +62,17 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
 
     private (CellResult, Dictionary<string, double[]>?) Serve(IServingRealm realm)
     {
-        var warmup = Warmup(realm);
-        if (warmup.Failure is { } warmupFailure)
+        // Before the measured window nothing was measured: the cell ends here with the reason, and the Realm goes.
+        (CellResult, Dictionary<string, double[]>?) Abandon(CellStatus status, string reason)
         {
             realm.Teardown();
-            return (CellResult.Empty(cell, CellStatus.Failed, "warm-up failed: " + warmupFailure, _evidence) with { StderrTail = realm.StderrTail }, null);
+            return (CellResult.Empty(cell, status, reason, _evidence) with { StderrTail = status == CellStatus.Failed ? realm.StderrTail : null }, null);
         }
-        if (cancel.IsCancellationRequested) { realm.Teardown(); return (CellResult.Empty(cell, CellStatus.Interrupted, "interrupted in the warm-up", _evidence), null); }
+        var warmup = Warmup(realm);
+        if (warmup.Failure is { } warmupFailure) return Abandon(CellStatus.Failed, "warm-up failed: " + warmupFailure);
+        if (cancel.IsCancellationRequested) return Abandon(CellStatus.Interrupted, "interrupted in the warm-up");
         try { realm.BeginMeasuredWindow(); }
-        catch (RealmFailedException e) { realm.Teardown(); return (CellResult.Empty(cell, CellStatus.Failed, "stats failed: " + e.Message, _evidence) with { StderrTail = realm.StderrTail }, null); }
+        catch (RealmFailedException e) { return Abandon(CellStatus.Failed, "stats failed: " + e.Message); }
         var self = Process.GetCurrentProcess();
         var cpuBefore = self.TotalProcessorTime;
         CapacityResult? capacity = null;
@@ -106,8 +108,9 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
     }
 
     /// <summary>
-    /// The untimed warm-up (Suite.Warmup): the cell's scenario for a couple of seconds, its queries not kept. What it
-    /// served is recorded in the launch's effective settings, so a reader can see that it ran and for how long.
+    /// The untimed warm-up: the cell's scenario until every sample was served once and Suite.Warmup has passed, then
+    /// rounds of a second while the agent's peak memory grows (up to Suite.WarmupMax); its queries are not kept. What it
+    /// served is recorded in the launch's effective settings (warmup_queries, warmup_s, warmup_steady).
     /// </summary>
     private (ScenarioRun? Run, string? Failure) Warmup(IServingRealm realm)
     {
@@ -131,7 +134,7 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
                     (queries, ns) = (queries + r.Records.Count(q => q.CompletedNs >= 0), ns + r.DurationNs);
                     if ((failure = Failed(r)) != null) break;
                     var now = realm.PeakResidentKb() ?? peak;
-                    if (now - peak < 1024) { steady = "true"; break; }
+                    if (now - peak < SteadyGrowthKb) { steady = "true"; break; }
                     peak = now;
                 }
             }
@@ -142,6 +145,9 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         realm.Effective.Set("warmup_steady", steady);
         return (first, failure);
     }
+
+    /// <summary>Growth of the agent's peak memory over a round below which it counts as steady: one MiB.</summary>
+    private const long SteadyGrowthKb = 1024;
 
     private LoadGenerator Generator() => new(context.Wait, context.Clock);
 }
