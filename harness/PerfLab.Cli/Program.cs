@@ -10,6 +10,7 @@ var root = new RootCommand("PerfLab: what does LLM inference inside a confidenti
     GateCommand.Create(Console.Out, Console.Error),
     DriftCommand.Create(Console.Out, Console.Error),
     ProjectCommand.Create(Console.Out, Console.Error),
+    RimCommand.Create(Console.Out, Console.Error),
     ClaimsCommand.Create(Console.Out, Console.Error),
     EnvCommand.Create(Console.Out),
     SuiteCommand.Create(Console.Out, Console.Error),

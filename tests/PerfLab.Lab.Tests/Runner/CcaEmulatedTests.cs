@@ -36,7 +36,9 @@ public class CcaEmulatedTests
         // The agent verified every tensor of what it received against the manifest before loading it.
         Assert.Contains("verified against the manifest", small["agent.weights_source"]);
         // The measurement covers content, not chunking; the answers are the native cells' answers.
-        Assert.Equal(small["rim_sha512"], large["rim_sha512"]);
+        Assert.Equal(small["rim"], large["rim"]);
+        Assert.Equal(128, small["rim"].Length); // SHA-512, as the RMM reports it
+        Assert.True(long.Parse(small["rim_granules_measured"]) > bytes / 4096, "every payload granule is a measured DATA granule");
         var native = outcome.Cells.First(c => c.Cell.Realm.Platform == Platform.Native).EffectiveRealm["agent.tokens_digest"];
         Assert.Equal(native, small["agent.tokens_digest"]);
         Assert.Equal(native, large["agent.tokens_digest"]);

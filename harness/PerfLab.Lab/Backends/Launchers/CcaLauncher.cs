@@ -49,9 +49,14 @@ public static class CcaProbe
     /// <summary>QEMU's `-object help` lists the object types it was built with, one per line.</summary>
     public static bool QemuHasRmeGuest(string objectHelp) => objectHelp.Split('\n').Any(l => l.Trim() == "rme-guest");
 
-    /// <summary>The kvmtool command for a Realm running the agent: kernel, initramfs, vCPUs, memory and the Realm flag.</summary>
+    /// <summary>The kvmtool command for a Realm running the agent: kernel, initramfs, vCPUs, memory and the Realm flag.
+    /// SVE is off (and the PMU, kvmtool's default) so the measured Realm parameters are the ones `perflab rim` assumes;
+    /// `--dump-dtb FILE` added to the same command writes the device tree `perflab rim --dtb` needs.</summary>
     public static IReadOnlyList<string> LkvmCommand(string kernel, string initrd, int vcpus, long memoryMiB, string console) =>
-        ["run", "--realm", "-c", vcpus.ToString(), "-m", memoryMiB.ToString(), "-k", kernel, "-i", initrd, "--console", console, "-p", "console=hvc0 quiet"];
+        ["run", "--realm", "--disable-sve", "-c", vcpus.ToString(), "-m", memoryMiB.ToString(), "-k", kernel, "-i", initrd, "--console", console, "-p", LkvmCmdline];
+
+    /// <summary>The kernel command line the cca backend passes, which kvmtool appends to its own bootargs.</summary>
+    public const string LkvmCmdline = "console=hvc0 quiet";
 
     /// <summary>The QEMU command for the same Realm, where QEMU has the rme-guest object.</summary>
     public static IReadOnlyList<string> QemuCommand(string kernel, string initrd, int vcpus, long memoryMiB) =>

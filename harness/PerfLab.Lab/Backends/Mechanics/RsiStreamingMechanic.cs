@@ -1,23 +1,22 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.MemoryMappedFiles;
-using System.Security.Cryptography;
 using PerfLab.Core.Channel;
+using PerfLab.Core.Measurement;
 using PerfLab.Core.Results;
 using PerfLab.Lab.Workloads;
 
 namespace PerfLab.Lab.Backends.Mechanics;
 
 /// <summary>
-/// A measured launch and RSI-batched population: a running SHA-512 over 4 KiB granules of the agent's image and of every
-/// payload byte (as the RMM measures a Realm's initial contents), and the workload's payload streamed in through a
+/// A measured launch and RSI-batched population: the Realm Initial Measurement extended as the RMM extends it
+/// (<see cref="RimBuilder"/>: realm parameters, RIPAS, every 4 KiB DATA granule of the agent's image and payload, the
+/// boot REC), and the workload's payload streamed in through a
 /// shared buffer in chunks of the cell's RSI batch size, each copied through the agent's bounce buffer and acknowledged
 /// (one host call per chunk). The measurement is left in the launch state for attestation.
 /// </summary>
 public sealed class RsiStreamingMechanic : IRealmMechanic
 {
-    private const int Granule = 4096;
-
     public IMechanicLaunch Begin(LaunchState state) => new Launch(state);
 
     private sealed class Launch(LaunchState s) : IMechanicLaunch
@@ -40,21 +39,22 @@ public sealed class RsiStreamingMechanic : IRealmMechanic
         public void AfterLoadSent(AgentProcess agent)
         {
             var measure = new Stopwatch();
-            using var rim = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
-            var granuleHash = new byte[64];
             var c = s.Cell.Realm;
-            var rimValue = SHA512.HashData(System.Text.Encoding.UTF8.GetBytes($"realm-params page={c.PageSize} vcpus={c.Vcpus} memory={c.Memory}"));
+            // The RMM's own measurement (DEN0137 A7.1.1) over the emulated Realm's layout: RAM at 2 GiB as kvmtool
+            // places it, RIPAS of all of it, the agent's image then the payload as DATA granules in ascending IPA, and
+            // the boot REC. Breakpoints and watchpoints are a Neoverse N2's (6 and 4): an emulated Realm has no host's.
+            var memory = (ulong)c.Memory.Value;
+            measure.Start();
+            var rim = new RimBuilder(new RealmParameters(RealmHashAlgorithm.Sha512, KvmtoolRealmLayout.IpaBits(memory), 6, 4));
+            rim.InitRipas(KvmtoolRealmLayout.MemoryBase, KvmtoolRealmLayout.MemoryBase + memory);
+            measure.Stop();
+            var ipa = KvmtoolRealmLayout.MemoryBase;
 
             void Extend(ReadOnlySpan<byte> data)
             {
                 measure.Start();
-                for (var at = 0; at < data.Length; at += Granule)
-                {
-                    SHA512.HashData(data.Slice(at, Math.Min(Granule, data.Length - at)), granuleHash);
-                    rim.AppendData(rimValue);
-                    rim.AppendData(granuleHash);
-                    rimValue = rim.GetHashAndReset();
-                }
+                rim.AddData(ipa, data);
+                ipa += ((ulong)data.Length + RimBuilder.GranuleBytes - 1) / RimBuilder.GranuleBytes * RimBuilder.GranuleBytes;
                 measure.Stop();
             }
 
@@ -68,9 +68,14 @@ public sealed class RsiStreamingMechanic : IRealmMechanic
                 try { Stream(agent, plan, Extend); }
                 finally { File.Delete(plan.SharedPath); }
             }
+            measure.Start();
+            rim.AddRunnableRec(KvmtoolRealmLayout.MemoryBase, []);
+            measure.Stop();
             s.Phases[Phase.Measure] = measure.Elapsed.TotalMilliseconds;
-            s.Effective.Set("rim_sha512", Convert.ToHexStringLower(rimValue));
-            s.Rim = rimValue;
+            s.Effective.Set("rim", rim.RimHex);
+            s.Effective.Set("rim_algorithm", "sha512");
+            s.Effective.Set("rim_granules_measured", rim.MeasuredGranules.ToString(CultureInfo.InvariantCulture));
+            s.Rim = rim.Rim;
         }
 
         private void Stream(AgentProcess agent, StreamPlan plan, Action<ReadOnlySpan<byte>> extend)
