@@ -72,6 +72,7 @@ public static class ReportModel
         s.AddRange(Spread(runs));
         s.AddRange(Overheads(runs));
         s.AddRange(RealmCosts(runs));
+        s.AddRange(RealmMemory(runs));
         s.AddRange(Capacity(runs));
         if (runs.Count > 1) s.AddRange(SideBySide(runs));
         if (tco is not null) s.AddRange(Tco(tco));
@@ -107,6 +108,21 @@ public static class ReportModel
             yield return new Paragraph(RealmCostTable.Caption(c) + (runs.Count > 1 ? $" ({run.RunId})" : ""));
             yield return new Table("realm-cost-" + c.CellId, RealmCostTable.Headers, rows);
         }
+    }
+
+    /// <summary>Memory per Realm cell: provisioned against what the agent used (its smaps), with the RMM's metadata.</summary>
+    private static IEnumerable<Section> RealmMemory(IReadOnlyList<RunData> runs)
+    {
+        var all = runs.SelectMany(r => RealmMemoryTable.For(r)).ToList();
+        if (all.Count == 0) yield break;
+        yield return new Heading("Memory per Realm");
+        yield return new Paragraph("What each Realm cell was provisioned with against what its agent used, medians over its launches: the peak " +
+                                   "resident size (VmHWM) and the resident and anonymous sizes at the end of the launch from the agent's own smaps " +
+                                   "(measured), the weights' file size, and the RMM's structures for a Realm of that size (derived: RD, RECs with 16 " +
+                                   "auxiliary granules each, stage-2 tables; no level-3 tables where 2 MiB pages were obtained). A Realm's memory " +
+                                   "is delegated to it for its life, so provisioned + metadata is what it holds; efficiency is the share the workload used.");
+        var rows = RealmMemoryTable.Rows(all).Select(r => (IReadOnlyList<TableCell>)[r[0], .. r[1..^1].Select(TableCell.Num), TableCell.Ev(r[^1])]).ToList();
+        yield return new Table("realm-memory", RealmMemoryTable.Headers, rows);
     }
 
     private static IEnumerable<Section> Hosts(IReadOnlyList<RunData> runs)

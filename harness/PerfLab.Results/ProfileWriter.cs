@@ -22,6 +22,13 @@ public static class ProfileWriter
         ("fault_us", "kvm.fault.h4k-g4k", "one stage-2 fault on a 4 KiB granule"),
     ];
 
+    /// <summary>Prices written when the run has their case (a host without KVM can still measure these): the bounce
+    /// buffer's copy bandwidth, GB/s, from a one-thread STREAM copy.</summary>
+    public static readonly IReadOnlyList<(string Key, string Case, string What)> OptionalPrices =
+    [
+        ("bounce_gbps", "host.stream.copy.t1", "one thread's copy bandwidth, GB/s: what one more copy through a bounce buffer runs at"),
+    ];
+
     /// <summary>The profile's YAML. Throws ProfileSourceException naming every case the run lacks or did not finish.</summary>
     public static string Write(RunData run, string name, double tickHz)
     {
@@ -53,6 +60,12 @@ public static class ProfileWriter
         foreach (var (key, @case, what, us) in found)
             sb.AppendLine($"{key}: {us.ToString("0.###", inv)}".PadRight(23) + $"# {@case} median: {what}");
         sb.AppendLine($"tick_hz: {tickHz.ToString("0.#", inv)}".PadRight(23) + "# given: the guest kernel's CONFIG_HZ");
+        foreach (var (key, @case, what) in OptionalPrices)
+        {
+            if (run.Cells.FirstOrDefault(c => c.WorkloadParameters.GetValueOrDefault("case") == @case) is not { Status: "ok" } cell ||
+                cell.Result?.Metrics?.GetValueOrDefault("bandwidth") is not { } bw || !(bw.Median.Value > 0)) continue;
+            sb.AppendLine($"{key}: {(bw.Median.Value / 1e9).ToString("0.##", inv)}".PadRight(23) + $"# {@case} median: {what}");
+        }
         return sb.ToString();
     }
 }

@@ -43,7 +43,8 @@ public static class RealmCostTable
         foreach (var launches in run.Manifest.LaunchesByCell)
         {
             var ok = launches.Where(l => l.Status == "ok").ToList();
-            var counts = ok.Select(l => RealmCounts.FromSettings(Agent(l.EffectiveRealm))).Where(c => c != null).Select(c => c!).ToList();
+            var counts = ok.Select(l => RealmCounts.FromSettings(Agent(l.EffectiveRealm)) is { } c ? WithLaunchFacts(c, l.EffectiveRealm) : null)
+                .Where(c => c != null).Select(c => c!).ToList();
             if (counts.Count == 0 || !byId.TryGetValue(launches.Key, out var cell)) continue;
             var own = OwnPrices(ok[0].EffectiveRealm);
             var p = prices ?? own;
@@ -54,6 +55,20 @@ public static class RealmCostTable
             { Confidence = run.GateConfidence ?? 0.99 });
         }
         return list;
+    }
+
+    /// <summary>What the host side of a launch recorded: how much of the Realm's memory huge pages backed and the attestation and
+    /// key-release calls made (runs before these were counted: one attestation where one was recorded).</summary>
+    private static RealmCounts WithLaunchFacts(RealmCounts c, Core.Results.EffectiveRealm e)
+    {
+        string? Get(string k) => e.All.FirstOrDefault(kv => kv.Key == k).Value;
+        long Count(string k) => long.TryParse(Get(k), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : 0;
+        // The share of anonymous memory in huge pages at the end of the launch (smaps_rollup, recorded by the host).
+        double Kb(string k) => double.TryParse(Get("smaps." + k + "_kb"), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0 ? v : double.NaN;
+        var (anon, thp, tlb) = (Kb("Anonymous"), Kb("AnonHugePages"), Kb("Hugetlb"));
+        double? share = double.IsFinite(anon + thp + tlb) && anon + tlb > 0 ? Math.Clamp((thp + tlb) / (anon + tlb), 0, 1) : null;
+        var attest = Get("attestation_calls") is not null ? Count("attestation_calls") : Get("attestation") is not null ? 1 : 0;
+        return c with { HugeShare = share, AttestationCalls = attest, KeyReleaseCalls = Count("key_release_calls") };
     }
 
     private static Dictionary<string, string> Agent(Core.Results.EffectiveRealm e) =>
@@ -68,6 +83,7 @@ public static class RealmCostTable
         var kv = costs.Split(',').Select(x => x.Split('=')).Where(x => x.Length == 2)
             .ToDictionary(x => x[0], x => double.TryParse(x[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN);
         double Get(string k) => kv.GetValueOrDefault(k, double.NaN);
+        double Opt(string k) => kv.TryGetValue(k, out var v) && v >= 0 ? v : 0;
         var p = new RealmPrices(name, e.All.FirstOrDefault(x => x.Key == "calibration_source").Value ?? "?", Get("exit_ns") / 1000, Get("rsi_ns") / 1000,
             Get("fault_ns") / 1000, Get("tick_hz"))
         {
@@ -75,6 +91,8 @@ public static class RealmCostTable
             GranuleBytes = kv.TryGetValue("granule_bytes", out var g) && g >= 4096 ? (long)g : 4096,
             DelegateUs = kv.TryGetValue("delegate_ns", out var d) && d >= 0 ? d / 1000 : 0,
             DelegateBytes = kv.TryGetValue("delegate_bytes", out var db) && db >= 4096 ? (long)db : kv.TryGetValue("granule_bytes", out var g2) && g2 >= 4096 ? (long)g2 : 4096,
+            // Absent in runs before these terms were priced: not priced.
+            BounceGBps = Opt("bounce_mbps") / 1000, WalkNs = Opt("walk_ps") / 1000, AttestUs = Opt("attest_ns") / 1000, KeyReleaseUs = Opt("key_release_ns") / 1000,
         };
         return double.IsFinite(p.ExitUs + p.RsiCallUs + p.FaultUs + p.TickHz) ? p : null;
     }
@@ -120,8 +138,12 @@ public static class RealmCostTable
     /// <summary>The line that says where a cell's prices and counts come from.</summary>
     public static string Caption(CellCosts c) => string.Create(CultureInfo.InvariantCulture,
         $"`{c.CellId}`: profile {c.Prices.Profile} ({(c.Repriced ? "re-priced, projected" : "the prices it ran with")}), from {c.Prices.Source}: " +
-        $"exit {c.Prices.ExitUs:0.###} µs, RSI call {c.Prices.RsiCallUs:0.###} µs, stage-2 fault {c.Prices.FaultUs:0.###} µs, timer {c.Prices.TickHz:0.#} Hz. " +
+        $"exit {c.Prices.ExitUs:0.###} µs, RSI call {c.Prices.RsiCallUs:0.###} µs, stage-2 fault {c.Prices.FaultUs:0.###} µs, timer {c.Prices.TickHz:0.#} Hz, " +
+        $"bounce copy {Priced(c.Prices.BounceGBps, "GB/s")}, stage-2 walk {Priced(c.Prices.WalkNs, "ns a page")}, attestation {Priced(c.Prices.AttestUs, "µs")}, " +
+        $"key release {Priced(c.Prices.KeyReleaseUs, "µs")}. " +
         $"Counts (measured, {c.Launches} launch(es)): {c.Counts.Queries} queries, {c.Counts.Tokens} tokens.");
+
+    private static string Priced(double v, string unit) => v > 0 ? string.Create(CultureInfo.InvariantCulture, $"{v:0.###} {unit}") : "not priced";
 
     public static string ToMarkdown(IReadOnlyList<CellCosts> cells)
     {

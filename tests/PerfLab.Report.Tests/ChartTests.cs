@@ -84,3 +84,36 @@ public class AnswerTests
         Assert.Null(PerfLab.Results.OverheadAnswer.For(rec.Load(RecordedRuns.Quick)[0]));
     }
 }
+
+/// <summary>Memory per Realm and the terms counted beside the exits, on the mission's recorded run.</summary>
+public class RealmMemoryAndTermsTests
+{
+    [Fact]
+    public void Every_realm_cell_has_its_memory_against_what_it_was_provisioned_and_its_translation_count()
+    {
+        using var rec = new RecordedRuns();
+        var run = rec.Load(RecordedRuns.Mission)[0];
+        var memory = PerfLab.Results.RealmMemoryTable.For(run);
+        var realmCells = run.Cells.Where(c => c.Platform == "cca-emulated" && c.Status == "ok").Select(c => c.Id).ToHashSet();
+        Assert.Equal(realmCells, memory.Select(m => m.CellId).ToHashSet());
+        Assert.All(memory, m =>
+        {
+            Assert.Equal(4L << 30, m.ProvisionedBytes);                     // the suite's 4g
+            Assert.True(m.PeakResidentBytes >= m.ResidentBytes && m.ResidentBytes >= m.AnonymousBytes && m.AnonymousBytes > 0, m.CellId);
+            Assert.Equal(30_123_280, m.WeightsBytes);                       // the tiny model's weights file
+            Assert.InRange(m.Efficiency, 0.001, 1);
+        });
+        // 4 KiB stage 2 needs a level-3 table per 2 MiB (2048 for 4 GiB); 2 MiB blocks need none.
+        var small = memory.First(m => m.CellId.Contains(".p4k.")).MetadataBytes;
+        var large = memory.First(m => m.CellId.Contains(".p2m-thp.")).MetadataBytes;
+        Assert.Equal(2048 * 4096L, small - large);
+
+        // The pages a decode token touches fall where huge pages backed the memory, never below the 2 MiB floor.
+        var costs = PerfLab.Results.RealmCostTable.For(run).ToDictionary(c => c.CellId);
+        var p4k = costs.Values.First(c => c.CellId.Contains("single-stream") && c.CellId.Contains(".p4k.")).Counts;
+        var p2m = costs.Values.First(c => c.CellId.Contains("single-stream") && c.CellId.Contains(".p2m-thp.rsi2m.mpam-off.v1.auto") && !c.CellId.Contains("co-")).Counts;
+        Assert.Equal((p4k.StreamedBytesPerToken + 4095) / 4096, p4k.PagesPerToken);  // none huge: all 4 KiB
+        Assert.InRange(p2m.PagesPerToken, (p2m.StreamedBytesPerToken >> 21) + 1, p4k.PagesPerToken - 1);
+        Assert.All(costs.Values, c => Assert.Equal(c.Launches, c.Counts.AttestationCalls)); // one token a launch
+    }
+}

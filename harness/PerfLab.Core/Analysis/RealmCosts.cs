@@ -27,15 +27,48 @@ public sealed record RealmCounts(long Queries, long Tokens, long QueryExits, lon
     /// <summary>Launches these counts were summed over: launch terms (RSI calls, delegation) are per launch.</summary>
     public int Launches { get; init; } = 1;
 
-    /// <summary>Bytes populated into the Realm at load (the payload the agent received): what granule delegation covers.</summary>
+    /// <summary>Bytes populated into the Realm at load (the payload the agent received): what granule delegation covers,
+    /// and what crosses the shared (bounce) buffer before the first query.</summary>
     public long PayloadBytes { get; init; }
     private const string PayloadKey = "payload_bytes_received";
+
+    /// <summary>Bytes of queries in and of first tokens and answers out that crossed the Realm's boundary in the measured
+    /// window: each is copied through shared memory (a bounce buffer) in a Realm. The lab's channel carries ids and
+    /// counts, not text, so a server's prompts and streamed answers would be larger; the count is what crossed here.</summary>
+    public long IoBytesIn { get; init; }
+    public long IoBytesOut { get; init; }
+    public const string IoInKey = "realm_io_bytes_in", IoOutKey = "realm_io_bytes_out";
+
+    /// <summary>Bytes of weights (and KV) the engine reads for one decode token (the LLM engine's count; 0 for other
+    /// workloads): with the page size obtained, the pages one token touches — the input of the translation term.</summary>
+    public long StreamedBytesPerToken { get; init; }
+    private const string StreamedKey = "llm.streamed_bytes_per_token";
+
+    /// <summary>The share of the Realm's anonymous memory (where the engine keeps its weights and KV) that 2 MiB pages
+    /// backed, from its smaps at the end of the launch (THP or hugetlb); the rest is in 4 KiB pages. Null when not recorded.</summary>
+    public double? HugeShare { get; init; }
+
+    /// <summary>Attestation-token requests and key releases made in the launches (launch terms).</summary>
+    public long AttestationCalls { get; init; }
+    public long KeyReleaseCalls { get; init; }
+
+    /// <summary>Pages one decode token touches: its streamed bytes, the huge share in 2 MiB pages and the rest in 4 KiB
+    /// (0 when either is unknown). Assumes the weights are spread over huge and small pages as the memory is.</summary>
+    public long PagesPerToken
+    {
+        get
+        {
+            if (StreamedBytesPerToken <= 0 || HugeShare is not { } h) return 0;
+            var huge = StreamedBytesPerToken * h;
+            return (long)Math.Ceiling(huge / (2 * Units.Bytes.MiB)) + (long)Math.Ceiling((StreamedBytesPerToken - huge) / 4096);
+        }
+    }
 
     public IReadOnlyDictionary<string, long> ToStats() => new Dictionary<string, long>
     {
         [Keys[0]] = Queries, [Keys[1]] = Tokens, [Keys[2]] = QueryExits, [Keys[3]] = FirstTokenExits, [Keys[4]] = AnswerExits,
         [Keys[5]] = TimerTicks, [Keys[6]] = Stage2Faults, [Keys[7]] = RsiCalls, [TicksBeforeKey] = TicksBeforeFirstToken,
-        [GranuleKey] = FaultGranuleBytes,
+        [GranuleKey] = FaultGranuleBytes, [IoInKey] = IoBytesIn, [IoOutKey] = IoBytesOut,
     };
 
     /// <summary>The counts in one launch's agent settings, or null when the agent counted none (not a Realm cell, or an older run).</summary>
@@ -53,6 +86,7 @@ public sealed record RealmCounts(long Queries, long Tokens, long QueryExits, lon
         return new RealmCounts(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
         {
             TicksBeforeFirstToken = before, FaultGranuleBytes = Optional(GranuleKey, 4096), PayloadBytes = Optional(PayloadKey, 0),
+            IoBytesIn = Optional(IoInKey, 0), IoBytesOut = Optional(IoOutKey, 0), StreamedBytesPerToken = Optional(StreamedKey, 0),
         };
     }
 
@@ -60,7 +94,11 @@ public sealed record RealmCounts(long Queries, long Tokens, long QueryExits, lon
         AnswerExits + o.AnswerExits, TimerTicks + o.TimerTicks, Stage2Faults + o.Stage2Faults, RsiCalls + o.RsiCalls)
     {
         TicksBeforeFirstToken = TicksBeforeFirstToken + o.TicksBeforeFirstToken, FaultGranuleBytes = FaultGranuleBytes, PayloadBytes = PayloadBytes + o.PayloadBytes,
-        Launches = Launches + o.Launches,
+        Launches = Launches + o.Launches, IoBytesIn = IoBytesIn + o.IoBytesIn, IoBytesOut = IoBytesOut + o.IoBytesOut,
+        AttestationCalls = AttestationCalls + o.AttestationCalls, KeyReleaseCalls = KeyReleaseCalls + o.KeyReleaseCalls,
+        // Per-token and per-page figures describe the cell, not a launch: the same model and page policy in each.
+        StreamedBytesPerToken = Math.Max(StreamedBytesPerToken, o.StreamedBytesPerToken),
+        HugeShare = HugeShare is { } a && o.HugeShare is { } b ? (a * Launches + b * o.Launches) / (Launches + o.Launches) : HugeShare ?? o.HugeShare,
     };
 
     /// <summary>Tokens after each query's first: what TPOT divides by.</summary>
@@ -78,6 +116,18 @@ public sealed record RealmPrices(string Profile, string Source, double ExitUs, d
 
     /// <summary>Bytes one delegation call covers: one granule (RMM v1.0, RMI_GRANULE_DELEGATE) or a range (v2.0, RMI_GRANULE_RANGE_DELEGATE).</summary>
     public long DelegateBytes { get; init; } = 4096;
+
+    /// <summary>Copy bandwidth of the bounce buffer, GB/s: every byte across the boundary is copied once more (0: not priced).</summary>
+    public double BounceGBps { get; init; }
+
+    /// <summary>What a page touched costs in translation beyond native, ns: the stage-2 part of a TLB miss's walk, one
+    /// miss a page a token assumed (0: not priced).</summary>
+    public double WalkNs { get; init; }
+
+    /// <summary>An attestation-token request (RSI_ATTESTATION_TOKEN_INIT/CONTINUE to a signed token) and a key release
+    /// (the round trip that trades the token for a key), µs (0: not priced).</summary>
+    public double AttestUs { get; init; }
+    public double KeyReleaseUs { get; init; }
 }
 
 /// <summary>
@@ -110,6 +160,15 @@ public static class RealmCostModel
         var faultCost = faults * p.FaultUs;
         var delegations = c.PayloadBytes > 0 ? (long)Math.Ceiling(c.PayloadBytes / (double)Math.Max(p.GranuleBytes, p.DelegateBytes)) : 0;
         var answerCost = c.AnswerExits * p.ExitUs;
+        // A byte through the bounce buffer costs one more copy; priced per KiB so the price column reads.
+        var kibUs = p.BounceGBps > 0 ? 1.024 / p.BounceGBps : 0;
+        double KiB(long bytes) => bytes / 1024.0;
+        var inCost = KiB(c.IoBytesIn) * kibUs;
+        var outCost = KiB(c.IoBytesOut) * kibUs;
+        // Prefill reads the weights once per query (TTFT), each decode token once more (TPOT).
+        var pages = c.PagesPerToken;
+        var walkUs = p.WalkNs / 1000;
+        var share = c.HugeShare is { } h ? string.Create(CultureInfo.InvariantCulture, $"{h * 100:0} % in 2 MiB pages") : "page sizes not recorded";
         return
         [
             new("exits: query in, first token out", "exits", inExits, "query", p.ExitUs, inExits * p.ExitUs * perQuery, 0, inExits * p.ExitUs * perQuery, 0),
@@ -124,6 +183,16 @@ public static class RealmCostModel
             new($"granule delegation at populate ({new Units.Bytes(Math.Max(p.GranuleBytes, p.DelegateBytes))} a call over " +
                 string.Create(CultureInfo.InvariantCulture, $"{c.PayloadBytes / (double)Units.Bytes.MiB / c.Launches:0.#} MiB of payload a launch)"),
                 "calls", delegations, "launch", p.DelegateUs, 0, 0, 0, delegations * p.DelegateUs / 1000 / c.Launches),
+            new("bounce copies: query bytes in, token and answer bytes out (KiB)", "KiB", (long)Math.Ceiling(KiB(c.IoBytesIn + c.IoBytesOut)), "query",
+                kibUs, inCost * perQuery, outCost * perToken, (inCost + outCost) * perQuery, 0),
+            new("bounce copies at populate: the payload through the shared buffer (KiB)", "KiB", (long)Math.Ceiling(KiB(c.PayloadBytes)), "launch",
+                kibUs, 0, 0, 0, KiB(c.PayloadBytes) * kibUs / 1000 / c.Launches),
+            new("translation: pages touched a token (" +
+                string.Create(CultureInfo.InvariantCulture, $"{pages} for {c.StreamedBytesPerToken / (double)Units.Bytes.MiB:0.##} MiB streamed, {share}; derived)"),
+                "pages", pages * (c.DecodeTokens + c.Queries), "token", walkUs, pages * walkUs, pages * walkUs,
+                c.Queries > 0 ? pages * walkUs * (c.DecodeTokens + c.Queries) / c.Queries : 0, 0),
+            new("attestation: token requests", "calls", c.AttestationCalls, "launch", p.AttestUs, 0, 0, 0, c.AttestationCalls * p.AttestUs / 1000 / c.Launches),
+            new("key release", "calls", c.KeyReleaseCalls, "launch", p.KeyReleaseUs, 0, 0, 0, c.KeyReleaseCalls * p.KeyReleaseUs / 1000 / c.Launches),
         ];
     }
 

@@ -71,6 +71,15 @@ public readonly record struct Bytes(long Value)
         _ => Value.ToString(CultureInfo.InvariantCulture),
     };
 
+    /// <summary>Rounded to the largest unit it reaches, for tables: "3.86 GiB", "252.9 MiB", "12 KiB".</summary>
+    public string ToRounded() => Value switch
+    {
+        >= GiB => (Value / (double)GiB).ToString("0.## 'GiB'", CultureInfo.InvariantCulture),
+        >= MiB => (Value / (double)MiB).ToString("0.# 'MiB'", CultureInfo.InvariantCulture),
+        >= KiB => (Value / (double)KiB).ToString("0.# 'KiB'", CultureInfo.InvariantCulture),
+        _ => $"{Value} B",
+    };
+
     public override string ToString() => Value switch
     {
         _ when Value % GiB == 0 => $"{Value / GiB} GiB",

@@ -43,6 +43,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
                     return Refuse("query before load: send load first");
                 case MessageKind.Query:
                     _costs.QueryArrived();
+                    _costs.BytesIn(line.Length + 1);
                     one[0] = new QuerySample(msg.Id, msg.SampleIndex);
                     _sut.IssueQuery(one, this);
                     break;
@@ -84,7 +85,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
             if (req.Stream is { } plan)
             {
                 stage = "receiving the payload failed: ";
-                new PayloadReceiver(input, Send, options, _costs).Receive(plan, info);
+                new PayloadReceiver(input, line => Send(line), options, _costs).Receive(plan, info);
                 received = PayloadReceiver.RealmDir;
                 stage = "load failed: ";
             }
@@ -125,18 +126,19 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
     public void FirstToken(long queryId)
     {
         _costs.FirstTokenOut();
-        Send(ChannelProtocol.FirstToken(queryId));
+        _costs.BytesOut(Send(ChannelProtocol.FirstToken(queryId)));
     }
 
     public void Complete(long queryId, int tokens, long insideNs)
     {
         _costs.QueryCompleted(tokens);
-        Send(ChannelProtocol.Complete(queryId, tokens, insideNs));
+        _costs.BytesOut(Send(ChannelProtocol.Complete(queryId, tokens, insideNs)));
     }
 
     public void Fail(string reason) => Send(ChannelProtocol.Error(reason));
 
-    private void Send(string line)
+    /// <summary>Writes one line to the host; returns the bytes written.</summary>
+    private int Send(string line)
     {
         lock (_writeLock)
         {
@@ -146,6 +148,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
             buf[n - 1] = (byte)'\n';
             output.Write(buf, 0, n);
             output.Flush();
+            return n;
         }
     }
 }

@@ -13,7 +13,7 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
 {
     private long _peakResidentKb = PeakResidentKb();
     private readonly object _lock = new();
-    private long _queries, _tokens, _queryExits, _firstTokenExits, _answerExits, _ticks, _ticksBeforeFirstToken, _faults, _rsiCalls;
+    private long _queries, _tokens, _queryExits, _firstTokenExits, _answerExits, _ticks, _ticksBeforeFirstToken, _faults, _rsiCalls, _ioIn, _ioOut;
     /// <summary>
     /// The Realm's busy time so far (wall time while at least one query is in flight, the exits' own time included): the
     /// timer ticks every 1/tick_hz of it, and each tick due is paid at the next crossing, before the first token or with
@@ -40,7 +40,11 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
     /// <summary>What was counted so far, for the agent's stats (the cost model prices these: Analysis.RealmCostModel).</summary>
     public Core.Analysis.RealmCounts Counts => new(Interlocked.Read(ref _queries), Interlocked.Read(ref _tokens), Interlocked.Read(ref _queryExits),
         Interlocked.Read(ref _firstTokenExits), Interlocked.Read(ref _answerExits), Interlocked.Read(ref _ticks), Interlocked.Read(ref _faults),
-        Interlocked.Read(ref _rsiCalls)) { TicksBeforeFirstToken = Interlocked.Read(ref _ticksBeforeFirstToken), FaultGranuleBytes = granuleBytes };
+        Interlocked.Read(ref _rsiCalls))
+    {
+        TicksBeforeFirstToken = Interlocked.Read(ref _ticksBeforeFirstToken), FaultGranuleBytes = granuleBytes,
+        IoBytesIn = Interlocked.Read(ref _ioIn), IoBytesOut = Interlocked.Read(ref _ioOut),
+    };
 
     /// <summary>The exit a query's arrival takes (a message crossing into the Realm); the Realm is busy from here.</summary>
     public void QueryArrived()
@@ -76,6 +80,11 @@ public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, dou
         _ticksPaid += due;
         return due;
     }
+
+    /// <summary>Bytes of a query message that crossed into the Realm, and of a token or answer message that left it:
+    /// counted, not paid (one more copy of a few dozen bytes is below what busy-waiting can resolve).</summary>
+    public void BytesIn(long n) => Interlocked.Add(ref _ioIn, n);
+    public void BytesOut(long n) => Interlocked.Add(ref _ioOut, n);
 
     /// <summary>One RSI call (a chunk of the payload acknowledged to the host).</summary>
     public void RsiCall()

@@ -17,10 +17,17 @@ public sealed record CalibrationProfile(string Name, string Source, double ExitU
     public double DelegateUs { get; init; }
     /// <summary>Bytes one delegation call covers (optional, default one granule; a range for RMM v2.0's range delegation).</summary>
     public long DelegateBytes { get; init; } = 4096;
+    /// <summary>Priced, not paid (optional, default 0: not priced): the bounce buffer's copy bandwidth in GB/s, the
+    /// stage-2 share of a TLB miss in ns, an attestation-token request and a key release in µs.</summary>
+    public double BounceGBps { get; init; }
+    public double WalkNs { get; init; }
+    public double AttestUs { get; init; }
+    public double KeyReleaseUs { get; init; }
 
     public Core.Analysis.RealmPrices ToPrices() => new(Name, Source, ExitUs, RsiCallUs, FaultUs, TickHz)
     {
         GranuleBytes = GranuleBytes, DelegateUs = DelegateUs, DelegateBytes = Math.Max(GranuleBytes, DelegateBytes),
+        BounceGBps = BounceGBps, WalkNs = WalkNs, AttestUs = AttestUs, KeyReleaseUs = KeyReleaseUs,
     };
 
     /// <summary>bench/profiles/&lt;name&gt;.yaml, found above the binary or the current folder (or in PERFLAB_PROFILES).</summary>
@@ -42,7 +49,7 @@ public sealed record CalibrationProfile(string Name, string Source, double ExitU
         string S(string k) => !m.Children.TryGetValue(new YamlScalarNode(k), out var v) ? throw new InvalidDataException($"{path}: missing '{k}'")
             : v is YamlScalarNode { Value: { Length: > 0 } text } ? text : throw new InvalidDataException($"{path}: '{k}' must be a single value");
         double D(string k) => double.TryParse(S(k), NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && x >= 0 ? x
-            : throw new InvalidDataException($"{path}: '{k}' must be a number of microseconds ≥ 0");
+            : throw new InvalidDataException($"{path}: '{k}' must be a number ≥ 0");
         var tickHz = D("tick_hz");
         if (tickHz is < 1 or > 10_000) throw new InvalidDataException($"{path}: 'tick_hz' {tickHz} must be a guest timer rate from 1 to 10000 Hz (Debian's arm64 kernel: 250)");
         bool Has(string k) => m.Children.ContainsKey(new YamlScalarNode(k));
@@ -57,6 +64,8 @@ public sealed record CalibrationProfile(string Name, string Source, double ExitU
         return new CalibrationProfile(S("name"), S("source"), D("exit_us"), D("rsi_call_us"), D("fault_us"), tickHz)
         {
             GranuleBytes = granule, DelegateUs = Has("delegate_us") ? D("delegate_us") : 0, DelegateBytes = Bytes("delegate_bytes", granule),
+            BounceGBps = Has("bounce_gbps") ? D("bounce_gbps") : 0, WalkNs = Has("walk_ns") ? D("walk_ns") : 0,
+            AttestUs = Has("attest_us") ? D("attest_us") : 0, KeyReleaseUs = Has("key_release_us") ? D("key_release_us") : 0,
         };
     }
 
@@ -65,9 +74,10 @@ public sealed record CalibrationProfile(string Name, string Source, double ExitU
 
     /// <summary>
     /// What the agent gets in PERFLAB_REALM_COSTS (and the launch records as calibration_costs): nanoseconds per exit, per RSI
-    /// call and per stage-2 fault, the tick rate, the granule, and the delegation price and span (priced, not paid: populate
-    /// is the host's work before the Realm runs).
+    /// call and per stage-2 fault, the tick rate, the granule, and the prices that are priced, not paid: delegation
+    /// (populate is the host's work before the Realm runs), bounce copies, translation, attestation and key release.
     /// </summary>
     public string ToEnvironment() => string.Create(CultureInfo.InvariantCulture,
-        $"exit_ns={ExitUs * 1000:0},rsi_ns={RsiCallUs * 1000:0},fault_ns={FaultUs * 1000:0},tick_hz={TickHz:0},granule_bytes={GranuleBytes},delegate_ns={DelegateUs * 1000:0},delegate_bytes={DelegateBytes}");
+        $"exit_ns={ExitUs * 1000:0},rsi_ns={RsiCallUs * 1000:0},fault_ns={FaultUs * 1000:0},tick_hz={TickHz:0},granule_bytes={GranuleBytes},delegate_ns={DelegateUs * 1000:0},delegate_bytes={DelegateBytes}" +
+        $",bounce_mbps={BounceGBps * 1000:0},walk_ps={WalkNs * 1000:0},attest_ns={AttestUs * 1000:0},key_release_ns={KeyReleaseUs * 1000:0}");
 }

@@ -24,6 +24,39 @@ public class RealmCostModelTests
     }
 
     [Fact]
+    public void Bounce_copies_translation_and_attestation_are_priced_where_they_land_and_unpriced_terms_keep_their_counts()
+    {
+        // 10 queries of 11 tokens (100 decode tokens); 10 KiB in, 20 KiB out; 4 MiB streamed a token; 2 launches with
+        // 2 attestations and 1 key release; 8 MiB of payload.
+        var c = new RealmCounts(10, 110, 10, 10, 10, 0, 0, 0)
+        {
+            IoBytesIn = 10 * 1024, IoBytesOut = 20 * 1024, StreamedBytesPerToken = 4 << 20, HugeShare = 0, PayloadBytes = 8 << 20,
+            AttestationCalls = 2, KeyReleaseCalls = 1, Launches = 2,
+        };
+        var unpriced = RealmCostModel.Decompose(c, Prices);
+        var added = unpriced.Where(t => t.Counted is "KiB" or "pages" || t.Term.StartsWith("attestation") || t.Term.StartsWith("key")).ToList();
+        Assert.Equal(5, added.Count);
+        Assert.All(added, t => Assert.Equal(0, t.TtftUs + t.TpotUs + t.LatencyUs + t.LaunchMs));
+        var translation = unpriced.Single(t => t.Counted == "pages");
+        Assert.Equal(1024 * 110, translation.Count);  // 1024 4 KiB pages a token, prefill's pass and each decode token's
+        Assert.Contains("1024 for 4 MiB streamed, 0 % in 2 MiB pages", translation.Term);
+        Assert.Equal(2, unpriced.Single(t => t.Term.StartsWith("attestation")).Count);
+
+        var p = Prices with { ExitUs = 0, RsiCallUs = 0, FaultUs = 0, BounceGBps = 10.24, WalkNs = 10, AttestUs = 1000, KeyReleaseUs = 4000 };
+        var terms = RealmCostModel.Decompose(c, p);
+        // A KiB at 10.24 GB/s is 0.1 µs: 1 KiB in a query before its first token, 2 KiB out over its 10 decode tokens.
+        Assert.Equal(0.1 + 1024 * 0.01, RealmCostModel.Total(terms, "ttft"), 9);
+        Assert.Equal(0.02 + 1024 * 0.01, RealmCostModel.Total(terms, "tpot"), 9);
+        // Launch terms per launch: 8 MiB of payload copied once more (0.8192 ms over 2 launches), 2 × 1 ms attestation, 4 ms key release.
+        Assert.Equal((8192 * 0.1 / 1000 + 2 * 1 + 4) / 2, terms.Sum(t => t.LaunchMs), 9);
+
+        // Huge pages cut the pages a token touches: all of it in 2 MiB pages is 2, half of it 1 + 512.
+        Assert.Equal(2, (c with { HugeShare = 1 }).PagesPerToken);
+        Assert.Equal(1 + 512, (c with { HugeShare = 0.5 }).PagesPerToken);
+        Assert.Equal(0, (c with { HugeShare = null }).PagesPerToken); // not recorded: not invented
+    }
+
+    [Fact]
     public void Counts_read_back_from_settings_and_add_up_and_a_missing_count_is_none()
     {
         var c = new RealmCounts(3, 48, 3, 3, 3, 2, 7, 0) { TicksBeforeFirstToken = 1 };

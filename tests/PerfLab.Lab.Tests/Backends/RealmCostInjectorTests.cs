@@ -52,7 +52,8 @@ public class CalibrationProfileTests
         var v2 = PerfLab.Lab.Backends.CalibrationProfile.Load("rmm-v2.0").ToPrices();
         Assert.Equal((4096L, 4096L), (v1.GranuleBytes, v1.DelegateBytes));
         Assert.True(v2.GranuleBytes > v1.GranuleBytes && v2.DelegateBytes > v2.GranuleBytes);
-        Assert.Equal((v1.ExitUs, v1.RsiCallUs, v1.FaultUs, v1.TickHz, v1.DelegateUs), (v2.ExitUs, v2.RsiCallUs, v2.FaultUs, v2.TickHz, v2.DelegateUs));
+        Assert.Equal((v1.ExitUs, v1.RsiCallUs, v1.FaultUs, v1.TickHz, v1.DelegateUs, v1.BounceGBps), (v2.ExitUs, v2.RsiCallUs, v2.FaultUs, v2.TickHz, v2.DelegateUs, v2.BounceGBps));
+        Assert.True(v1.BounceGBps > 0);
     }
 
     [Theory]
@@ -103,6 +104,8 @@ public class ProfileWriterTests
             Assert.Equal(Median("kvm.exit.pio-kernel"), p.RsiCallUs, 3);
             Assert.Equal(Median("kvm.fault.h4k-g4k"), p.FaultUs, 3);
             Assert.Equal(250, p.TickHz);
+            // A price the run has its optional case for: the bounce copy at the one-thread STREAM copy's median.
+            Assert.Equal(run.Cells.Single(c => c.WorkloadParameters.GetValueOrDefault("case") == "host.stream.copy.t1").Result!.Metrics!["bandwidth"].Median.Value / 1e9, p.BounceGBps, 2);
             // ...and prices a run: the default suite's recorded run, re-priced by it (projected, the same counts).
             var mission = PerfLab.Results.RunFolderReader.Read(Recorded("20261128T220523Z-mission"), PerfLab.Results.ReadMode.Tolerant);
             var priced = PerfLab.Results.RealmCostTable.For(mission, p.ToPrices());

@@ -20,6 +20,7 @@ public sealed class EmulatedAttestationMechanic : IRealmMechanic
             var challenge = RandomNumberGenerator.GetBytes(64);
             var token = HMACSHA256.HashData(RandomNumberGenerator.GetBytes(32), (byte[])[.. s.Rim ?? [], .. challenge]);
             s.Phases[Phase.Attest] = sw.Elapsed.TotalMilliseconds;
+            s.Effective.Set("attestation_calls", "1");
             s.Effective.Set("attestation", "emulated: HMAC-SHA256 over the RIM and a 64-byte challenge, " + Convert.ToHexStringLower(token)[..16] + "…");
         }
     }
