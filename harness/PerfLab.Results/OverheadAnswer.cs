@@ -8,7 +8,9 @@ namespace PerfLab.Results;
 
 /// <summary>One knob's effect inside the Realm: two Realm cells that differ in that knob alone, compared over their launches.</summary>
 /// <param name="Pct">change of the metric going <paramref name="From"/> → <paramref name="To"/> (negative: the knob bought time back)</param>
-public sealed record KnobEffect(string Knob, string From, string To, string Metric, double Pct, double LowerPct, double UpperPct, string FromCell, string ToCell);
+/// <param name="Confidence">this interval's own level: the run's, divided among the run's comparisons (Bonferroni)</param>
+public sealed record KnobEffect(string Knob, string From, string To, string Metric, double Pct, double LowerPct, double UpperPct, string FromCell, string ToCell,
+    double Confidence = 0.95);
 
 /// <summary>The mission's question answered from one run: the Realm's overhead, the term that dominates it, what each knob bought back.</summary>
 /// <param name="Scenario">the scenario the answer is about (single-stream when the run has it: one query at a time, no queueing)</param>
@@ -52,6 +54,9 @@ public static class OverheadAnswer
         if (realm.Count > 1)
             s.Add($"Across the {realm.Count} Realm settings run, TTFT overhead ranges {Range(realm, Ttft)} and TPOT {Range(realm, Tpot)}.");
         if (costs != null && Dominant(costs) is { } dom) s.Add(dom);
+        if (knobs.Count > 1)
+            s.Add($"What each knob bought back, Realm against Realm ({knobs.Count} comparisons, each interval at {knobs[0].Confidence * 100:0.##} % so that " +
+                  $"all hold together at {level}):");
         foreach (var g in knobs.GroupBy(k => (k.Knob, k.From, k.To)))
             s.Add($"{Cap(g.Key.Knob)} {g.Key.From} → {g.Key.To}: " + string.Join(", ", g.Select(k => $"{Upper(k.Metric)} {Change(k)}")) +
                   (Populate(run, g.First()) is { } populate ? $"; populating the weights {populate}" : "") + ".");
@@ -122,7 +127,7 @@ public static class OverheadAnswer
     /// </summary>
     public static IReadOnlyList<KnobEffect> Knobs(RunData run, IReadOnlyList<CellData> realm, double confidence)
     {
-        var list = new List<KnobEffect>();
+        var pairs = new List<(string Knob, string Key, CellData A, CellData B, string Metric, List<double[]> From, List<double[]> To)>();
         foreach (var (knob, key) in KnobKeys)
         {
             foreach (var a in realm)
@@ -136,12 +141,19 @@ public static class OverheadAnswer
                 {
                     var from = Launched(run, a, metric);
                     var to = Launched(run, b, metric);
-                    if (from.Count == 0 || to.Count == 0) continue;
-                    var cmp = LaunchComparer.Compare(from, to, higherIsBetter: false, 1, confidence);
-                    if (double.IsNaN(cmp.Ratio)) continue;
-                    list.Add(new KnobEffect(knob, a.Setting(key), b.Setting(key), metric, cmp.EffectPct, (cmp.RatioLower - 1) * 100, (cmp.RatioUpper - 1) * 100, a.Id, b.Id));
+                    if (from.Count > 0 && to.Count > 0) pairs.Add((knob, key, a, b, metric, from, to));
                 }
             }
+        }
+        // Several knobs and figures are compared at once: at 95 % each, one in four runs of six comparisons would show a
+        // change that is not there. Each interval is widened so that all of them hold together at the run's confidence.
+        var each = pairs.Count > 1 ? 1 - (1 - confidence) / pairs.Count : confidence;
+        var list = new List<KnobEffect>();
+        foreach (var (knob, key, a, b, metric, from, to) in pairs)
+        {
+            var cmp = LaunchComparer.Compare(from, to, higherIsBetter: false, 1, each);
+            if (double.IsNaN(cmp.Ratio)) continue;
+            list.Add(new KnobEffect(knob, a.Setting(key), b.Setting(key), metric, cmp.EffectPct, (cmp.RatioLower - 1) * 100, (cmp.RatioUpper - 1) * 100, a.Id, b.Id, each));
         }
         return list;
     }

@@ -68,6 +68,9 @@ public class AnswerTests
         // One pair per knob, each compared on TTFT and TPOT; every interval holds its estimate.
         Assert.Equal(["MPAM", "RSI batch", "page size"], a.Knobs.Select(k => k.Knob).Distinct().Order().ToArray());
         Assert.Equal(6, a.Knobs.Count);
+        // Six comparisons at once: each interval at 1 − 0.05/6 so that all six hold together at the run's 95 %.
+        Assert.All(a.Knobs, k => Assert.Equal(1 - 0.05 / 6, k.Confidence, 9));
+        Assert.Contains(a.Sentences, t => t.Contains("6 comparisons, each interval at 99.17 % so that all hold together at 95 %"));
         Assert.All(a.Knobs, k => Assert.True(k.LowerPct <= k.Pct && k.Pct <= k.UpperPct, $"{k.Knob} {k.Metric}"));
         Assert.Contains(a.Knobs, k => k is { Knob: "page size", From: "4k", To: "2m" });
         Assert.NotNull(a.Costs);

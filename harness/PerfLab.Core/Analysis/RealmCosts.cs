@@ -141,7 +141,9 @@ public sealed record CostTerm(string Term, string Counted, long Count, string Pe
 /// for its first token and the timer ticks that fell due before it come before the first token (TTFT); the exit for its
 /// answer, the ticks after the first token and the faults charged when it completes come in the decode span that TPOT
 /// divides by (tokens − 1 per query). RSI calls and granule delegations happen
-/// while the payload loads, before any query: launch terms, per launch. Per-query and per-token figures are means over the launch
+/// while the payload loads, before any query: launch terms, per launch, as are the payload's bounce copy, attestation and
+/// key release. A query's bytes in are copied before its first token, its bytes out over its decode span; the pages a
+/// token touches are walked once by prefill (TTFT) and once by each decode token (TPOT). Per-query and per-token figures are means over the launch
 /// (totals divided by queries or decode tokens), to set beside measured medians; that difference is part of the gap.
 /// </summary>
 public static class RealmCostModel
