@@ -35,12 +35,15 @@ public static class OverheadAnswer
     public static OverheadAnswerData? For(RunData run)
     {
         bool IsRealm(CellData c) => c.Platform is "cca-emulated" or "cca";
-        var candidates = run.Cells.Where(c => IsRealm(c) && c.Status == "ok" && c.Capacity is null && Headline.All(m => c.Overheads.Any(o => o.Metric == m))).ToList();
+        bool HasOverheads(CellData c) => Headline.All(m => c.Overheads.Any(o => o.Metric == m));
+        var candidates = run.Cells.Where(c => IsRealm(c) && c.Status == "ok" && c.Capacity is null && HasOverheads(c)).ToList();
         if (candidates.Count == 0) return null;
         var scenario = candidates.Any(c => c.ScenarioKind == "single-stream") ? candidates.First(c => c.ScenarioKind == "single-stream").Scenario : candidates[0].Scenario;
         var realm = candidates.Where(c => c.Scenario == scenario).ToList();
+        // Knobs compare Realm cells with each other: a cell without a native baseline (a neighbour's) still has its pair.
+        var compared = run.Cells.Where(c => IsRealm(c) && c.Status == "ok" && c.Capacity is null && c.Scenario == scenario).ToList();
         var confidence = run.GateConfidence ?? 0.99;
-        var knobs = Knobs(run, realm, confidence);
+        var knobs = Knobs(run, compared, confidence);
         // The reference is the design's centre: the Realm cell in the most one-knob pairs (ties: no neighbour, then suite
         // order). Not the cell with the smallest overhead: the least of several noisy estimates is biased low.
         var reference = realm.OrderByDescending(c => knobs.Count(k => k.FromCell == c.Id || k.ToCell == c.Id))
@@ -52,7 +55,7 @@ public static class OverheadAnswer
         s.Add($"Inside the Realm (evidence: {reference.EvidenceLabel}), {scenario} TTFT is {Pct(Ttft(reference))} and TPOT {Pct(Tpot(reference))} over " +
               $"native ({Settings(reference)}; medians, intervals at {level} over {Launches(run, reference)} launches a side).");
         if (realm.Count > 1)
-            s.Add($"Across the {realm.Count} Realm settings run, TTFT overhead ranges {Range(realm, Ttft)} and TPOT {Range(realm, Tpot)}.");
+            s.Add($"Across the {realm.Count} Realm settings run with a native baseline, TTFT overhead ranges {Range(realm, Ttft)} and TPOT {Range(realm, Tpot)}.");
         if (costs != null && Dominant(costs) is { } dom) s.Add(dom);
         if (knobs.Count > 1)
             s.Add($"What each knob bought back, Realm against Realm ({knobs.Count} comparisons, each interval at {knobs[0].Confidence * 100:0.##} % so that " +
@@ -60,10 +63,10 @@ public static class OverheadAnswer
         foreach (var g in knobs.GroupBy(k => (k.Knob, k.From, k.To)))
             s.Add($"{Cap(g.Key.Knob)} {g.Key.From} → {g.Key.To}: " + string.Join(", ", g.Select(k => $"{Upper(k.Metric)} {Change(k)}")) +
                   (Populate(run, g.First()) is { } populate ? $"; populating the weights {populate}" : "") + ".");
-        if (Unsteady(run, realm) is { } unsteady) s.Add(unsteady);
-        if (knobs.Count == 0 && realm.Count > 1)
+        if (Unsteady(run, compared) is { } unsteady) s.Add(unsteady);
+        if (knobs.Count == 0 && compared.Count > 1)
             s.Add("No two Realm cells differ in one knob alone, so no knob's effect can be separated here.");
-        return new OverheadAnswerData(scenario, reference, realm, knobs, costs, s);
+        return new OverheadAnswerData(scenario, reference, compared, knobs, costs, s);
     }
 
     /// <summary>
