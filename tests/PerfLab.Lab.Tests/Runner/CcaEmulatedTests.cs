@@ -38,6 +38,11 @@ public class CcaEmulatedTests
         // The measurement covers content, not chunking; the answers are the native cells' answers.
         Assert.Equal(small["rim"], large["rim"]);
         Assert.Equal(128, small["rim"].Length); // SHA-512, as the RMM reports it
+        // The bounce-copy and attestation terms' counts: every query's bytes in and its tokens' and answer's bytes out, in the window.
+        var queries = long.Parse(small["agent.realm_queries"]);
+        Assert.True(long.Parse(small["agent.realm_io_bytes_in"]) >= queries * 4, "a query message is at least 'q i s\n'");
+        Assert.True(long.Parse(small["agent.realm_io_bytes_out"]) > long.Parse(small["agent.realm_io_bytes_in"]), "first token and answer out for each query in");
+        Assert.Equal("1", small["attestation_calls"]);
         Assert.True(long.Parse(small["rim_granules_measured"]) > bytes / 4096, "every payload granule is a measured DATA granule");
         var native = outcome.Cells.First(c => c.Cell.Realm.Platform == Platform.Native).EffectiveRealm["agent.tokens_digest"];
         Assert.Equal(native, small["agent.tokens_digest"]);
