@@ -103,8 +103,7 @@ public static class ReportModel
                                    "mechanics such as page policy and bounce copies, and noise). Re-price with `perflab project RUN --profile P`.");
         foreach (var (run, c) in all)
         {
-            // Text, numbers, then the evidence word in its colour: the same rows perflab project prints.
-            var rows = RealmCostTable.Rows(c).Select(r => (IReadOnlyList<TableCell>)[r[0], .. r[1..^1].Select(TableCell.Num), TableCell.Ev(r[^1])]).ToList();
+            var rows = RealmCostTable.Rows(c).Select(LabelNumbersEvidence).ToList();
             yield return new Paragraph(RealmCostTable.Caption(c) + (runs.Count > 1 ? $" ({run.RunId})" : ""));
             yield return new Table("realm-cost-" + c.CellId, RealmCostTable.Headers, rows);
         }
@@ -121,9 +120,12 @@ public static class ReportModel
                                    "(measured), the weights' file size, and the RMM's structures for a Realm of that size (derived: RD, RECs with 16 " +
                                    "auxiliary granules each, stage-2 tables; no level-3 tables where 2 MiB pages were obtained). A Realm's memory " +
                                    "is delegated to it for its life, so provisioned + metadata is what it holds; efficiency is the share the workload used.");
-        var rows = RealmMemoryTable.Rows(all).Select(r => (IReadOnlyList<TableCell>)[r[0], .. r[1..^1].Select(TableCell.Num), TableCell.Ev(r[^1])]).ToList();
-        yield return new Table("realm-memory", RealmMemoryTable.Headers, rows);
+        yield return new Table("realm-memory", RealmMemoryTable.Headers, RealmMemoryTable.Rows(all).Select(LabelNumbersEvidence).ToList());
     }
+
+    /// <summary>A row as the Results tables format it (perflab project prints the same): its label, numbers, then the
+    /// evidence word in its colour.</summary>
+    private static IReadOnlyList<TableCell> LabelNumbersEvidence(string[] r) => [r[0], .. r[1..^1].Select(TableCell.Num), TableCell.Ev(r[^1])];
 
     private static IEnumerable<Section> Hosts(IReadOnlyList<RunData> runs)
     {
