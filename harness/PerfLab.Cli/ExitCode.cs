@@ -5,7 +5,7 @@ public enum ExitCode
 {
     /// <summary>Everything asked for ran; no regression.</summary>
     Ok = 0,
-    /// <summary>The gate found a regression, or a cell failed. Nothing else exits 1.</summary>
+    /// <summary>The gate found a regression, a cell failed, or an attestation token was refused. Nothing else exits 1.</summary>
     Failed = 1,
     /// <summary>Bad input: a suite, a file, an option, a run folder or baseline that cannot be used. Nothing new was measured.</summary>
     BadInput = 2,
@@ -26,7 +26,7 @@ public enum ExitCode
 public static class ErrorBoundary
 {
     public static readonly string Codes =
-        "Exit codes: 0 ok; 1 regression or failed cells; 2 bad input; 3 this host cannot run it; 4 results could not be written; " +
+        "Exit codes: 0 ok; 1 regression, failed cells or a refused token; 2 bad input; 3 this host cannot run it; 4 results could not be written; " +
         "70 internal error (a bug; --verbose shows where); 130 interrupted.";
 
     public static ExitCode Classify(Exception e, bool verbose, TextWriter stderr)

@@ -11,6 +11,7 @@ var root = new RootCommand("PerfLab: what does LLM inference inside a confidenti
     DriftCommand.Create(Console.Out, Console.Error),
     ProjectCommand.Create(Console.Out, Console.Error),
     RimCommand.Create(Console.Out, Console.Error),
+    AttestCommand.Create(Console.Out, Console.Error),
     ClaimsCommand.Create(Console.Out, Console.Error),
     EnvCommand.Create(Console.Out),
     SuiteCommand.Create(Console.Out, Console.Error),

@@ -43,6 +43,8 @@ public class CcaEmulatedTests
         Assert.True(long.Parse(small["agent.realm_io_bytes_in"]) >= queries * 4, "a query message is at least 'q i s\n'");
         Assert.True(long.Parse(small["agent.realm_io_bytes_out"]) > long.Parse(small["agent.realm_io_bytes_in"]), "first token and answer out for each query in");
         Assert.Equal("1", small["attestation_calls"]);
+        // The token is in the CCA format, signed by the emulated platform's test key, and the host verified it.
+        Assert.Matches(@"^emulated platform, test keys: CCA token \(\d+ bytes, ES384\) signed in [\d.]+ ms, verified \(signatures, binding, RIM, challenge\)", small["attestation"]);
         Assert.True(long.Parse(small["rim_granules_measured"]) > bytes / 4096, "every payload granule is a measured DATA granule");
         var native = outcome.Cells.First(c => c.Cell.Realm.Platform == Platform.Native).EffectiveRealm["agent.tokens_digest"];
         Assert.Equal(native, small["agent.tokens_digest"]);
