@@ -12,6 +12,7 @@ var root = new RootCommand("PerfLab: what does LLM inference inside a confidenti
     ProjectCommand.Create(Console.Out, Console.Error),
     RimCommand.Create(Console.Out, Console.Error),
     AttestCommand.Create(Console.Out, Console.Error),
+    AuditCommand.Create(Console.Out, Console.Error),
     ClaimsCommand.Create(Console.Out, Console.Error),
     EnvCommand.Create(Console.Out),
     SuiteCommand.Create(Console.Out, Console.Error),

@@ -316,6 +316,38 @@ public sealed class RunFolderWriter : IDisposable
         WriteSummaries();
     }
 
+    private readonly object _auditLock = new();
+    private long _auditSeq = -1;
+    private string _auditHead = Core.Attestation.AuditLog.Genesis;
+
+    /// <summary>
+    /// Appends one event to the run's audit log (attestation, verification, model load, a Realm's lifecycle) and moves the
+    /// head. A resumed run continues the chain after checking what is there; a log already broken is not appended to.
+    /// </summary>
+    public void Audit(string evt, IReadOnlyDictionary<string, string> fields)
+    {
+        lock (_auditLock)
+        {
+            var log = System.IO.Path.Combine(Path, RunFiles.Audit);
+            if (_auditSeq < 0)
+            {
+                var lines = File.Exists(log) ? File.ReadAllLines(log) : [];
+                var check = Core.Attestation.AuditLog.Verify(lines);
+                if (!check.Intact) throw new InvalidDataException($"{log}: {check.Why}; not appending to a broken audit log");
+                (_auditSeq, _auditHead) = (lines.Length, check.Head!);
+            }
+            var (line, hash) = Core.Attestation.AuditLog.Entry(_auditSeq, _auditHead, DateTime.UtcNow, evt, fields);
+            using (var f = new FileStream(log, FileMode.Append, FileAccess.Write, FileShare.Read))
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+                f.Write(bytes);
+                f.Flush(flushToDisk: true);
+            }
+            (_auditSeq, _auditHead) = (_auditSeq + 1, hash);
+            WriteAtomic(System.IO.Path.Combine(Path, RunFiles.AuditHead), hash + "\n");
+        }
+    }
+
     public void Finish(bool interrupted)
     {
         _manifest = _manifest with

@@ -25,17 +25,45 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         try { realm = backend.Launch(cell, TimeSpan.FromSeconds(suite.AgentTimeout.Seconds)); }
         catch (RealmFailedException e)
         {
+            Audit("realm.launch_failed", new() { ["reason"] = e.Message });
             return (CellResult.Empty(cell, CellStatus.Failed, "launch failed: " + e.Message, _evidence) with { StderrTail = e.StderrTail }, null);
         }
+        AuditLaunched(realm);
+        (CellResult Result, Dictionary<string, double[]>? Values) outcome;
         using (realm)
         {
-            return realm switch
+            outcome = realm switch
             {
                 IMeasuringRealm m => Measure(m),
                 IServingRealm s => Serve(s),
                 _ => throw new InvalidOperationException($"the {backend.Platform.Name()} backend launched a Realm that neither serves nor measures"),
             };
         }
+        Audit("realm.ended", new() { ["status"] = outcome.Result.Status.ToString().ToLowerInvariant(), ["reason"] = outcome.Result.Reason ?? "" });
+        return outcome;
+    }
+
+    private void Audit(string evt, Dictionary<string, string> fields)
+    {
+        fields["cell"] = cell.Id;
+        fields["launch"] = launch.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        folder.Audit(evt, fields);
+    }
+
+    /// <summary>What the launch did before it could serve, in the order it happened: measured, attested, model loaded, ready.</summary>
+    private void AuditLaunched(IRealm realm)
+    {
+        var e = realm.Effective.All.ToDictionary(kv => kv.Key, kv => kv.Value);
+        if (e.TryGetValue("rim", out var rim))
+            Audit("realm.measured", new() { ["rim"] = rim, ["algorithm"] = e.GetValueOrDefault("rim_algorithm", "?"), ["granules"] = e.GetValueOrDefault("rim_granules_measured", "?") });
+        if (e.TryGetValue("attestation", out var attestation)) Audit("attestation.verified", new() { ["detail"] = attestation });
+        Audit("model.loaded", new()
+        {
+            ["workload"] = cell.Workload.Name, ["source"] = e.GetValueOrDefault("agent.weights_source", e.GetValueOrDefault("agent.sut", "?")),
+            ["payload_bytes"] = e.GetValueOrDefault("payload_bytes", "0"),
+            ["load_ms"] = realm.Phases.Has(Phase.Load) ? realm.Phases[Phase.Load].ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : "?",
+        });
+        Audit("realm.ready", new() { ["platform"] = cell.Realm.Platform.Name(), ["evidence"] = _evidence.Name() });
     }
 
     /// <summary>Runs the measured window with the host's other activity sampled around it.</summary>

@@ -123,6 +123,9 @@ public static class RunFiles
 
     public const string Lock = ".lock", LaunchResult = "launch.json", AbandonedSamples = "abandoned_samples.csv";
 
+    /// <summary>The run's audit log (hash-chained JSON lines) and its head hash, kept apart so a cut tail shows.</summary>
+    public const string Audit = "audit.jsonl", AuditHead = "audit.head";
+
     public const string Manifest = "manifest.json", Samples = "samples.csv", SummaryCsv = "summary.csv", SummaryJson = "summary.json",
         MicroSamples = "micro_samples.csv", CapacitySamples = "capacity_samples.csv", MlperfSummary = "mlperf_log_summary.txt", Gate = "gate.md";
 

@@ -57,6 +57,29 @@ public class CcaEmulatedTests
             File.ReadAllText(Path.Combine(outcome.FolderPath, "cells", c.Cell.Id, "mlperf_log_summary.txt"))));
         Assert.Null(outcome.Cells.First(c => c.Cell.Realm.Platform == Platform.Native).EvidenceSource);
         Assert.All(emulated.Values, c => Assert.True(c.PhasesMs[Phase.Populate] > 0 && c.PhasesMs[Phase.Measure] > 0 && c.PhasesMs.Has(Phase.Attest)));
+
+        // The run's audit log: each emulated launch measured, attested, loaded, ready and ended, in that order, chained.
+        var audit = File.ReadAllLines(Path.Combine(outcome.FolderPath, "audit.jsonl"));
+        var events = audit.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("event").GetString()).ToList();
+        Assert.Equal(2, events.Count(e => e == "attestation.verified"));
+        Assert.Equal(events.Count(e => e == "realm.ready"), events.Count(e => e == "realm.ended"));
+        var stdout = new StringWriter();
+        Assert.Equal(PerfLab.Cli.ExitCode.Ok, PerfLab.Cli.Commands.AuditCommand.Verify(outcome.FolderPath, null, stdout, TextWriter.Null));
+        Assert.Contains($"intact: {audit.Length} entries", stdout.ToString());
+        // An edited, a deleted and a swapped line are each caught, and the broken log exits 1.
+        var log = Path.Combine(outcome.FolderPath, "audit.jsonl");
+        foreach (var broken in new[]
+                 {
+                     audit.Select((l, i) => i == 1 ? l.Replace("\"cell\":\"", "\"cell\":\"x") : l).ToArray(),
+                     audit.Where((_, i) => i != 1).ToArray(),
+                     audit.Select((l, i) => i == 1 ? audit[2] : i == 2 ? audit[1] : l).ToArray(),
+                 })
+        {
+            File.WriteAllLines(log, broken);
+            var o = new StringWriter();
+            Assert.Equal(PerfLab.Cli.ExitCode.Failed, PerfLab.Cli.Commands.AuditCommand.Verify(outcome.FolderPath, null, o, TextWriter.Null));
+            Assert.Contains("BROKEN at line 2", o.ToString());
+        }
     }
 
     [Fact]
