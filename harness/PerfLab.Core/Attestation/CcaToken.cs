@@ -170,29 +170,43 @@ public sealed class CcaToken
     {
         var m = Map(payload, "platform");
         var components = new List<SoftwareComponent>();
-        if (m.GetValueOrDefault(2399) is List<object?> list)
+        if (m.GetValueOrDefault(CcaClaimKeys.SoftwareComponents) is List<object?> list)
             foreach (var item in list)
             {
                 if (item is not Dictionary<long, object?> c) throw new AttestationException(AttestationFailure.ClaimSyntax, "a software component (2399) is not a map");
-                components.Add(new SoftwareComponent(Text(c, 1), Bytes(c, 2) ?? throw new AttestationException(AttestationFailure.MissingClaim, "a software component has no measurement-value (2)"),
-                    Text(c, 4), Bytes(c, 5), Text(c, 6)));
+                components.Add(new SoftwareComponent(Text(c, CcaClaimKeys.ComponentType), Bytes(c, CcaClaimKeys.ComponentMeasurement) ?? throw new AttestationException(AttestationFailure.MissingClaim, "a software component has no measurement-value (2)"),
+                    Text(c, CcaClaimKeys.ComponentVersion), Bytes(c, CcaClaimKeys.ComponentSignerId), Text(c, CcaClaimKeys.ComponentHashAlgorithm)));
             }
-        else if (m.ContainsKey(2399)) throw new AttestationException(AttestationFailure.ClaimSyntax, "claim 2399 (software components) is not an array");
-        int? lifecycle = m.GetValueOrDefault(2395) switch { long l => (int)l, null => null, var v => throw new AttestationException(AttestationFailure.ClaimSyntax, $"claim 2395 (lifecycle) is {Kind(v)}") };
-        return new PlatformClaims(Text(m, 265), Bytes(m, 10), Bytes(m, 2396), Bytes(m, 256), Bytes(m, 2401), lifecycle, components, Text(m, 2400), Text(m, 2402));
+        else if (m.ContainsKey(CcaClaimKeys.SoftwareComponents)) throw new AttestationException(AttestationFailure.ClaimSyntax, "claim 2399 (software components) is not an array");
+        int? lifecycle = m.GetValueOrDefault(CcaClaimKeys.Lifecycle) switch { long l => (int)l, null => null, var v => throw new AttestationException(AttestationFailure.ClaimSyntax, $"claim 2395 (lifecycle) is {Kind(v)}") };
+        return new PlatformClaims(Text(m, CcaClaimKeys.Profile), Bytes(m, CcaClaimKeys.Challenge), Bytes(m, CcaClaimKeys.ImplementationId), Bytes(m, CcaClaimKeys.InstanceId), Bytes(m, CcaClaimKeys.Config),
+            lifecycle, components, Text(m, CcaClaimKeys.VerificationService), Text(m, CcaClaimKeys.PlatformHashAlgorithm));
     }
 
     private static RealmClaims ReadRealm(byte[] payload)
     {
         var m = Map(payload, "Realm");
-        var rems = m.GetValueOrDefault(44239) switch
+        var rems = m.GetValueOrDefault(CcaClaimKeys.ExtensibleMeasurements) switch
         {
             List<object?> l when l.All(x => x is byte[]) => l.Cast<byte[]>().ToList(),
             null => [],
             var v => throw new AttestationException(AttestationFailure.ClaimSyntax, $"claim 44239 (REMs) is {Kind(v)}, not an array of byte strings"),
         };
-        return new RealmClaims(Text(m, 265), Bytes(m, 10), Bytes(m, 44235), Bytes(m, 44238), rems, Text(m, 44236), Bytes(m, 44237), Text(m, 44240));
+        return new RealmClaims(Text(m, CcaClaimKeys.Profile), Bytes(m, CcaClaimKeys.Challenge), Bytes(m, CcaClaimKeys.PersonalizationValue), Bytes(m, CcaClaimKeys.InitialMeasurement), rems,
+            Text(m, CcaClaimKeys.RealmHashAlgorithm), Bytes(m, CcaClaimKeys.RealmPublicKey), Text(m, CcaClaimKeys.RealmPublicKeyHashAlgorithm));
     }
+}
+
+/// <summary>The claim keys of CCA tokens (the CCA platform profile; the RMM specification A7.2.3; PSA software components), named once.</summary>
+public static class CcaClaimKeys
+{
+    public const int Profile = 265, Challenge = 10;
+    public const int ImplementationId = 2396, InstanceId = 256, Config = 2401, Lifecycle = 2395, SoftwareComponents = 2399,
+        VerificationService = 2400, PlatformHashAlgorithm = 2402;
+    public const int PersonalizationValue = 44235, InitialMeasurement = 44238, ExtensibleMeasurements = 44239, RealmHashAlgorithm = 44236,
+        RealmPublicKey = 44237, RealmPublicKeyHashAlgorithm = 44240;
+    /// <summary>Inside a software component.</summary>
+    public const int ComponentType = 1, ComponentMeasurement = 2, ComponentVersion = 4, ComponentSignerId = 5, ComponentHashAlgorithm = 6;
 }
 
 /// <summary>A token refused, with the check that refused it.</summary>

@@ -41,30 +41,30 @@ public static class CcaTokenWriter
     {
         var w = new CborWriter();
         w.WriteStartMap(null);
-        Text(w, 265, c.Profile);
-        Bytes(w, 10, c.Challenge);
-        Bytes(w, 2396, c.ImplementationId);
-        Bytes(w, 256, c.InstanceId);
-        Bytes(w, 2401, c.Config);
-        if (c.Lifecycle is { } l) { w.WriteInt32(2395); w.WriteInt32(l); }
+        Text(w, CcaClaimKeys.Profile, c.Profile);
+        Bytes(w, CcaClaimKeys.Challenge, c.Challenge);
+        Bytes(w, CcaClaimKeys.ImplementationId, c.ImplementationId);
+        Bytes(w, CcaClaimKeys.InstanceId, c.InstanceId);
+        Bytes(w, CcaClaimKeys.Config, c.Config);
+        if (c.Lifecycle is { } l) { w.WriteInt32(CcaClaimKeys.Lifecycle); w.WriteInt32(l); }
         if (c.SoftwareComponents.Count > 0)
         {
-            w.WriteInt32(2399);
+            w.WriteInt32(CcaClaimKeys.SoftwareComponents);
             w.WriteStartArray(c.SoftwareComponents.Count);
             foreach (var s in c.SoftwareComponents)
             {
                 w.WriteStartMap(null);
-                Text(w, 1, s.Type);
-                Bytes(w, 2, s.Measurement);
-                Text(w, 4, s.Version);
-                Bytes(w, 5, s.SignerId);
-                Text(w, 6, s.HashAlgorithm);
+                Text(w, CcaClaimKeys.ComponentType, s.Type);
+                Bytes(w, CcaClaimKeys.ComponentMeasurement, s.Measurement);
+                Text(w, CcaClaimKeys.ComponentVersion, s.Version);
+                Bytes(w, CcaClaimKeys.ComponentSignerId, s.SignerId);
+                Text(w, CcaClaimKeys.ComponentHashAlgorithm, s.HashAlgorithm);
                 w.WriteEndMap();
             }
             w.WriteEndArray();
         }
-        Text(w, 2400, c.VerificationService);
-        Text(w, 2402, c.HashAlgorithm);
+        Text(w, CcaClaimKeys.VerificationService, c.VerificationService);
+        Text(w, CcaClaimKeys.PlatformHashAlgorithm, c.HashAlgorithm);
         w.WriteEndMap();
         return w.Encode();
     }
@@ -73,20 +73,20 @@ public static class CcaTokenWriter
     {
         var w = new CborWriter();
         w.WriteStartMap(null);
-        Text(w, 265, c.Profile);
-        Bytes(w, 10, c.Challenge);
-        Bytes(w, 44235, c.PersonalizationValue);
-        Bytes(w, 44238, c.InitialMeasurement);
+        Text(w, CcaClaimKeys.Profile, c.Profile);
+        Bytes(w, CcaClaimKeys.Challenge, c.Challenge);
+        Bytes(w, CcaClaimKeys.PersonalizationValue, c.PersonalizationValue);
+        Bytes(w, CcaClaimKeys.InitialMeasurement, c.InitialMeasurement);
         if (c.ExtensibleMeasurements.Count > 0)
         {
-            w.WriteInt32(44239);
+            w.WriteInt32(CcaClaimKeys.ExtensibleMeasurements);
             w.WriteStartArray(c.ExtensibleMeasurements.Count);
             foreach (var r in c.ExtensibleMeasurements) w.WriteByteString(r);
             w.WriteEndArray();
         }
-        Text(w, 44236, c.HashAlgorithm);
-        Bytes(w, 44237, c.PublicKey);
-        Text(w, 44240, c.PublicKeyHashAlgorithm);
+        Text(w, CcaClaimKeys.RealmHashAlgorithm, c.HashAlgorithm);
+        Bytes(w, CcaClaimKeys.RealmPublicKey, c.PublicKey);
+        Text(w, CcaClaimKeys.RealmPublicKeyHashAlgorithm, c.PublicKeyHashAlgorithm);
         w.WriteEndMap();
         return w.Encode();
     }
