@@ -56,7 +56,8 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         var e = realm.Effective.All.ToDictionary(kv => kv.Key, kv => kv.Value);
         if (e.TryGetValue("rim", out var rim))
             Audit("realm.measured", new() { ["rim"] = rim, ["algorithm"] = e.GetValueOrDefault("rim_algorithm", "?"), ["granules"] = e.GetValueOrDefault("rim_granules_measured", "?") });
-        if (e.TryGetValue("attestation", out var attestation)) Audit("attestation.verified", new() { ["detail"] = attestation });
+        if (e.TryGetValue("attestation", out var attestation))
+            Audit("attestation.verified", new() { ["detail"] = attestation, ["token_sha256"] = e.GetValueOrDefault("attestation_token_sha256", "?") });
         Audit("model.loaded", new()
         {
             ["workload"] = cell.Workload.Name, ["source"] = e.GetValueOrDefault("agent.weights_source", e.GetValueOrDefault("agent.sut", "?")),

@@ -44,6 +44,14 @@ public class CcaEmulatedTests
         Assert.True(long.Parse(small["agent.realm_io_bytes_out"]) > long.Parse(small["agent.realm_io_bytes_in"]), "first token and answer out for each query in");
         Assert.Equal("1", small["attestation_calls"]);
         // The token is in the CCA format, signed by the emulated platform's test key, and the host verified it.
+        // The token kept with the launch verifies again, offline, against its RIM, under the platform test key kept beside it.
+        using (var platformKey = System.Security.Cryptography.ECDsa.Create())
+        {
+            platformKey.ImportFromPem(small["attestation_platform_test_key"]);
+            var again = PerfLab.Core.Attestation.CcaVerifier.Verify(Convert.FromBase64String(small["attestation_token"]), platformKey,
+                new PerfLab.Core.Attestation.AppraisalPolicy { ReferenceRims = [Convert.FromHexString(small["rim"])] });
+            Assert.Equal("sha-512", again.Token.Realm.HashAlgorithm);
+        }
         Assert.Matches(@"^emulated platform, test keys: CCA token \(\d+ bytes, ES384\) signed in [\d.]+ ms, verified \(signatures, binding, RIM, challenge\)", small["attestation"]);
         Assert.True(long.Parse(small["rim_granules_measured"]) > bytes / 4096, "every payload granule is a measured DATA granule");
         var native = outcome.Cells.First(c => c.Cell.Realm.Platform == Platform.Native).EffectiveRealm["agent.tokens_digest"];

@@ -39,6 +39,11 @@ public sealed class EmulatedAttestationMechanic : IRealmMechanic
             catch (AttestationException e) { throw new RealmFailedException($"attestation refused ({e.Reason}): {e.Message}", ""); }
             s.Phases[Phase.Attest] = sw.Elapsed.TotalMilliseconds;
             s.Effective.Set("attestation_calls", "1");
+            // The evidence itself, so anyone can appraise it again later (perflab attest verify): the token and the
+            // emulated platform's public test key, and the hash the audit log records.
+            s.Effective.Set("attestation_token", Convert.ToBase64String(token));
+            s.Effective.Set("attestation_token_sha256", Convert.ToHexStringLower(SHA256.HashData(token)));
+            s.Effective.Set("attestation_platform_test_key", PlatformTestKey.ExportSubjectPublicKeyInfoPem().ReplaceLineEndings("\n"));
             s.Effective.Set("attestation", string.Create(CultureInfo.InvariantCulture,
                 $"emulated platform, test keys: CCA token ({token.Length} bytes, ES384) signed in {signed:0.###} ms, verified (signatures, binding, RIM, challenge) in {sw.Elapsed.TotalMilliseconds - signed:0.###} ms"));
         }
