@@ -78,7 +78,7 @@ public static class OverheadAnswer
         if (run.Manifest is null) return null;
         var byCell = run.Manifest.LaunchesByCell;
         var launches = realm.SelectMany(c => byCell[c.Id]).ToList();
-        string? Steady(CellRecord l) => l.EffectiveRealm.All.FirstOrDefault(kv => kv.Key == "warmup_steady").Value;
+        string? Steady(CellRecord l) => l.EffectiveRealm.Find("warmup_steady");
         int growing = launches.Count(l => Steady(l) == "false"), notChecked = launches.Count(l => Steady(l) == "unchecked");
         if (growing > 0)
             return $"In {growing} of {launches.Count} Realm launches the runtime's memory was still growing when the warm-up ended (warmup_max_s): " +

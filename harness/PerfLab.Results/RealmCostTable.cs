@@ -61,7 +61,7 @@ public static class RealmCostTable
     /// key-release calls made (runs before these were counted: one attestation where one was recorded).</summary>
     private static RealmCounts WithLaunchFacts(RealmCounts c, Core.Results.EffectiveRealm e)
     {
-        string? Get(string k) => e.All.FirstOrDefault(kv => kv.Key == k).Value;
+        string? Get(string k) => e.Find(k);
         long Count(string k) => long.TryParse(Get(k), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : 0;
         // The share of anonymous memory in huge pages at the end of the launch (smaps_rollup, recorded by the host).
         double Kb(string k) => double.TryParse(Get("smaps." + k + "_kb"), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0 ? v : double.NaN;
@@ -77,14 +77,14 @@ public static class RealmCostTable
     /// <summary>The prices a cell ran with, from its recorded calibration (profile, source, and the costs the agent was given).</summary>
     public static RealmPrices? OwnPrices(Core.Results.EffectiveRealm e)
     {
-        var name = e.All.FirstOrDefault(kv => kv.Key == "calibration_profile").Value;
-        var costs = e.All.FirstOrDefault(kv => kv.Key == "calibration_costs").Value;
+        var name = e.Find("calibration_profile");
+        var costs = e.Find("calibration_costs");
         if (name is null || costs is null) return null;
         var kv = costs.Split(',').Select(x => x.Split('=')).Where(x => x.Length == 2)
             .ToDictionary(x => x[0], x => double.TryParse(x[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN);
         double Get(string k) => kv.GetValueOrDefault(k, double.NaN);
         double Opt(string k) => kv.TryGetValue(k, out var v) && v >= 0 ? v : 0;
-        var p = new RealmPrices(name, e.All.FirstOrDefault(x => x.Key == "calibration_source").Value ?? "?", Get("exit_ns") / 1000, Get("rsi_ns") / 1000,
+        var p = new RealmPrices(name, e.Find("calibration_source") ?? "?", Get("exit_ns") / 1000, Get("rsi_ns") / 1000,
             Get("fault_ns") / 1000, Get("tick_hz"))
         {
             // Absent in runs before profiles named their granule: 4 KiB, one delegation a granule, unpriced.

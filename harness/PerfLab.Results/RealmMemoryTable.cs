@@ -48,14 +48,14 @@ public static class RealmMemoryTable
             if (ok.Count == 0 || !Bytes.TryParse(realm.Memory, out var provisioned)) continue;
             long Median(string key, long scale)
             {
-                var v = ok.Select(l => l.EffectiveRealm.All.FirstOrDefault(kv => kv.Key == key).Value)
+                var v = ok.Select(l => l.EffectiveRealm.Find(key))
                     .Select(s => long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n * scale : -1).Where(n => n >= 0).Order().ToList();
                 return v.Count == 0 ? 0 : v[v.Count / 2];
             }
             var peak = Median("agent.peak_rss_kb", 1024);
             if (peak <= 0) continue;
             // 2 MiB stage-2 blocks only where the cell asked for 2 MiB pages and got them.
-            var blocks = realm.PageSize != "4k" && ok.All(l => l.EffectiveRealm.All.FirstOrDefault(kv => kv.Key == "page_size_obtained").Value is "thp-2m" or "hugetlb");
+            var blocks = realm.PageSize != "4k" && ok.All(l => l.EffectiveRealm.Find("page_size_obtained") is "thp-2m" or "hugetlb");
             list.Add(new RealmMemory(cell.Id, provisioned.Value, peak, Median("smaps.Rss_kb", 1024), Median("smaps.Anonymous_kb", 1024),
                 Median("agent.llm.weights_file_bytes", 1), Metadata(provisioned.Value, realm.Vcpus, blocks), ok.Count));
         }

@@ -7,7 +7,6 @@ namespace PerfLab.Core.Attestation;
 /// <summary>Why a token is refused: each check has its own reason, so a failure says which check, never just "invalid".</summary>
 public enum AttestationFailure
 {
-    None,
     /// <summary>Not a CCA token collection (CBOR tag 399 or 907 of a map with 44234 and 44241), or not well-formed CBOR.</summary>
     Encoding,
     /// <summary>A token is not a COSE_Sign1 message, or names an algorithm other than ES256/ES384/ES512.</summary>
@@ -128,7 +127,7 @@ public sealed class CcaToken
         switch (r.PeekState())
         {
             case CborReaderState.StartMap:
-                var n = r.ReadStartMap();
+                r.ReadStartMap();
                 var m = new Dictionary<long, object?>();
                 while (r.PeekState() != CborReaderState.EndMap) { var k = r.ReadInt64(); m[k] = Value(r); }
                 r.ReadEndMap();

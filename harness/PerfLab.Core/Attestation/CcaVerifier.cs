@@ -46,7 +46,7 @@ public static class CcaVerifier
 
         var r = token.Realm;
         var rakBytes = r.PublicKey ?? throw Missing("Realm public key (44237)");
-        using var rak = RealmAttestationKey(rakBytes, r.Profile is not null);
+        using var rak = RealmAttestationKey(rakBytes);
         Signature(token.RealmSign1, "Realm", rak, AttestationFailure.RealmSignature);
         done.Add("Realm signature (its attestation key)");
 
@@ -108,28 +108,24 @@ public static class CcaVerifier
         if (!ok) throw new AttestationException(reason, $"the {which} token's signature does not verify");
     }
 
-    /// <summary>The Realm attestation key: a raw uncompressed EC point (the first CCA tokens) or a COSE_Key (the 2023 profile).</summary>
-    private static ECDsa RealmAttestationKey(byte[] raw, bool coseKey)
+    /// <summary>The Realm attestation key: a raw uncompressed EC point (the first CCA tokens) or a COSE_Key (the 2023
+    /// profile), told apart by their shape.</summary>
+    private static ECDsa RealmAttestationKey(byte[] raw)
     {
+        var point = raw.Length is 65 or 97 or 133 && raw[0] == 0x04;
         try
         {
-            ECParameters p;
-            if (raw.Length > 0 && raw[0] == 0x04 && raw.Length is 65 or 97 or 133)
+            if (!point) return ECDsa.Create(CoseKey.FromCose(raw));
+            var n = (raw.Length - 1) / 2;
+            return ECDsa.Create(new ECParameters
             {
-                var n = (raw.Length - 1) / 2;
-                p = new ECParameters { Curve = n switch { 32 => ECCurve.NamedCurves.nistP256, 48 => ECCurve.NamedCurves.nistP384, _ => ECCurve.NamedCurves.nistP521 },
-                    Q = new ECPoint { X = raw[1..(1 + n)], Y = raw[(1 + n)..] } };
-            }
-            else
-            {
-                var key = CoseKey.FromCose(raw);
-                p = key;
-            }
-            return ECDsa.Create(p);
+                Curve = n switch { 32 => ECCurve.NamedCurves.nistP256, 48 => ECCurve.NamedCurves.nistP384, _ => ECCurve.NamedCurves.nistP521 },
+                Q = new ECPoint { X = raw[1..(1 + n)], Y = raw[(1 + n)..] },
+            });
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException or InvalidOperationException or System.Formats.Cbor.CborContentException)
         {
-            throw new AttestationException(AttestationFailure.RealmKey, $"the Realm attestation key is not an EC public key ({(coseKey ? "COSE_Key" : "raw point")}): {e.Message}");
+            throw new AttestationException(AttestationFailure.RealmKey, $"the Realm attestation key is not an EC public key (read as {(point ? "a raw point" : "a COSE_Key")}): {e.Message}");
         }
     }
 

@@ -75,6 +75,8 @@ public sealed class EffectiveRealm
     public string this[string key] => _values[key];
     public bool ContainsKey(string key) => _values.ContainsKey(key);
     public string? Get(SettingSource source, string key) => _values.GetValueOrDefault(Key(source, key));
+    /// <summary>A setting by its full key as recorded (<c>agent.peak_rss_kb</c>, <c>page_size_obtained</c>), or null.</summary>
+    public string? Find(string key) => _values.GetValueOrDefault(key);
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
     private static string Key(SettingSource source, string key) => source == SettingSource.Host ? key : source.ToString().ToLowerInvariant() + "." + key;

@@ -53,15 +53,15 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
     /// <summary>What the launch did before it could serve, in the order it happened: measured, attested, model loaded, ready.</summary>
     private void AuditLaunched(IRealm realm)
     {
-        var e = realm.Effective.All.ToDictionary(kv => kv.Key, kv => kv.Value);
-        if (e.TryGetValue("rim", out var rim))
-            Audit("realm.measured", new() { ["rim"] = rim, ["algorithm"] = e.GetValueOrDefault("rim_algorithm", "?"), ["granules"] = e.GetValueOrDefault("rim_granules_measured", "?") });
-        if (e.TryGetValue("attestation", out var attestation))
-            Audit("attestation.verified", new() { ["detail"] = attestation, ["token_sha256"] = e.GetValueOrDefault("attestation_token_sha256", "?") });
+        var e = realm.Effective;
+        if (e.Find("rim") is { } rim)
+            Audit("realm.measured", new() { ["rim"] = rim, ["algorithm"] = e.Find("rim_algorithm") ?? "?", ["granules"] = e.Find("rim_granules_measured") ?? "?" });
+        if (e.Find("attestation") is { } attestation)
+            Audit("attestation.verified", new() { ["detail"] = attestation, ["token_sha256"] = e.Find("attestation_token_sha256") ?? "?" });
         Audit("model.loaded", new()
         {
-            ["workload"] = cell.Workload.Name, ["source"] = e.GetValueOrDefault("agent.weights_source", e.GetValueOrDefault("agent.sut", "?")),
-            ["payload_bytes"] = e.GetValueOrDefault("payload_bytes", "0"),
+            ["workload"] = cell.Workload.Name, ["source"] = e.Find("agent.weights_source") ?? e.Find("agent.sut") ?? "?",
+            ["payload_bytes"] = e.Find("payload_bytes") ?? "0",
             ["load_ms"] = realm.Phases.Has(Phase.Load) ? realm.Phases[Phase.Load].ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : "?",
         });
         Audit("realm.ready", new() { ["platform"] = cell.Realm.Platform.Name(), ["evidence"] = _evidence.Name() });
