@@ -50,19 +50,30 @@ public static class ShardCipher
     }
 
     /// <summary>Opens shard <paramref name="index"/> into <paramref name="into"/> (its plaintext size), or throws naming the shard.</summary>
-    public static void Decrypt(ShardManifest m, int index, ReadOnlySpan<byte> shard, AesGcm gcm, Span<byte> into)
+    /// <param name="checkHash">
+    /// also check the ciphertext's SHA-256 against the manifest (storage integrity, outside a Realm). Inside a Realm whose
+    /// manifest came bound to its key release the tag alone decides — it covers the content, the place and the count —
+    /// and the hash would only halve the rate (measured in the agent: 1.1 GB/s with it, 4.4 without).
+    /// </param>
+    /// <param name="aesTimer">if given, runs only around the AES-GCM open (the hash check is outside it)</param>
+    public static void Decrypt(ShardManifest m, int index, ReadOnlySpan<byte> shard, AesGcm gcm, Span<byte> into, System.Diagnostics.Stopwatch? aesTimer = null,
+        bool checkHash = true)
     {
         if (index < 0 || index >= m.Shards.Count) throw new TamperedShardException(index, $"shard {index}: the manifest has {m.Shards.Count}");
         var e = m.Shards[index];
         if (shard.Length != e.Bytes + TagBytes)
             throw new TamperedShardException(index, $"shard {index} is {shard.Length} bytes; the manifest says {e.Bytes + TagBytes}");
-        if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(shard), Convert.FromHexString(e.CipherSha256)))
+        if (checkHash && !CryptographicOperations.FixedTimeEquals(SHA256.HashData(shard), Convert.FromHexString(e.CipherSha256)))
             throw new TamperedShardException(index, $"shard {index}'s ciphertext does not have the manifest's hash: it was changed");
-        try { gcm.Decrypt(Convert.FromHexString(e.NonceHex), shard[..e.Bytes], shard[e.Bytes..], into[..e.Bytes], Aad(m.KeyId, index, m.Shards.Count)); }
+        var nonce = Convert.FromHexString(e.NonceHex);
+        var aad = Aad(m.KeyId, index, m.Shards.Count);
+        aesTimer?.Start();
+        try { gcm.Decrypt(nonce, shard[..e.Bytes], shard[e.Bytes..], into[..e.Bytes], aad); }
         catch (AuthenticationTagMismatchException)
         {
             throw new TamperedShardException(index, $"shard {index} does not open under key {m.KeyId}: tampered, moved, or another model's");
         }
+        finally { aesTimer?.Stop(); }
     }
 
     private static byte[] Aad(string keyId, int index, int count) => Encoding.UTF8.GetBytes($"perflab-shard|{keyId}|{index}|{count}");

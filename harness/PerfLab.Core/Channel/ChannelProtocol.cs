@@ -3,7 +3,7 @@ using System.Globalization;
 namespace PerfLab.Core.Channel;
 
 /// <summary>The kinds of line on the host↔agent channel.</summary>
-public enum MessageKind { Hello, Load, Ready, Query, FirstToken, Complete, Stats, Bye, Error, Chunk, Ack }
+public enum MessageKind { Hello, Load, Ready, Query, FirstToken, Complete, Stats, Bye, Error, Chunk, Ack, Call, Reply }
 
 /// <summary>
 /// One parsed line. The numbers are stored positionally (so the hot messages parse without allocating) and read by
@@ -34,6 +34,9 @@ public readonly record struct ChannelMessage(MessageKind Kind, long Id = 0, long
 ///   host → agent   chunk &lt;index&gt; &lt;bytes&gt;   agent → host   ack &lt;index&gt;
 ///       (emulated Realms: one RSI-batch-sized chunk of the payload is in the shared buffer; the agent copies it
 ///        through its bounce buffer into private memory and acknowledges: one host call per chunk)
+///   agent → host   call &lt;id&gt; &lt;json&gt;     host → agent   reply &lt;id&gt; &lt;json&gt;
+///       (the Realm asks the host for a service while it loads: an emulated platform's attestation token, or a request
+///        the host forwards to the key broker; the host answers each call once, in any order)
 /// The hot messages (query, first-token, complete) are positional integers so both sides parse them without
 /// allocating; the rare ones carry JSON. A host refuses an agent whose hello names another version.
 /// </summary>
@@ -46,7 +49,7 @@ public static class ChannelProtocol
         ("query", MessageKind.Query), ("first-token", MessageKind.FirstToken), ("complete", MessageKind.Complete),
         ("hello", MessageKind.Hello), ("load", MessageKind.Load), ("ready", MessageKind.Ready),
         ("stats", MessageKind.Stats), ("bye", MessageKind.Bye), ("error", MessageKind.Error),
-        ("chunk", MessageKind.Chunk), ("ack", MessageKind.Ack),
+        ("chunk", MessageKind.Chunk), ("ack", MessageKind.Ack), ("call", MessageKind.Call), ("reply", MessageKind.Reply),
     ];
 
     public static string Hello(int pid) => $"hello {Version} {pid}";
@@ -61,6 +64,8 @@ public static class ChannelProtocol
     public static string Error(string text) => "error " + text.ReplaceLineEndings(" ");
     public static string Chunk(long index, long bytes) => $"chunk {index} {bytes}";
     public static string Ack(long index) => $"ack {index}";
+    public static string Call(long id, string json) => $"call {id} {json}";
+    public static string Reply(long id, string json) => $"reply {id} {json}";
 
     /// <summary>Parses one line; returns false (and a reason) for anything not in the protocol.</summary>
     public static bool TryParse(ReadOnlySpan<char> line, out ChannelMessage message, out string? problem)
@@ -96,6 +101,13 @@ public static class ChannelProtocol
                     var s = rest.IndexOf(' ');
                     if (s < 0 || !long.TryParse(rest[(s + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) break;
                     message = new ChannelMessage(kind, pid, Text: rest[..s].ToString());
+                    return true;
+                }
+                case MessageKind.Call or MessageKind.Reply:
+                {
+                    var s = rest.IndexOf(' ');
+                    if (s < 0 || !long.TryParse(rest[..s], NumberStyles.None, CultureInfo.InvariantCulture, out var cid)) break;
+                    message = new ChannelMessage(kind, cid, Text: rest[(s + 1)..].ToString());
                     return true;
                 }
                 case MessageKind.Ready:

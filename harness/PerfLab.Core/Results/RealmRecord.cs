@@ -4,7 +4,10 @@ using System.Text.Json.Serialization;
 namespace PerfLab.Core.Results;
 
 /// <summary>The timed steps of a Realm's life, in the order they happen. Their JSON names are snake_case.</summary>
-public enum Phase { Launch, Measure, Populate, Attest, Load, LoadInside, Ready, FirstToken, Run, Teardown }
+/// <remarks>Attest: the Realm's token obtained (broker nonce, challenge, token); Verify: the broker's appraisal as the Realm
+/// waits for it; KeyRelease: the wrapped model key's round trip; Decrypt: AES-GCM opening of the shards inside the Realm
+/// (while they stream, so within Populate).</remarks>
+public enum Phase { Launch, Measure, Populate, Attest, Verify, KeyRelease, Decrypt, Load, LoadInside, Ready, FirstToken, Run, Teardown }
 
 /// <summary>
 /// A launch's lifecycle phases in milliseconds, keyed by <see cref="Phase"/>. Written as <c>phases_ms: {"launch": 12.3, …}</c>;
@@ -25,6 +28,9 @@ public sealed class RealmPhases
     public double? Get(Phase p) => _ms.TryGetValue(p, out var v) ? v : null;
     public int Count => _ms.Count;
     public IEnumerable<KeyValuePair<Phase, double>> All => _ms;
+
+    /// <summary>The phase of this snake_case name (as written in phases_ms), if there is one.</summary>
+    public static Phase? Named(string name) => ByName.TryGetValue(name, out var p) ? p : null;
 
     private static readonly Dictionary<string, Phase> ByName = Enum.GetValues<Phase>().ToDictionary(p => p.Name());
 

@@ -61,6 +61,8 @@ public static class WorkloadKinds
         new("accuracy_level", "4", "MatMulNBits accuracy level (4: int8 activations)", 0, 4, Integer: true),
         new("model_seed", "1", "seed of the synthetic weights", 0, 1e15, Integer: true),
         new("engine", "ort", "ort (our engine) or ort-genai (the peer)", Choices: ["ort", "ort-genai"]),
+        new("weights", "plain", "plain, or encrypted (AES-256-GCM shards the Realm opens with a key the broker releases after attestation)",
+            Choices: ["plain", "encrypted"]),
         new("threads", "1", "ONNX Runtime intra-op threads per sequence", 1, 256, Integer: true),
         new("dataset", "synthetic", "synthetic (seeded lengths) or builtin (our real-text prompts)", Choices: ["synthetic", "builtin"]),
         new("dataset_seed", "7", "seed of the synthetic prompts", 0, 1e15, Integer: true),

@@ -21,6 +21,9 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
     private readonly byte[] _buffer = new byte[256];
     private readonly RealmCostInjector _costs = RealmCostInjector.FromEnvironment(MonotonicClock.Instance);
     private ISystemUnderTest? _sut;
+    // Lines that arrived while the agent waited for a reply to its own call (a chunk the host sent meanwhile): read next.
+    private readonly Queue<string> _stashed = new();
+    private long _calls;
     private string _policy = "", _pinning = "";
 
     public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -31,7 +34,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         _pinning = Affinity.PinSelf(options.Cpus);
         Send(ChannelProtocol.Hello(Environment.ProcessId));
         Span<QuerySample> one = stackalloc QuerySample[1];
-        while (input.ReadLine() is { } line)
+        while (ReadLine() is { } line)
         {
             if (!ChannelProtocol.TryParse(line, out var msg, out var problem)) return Refuse(problem!);
             switch (msg.Kind)
@@ -61,6 +64,28 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         return 0;
     }
 
+    private string? ReadLine() => _stashed.TryDequeue(out var l) ? l : input.ReadLine();
+
+    /// <summary>Asks the host for a service (a platform token, a broker request) and waits for its reply; other lines
+    /// that come meanwhile are kept for later, in order.</summary>
+    private string Call(string json)
+    {
+        var id = ++_calls;
+        var sent = Send(ChannelProtocol.Call(id, json));
+        _costs.RsiCall();
+        _costs.BytesOut(sent);
+        while (input.ReadLine() is { } line)
+        {
+            if (ChannelProtocol.TryParse(line, out var m, out _) && m.Kind == MessageKind.Reply && m.Id == id)
+            {
+                _costs.BytesIn(line.Length + 1);
+                return m.Text;
+            }
+            _stashed.Enqueue(line);
+        }
+        throw new IOException("the host went away during a call");
+    }
+
     private int Refuse(string why)
     {
         Send(ChannelProtocol.Error(why));
@@ -82,17 +107,42 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         try
         {
             var workload = WorkloadRegistry.Named(req.Kind);
+            var attestation = new RealmAttestation(Call);
+            ModelKeyResource? key = null;
+            // Encrypted weights need their key first (attest, then release); plain ones are measured into the RIM as they
+            // are populated, so the Realm attests after them.
+            if (req.Attestation is { } plan0 && req.Stream?.Shards is not null)
+            {
+                stage = "attestation and key release failed: ";
+                key = attestation.Run(plan0, req.Stream.Shards, info);
+            }
             if (req.Stream is { } plan)
             {
                 stage = "receiving the payload failed: ";
-                new PayloadReceiver(input, line => Send(line), options, _costs).Receive(plan, info);
+                // Sealed weights: the Realm asks for them once it can open them.
+                if (key is not null && Call("""{"call":"payload"}""").Contains("\"error\"", StringComparison.Ordinal))
+                    throw new InvalidOperationException("the host would not send the encrypted payload");
+                try { new PayloadReceiver(ReadLine, line => Send(line), options, _costs).Receive(plan, info, key?.Key); }
+                finally { if (key is not null) System.Security.Cryptography.CryptographicOperations.ZeroMemory(key.Key); }
                 received = PayloadReceiver.RealmDir;
-                stage = "load failed: ";
             }
+            if (req.Attestation is { } plan1 && key is null)
+            {
+                stage = "attestation failed: ";
+                attestation.Run(plan1, null, info);
+            }
+            stage = "load failed: ";
             var spec = new WorkloadSpec(req.Workload, workload.Kind, req.Parameters);
             _sut = TestFaultSut.Wrap(workload.CreateSut(spec, new SutContext(options, received, info)));
         }
+        catch (PerfLab.Core.Attestation.TamperedShardException e)
+        {
+            // Destroy on tampering: the Realm does not serve with weights it could not authenticate.
+            Refuse($"the Realm ends: encrypted shard {e.Index} failed its check ({e.Message})");
+            return false;
+        }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException or FormatException or NotSupportedException
+                                      or KeyReleaseException or System.Security.Cryptography.CryptographicException
                                       or IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
             Refuse(stage + e.Message);

@@ -1,3 +1,4 @@
+using PerfLab.Core.Channel;
 using PerfLab.Core.Suites;
 using PerfLab.Lab.Backends.Launchers;
 using PerfLab.Lab.Backends.Mechanics;
@@ -16,7 +17,7 @@ public static class Platforms
     public static RealmBackend CcaEmulated(string calibrationProfile, params IRealmMechanic[] extra) =>
         new(Platform.CcaEmulated, new ChildProcessLauncher(),
             [new PagePolicyMechanic(), new MpamMechanic(partitionAgent: true), new CostInjectionMechanic(calibrationProfile),
-             new RsiStreamingMechanic(), new EmulatedAttestationMechanic(), .. extra], Evidence.Emulated);
+             new RsiStreamingMechanic(), new EmulatedAttestationMechanic(), new KeyReleaseMechanic(AttestationPlan.Channel), .. extra], Evidence.Emulated);
 
     /// <summary>A plain VM under QEMU; the agent inside applies the page policy to itself; MPAM only as a neighbour.</summary>
     public static RealmBackend Vm(params IRealmMechanic[] extra) =>

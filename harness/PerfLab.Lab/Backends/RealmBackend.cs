@@ -30,6 +30,9 @@ public sealed class RealmBackend(Platform platform, IRealmLauncher launcher, IRe
             return measuresOnHost ? launcher.CannotRun(cell)
                 : $"a {cell.Workload.Kind.Name} workload measures the host itself; on {platform.Name()} its figures would be native ones under a " +
                   $"{platform.Name()} label, so it runs only on native";
+        if (KeyReleaseMechanic.Encrypted(cell) && !mechanics.Any(m => m is KeyReleaseMechanic))
+            return $"weights: encrypted needs a Realm that attests to the lab's key broker to get its key (cca-emulated); {platform.Name()} has none " +
+                   "(the cca backend would need the real platform's trust anchor, which no host here has)";
         return launcher.CannotRun(cell) ?? mechanics.Select(m => m.CannotRun(cell)).FirstOrDefault(r => r != null);
     }
 
@@ -60,6 +63,7 @@ public sealed class RealmBackend(Platform platform, IRealmLauncher launcher, IRe
             var sw = Stopwatch.StartNew();
             var agent = launcher.Start(cell, new AgentLaunch(file, args, state.Environment, cpus), agentTimeout, state.Effective);
             realm.Attach(agent);
+            agent.OnCall = state.Serve;
             agent.AwaitHello();
             state.Phases[Phase.Launch] = sw.Elapsed.TotalMilliseconds;
             foreach (var l in launches) l.AfterHello(agent);
@@ -72,7 +76,14 @@ public sealed class RealmBackend(Platform platform, IRealmLauncher launcher, IRe
             state.Phases[Phase.Ready] = total.Elapsed.TotalMilliseconds; // from process creation to a loaded, serving agent
             state.Phases[Phase.LoadInside] = ready.LoadNs / 1e6;
             foreach (var (k, v) in JsonSerializer.Deserialize<Dictionary<string, string>>(ready.Text, AgentHost.Json) ?? [])
+            {
                 state.Effective.Set(SettingSource.Agent, k, v);
+                // Phases only the Realm can time (attestation, key release, decryption) come in its ready message.
+                if (k.StartsWith("phase.", StringComparison.Ordinal) && k.EndsWith("_ms", StringComparison.Ordinal)
+                    && RealmPhases.Named(k["phase.".Length..^"_ms".Length]) is { } phase
+                    && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
+                    state.Phases[phase] = ms;
+            }
             state.Effective.Set("pid", agent.Pid.ToString(CultureInfo.InvariantCulture));
             state.Effective.Set("cpus_allowed", Affinity.AllowedList(agent.Pid));
             return realm;

@@ -21,61 +21,100 @@ public sealed class RsiStreamingMechanic : IRealmMechanic
 
     private sealed class Launch(LaunchState s) : IMechanicLaunch
     {
+        public void BeforeStart() => s.Services["payload"] = _ =>
+        {
+            s.PayloadWanted();
+            return new System.Text.Json.Nodes.JsonObject();
+        };
+
         private StreamPlan? _plan;
         private string? _payload;
+        private readonly Stopwatch _measure = new();
+        private RimBuilder? _rim;
+        private ulong _ipa = KvmtoolRealmLayout.MemoryBase;
 
         public LoadRequest Decorate(LoadRequest request)
         {
-            _payload = WorkloadRegistry.For(s.Cell.Workload.Kind).PayloadFile(s.Cell.Workload);
-            if (_payload is null) return request;
+            // The Realm is measured before it runs, as the RMM measures it before activation: its image now, before the
+            // load is sent; plain weights as they are populated (they are part of what the Realm is created with).
+            MeasureImage();
+            _payload = s.EncryptedPayload?.Path ?? WorkloadRegistry.For(s.Cell.Workload.Kind).PayloadFile(s.Cell.Workload);
+            if (_payload is null)
+            {
+                Finish();
+                return request;
+            }
             var total = new FileInfo(_payload).Length;
             var chunk = Math.Min(s.Cell.Realm.RsiBatch.Value, total);
             var shared = Path.Combine("/dev/shm", $"perflab-rsi-{Environment.ProcessId}-{Guid.NewGuid():N}");
             using (var f = new FileStream(shared, FileMode.CreateNew)) f.SetLength(chunk);
-            _plan = new StreamPlan(shared, chunk, total) { FileName = Path.GetFileName(_payload) };
+            _plan = new StreamPlan(shared, chunk, total)
+            {
+                FileName = Path.GetFileName(WorkloadRegistry.For(s.Cell.Workload.Kind).PayloadFile(s.Cell.Workload)!),
+                Shards = s.EncryptedPayload?.Manifest,
+            };
+            // Encrypted weights are fetched by the running Realm after it has attested and received their key, as a
+            // Realm fetches sealed data from untrusted storage: they are not part of its RIM, which is final now.
+            if (_plan.Shards is not null) Finish();
             return request with { Stream = _plan };
         }
 
         public void AfterLoadSent(AgentProcess agent)
         {
-            var measure = new Stopwatch();
-            var c = s.Cell.Realm;
+            if (_plan is null) return;
+            if (_plan.Shards is null)
+            {
+                StreamOnce(agent, Extend);
+                Finish();
+                return;
+            }
+            // Sealed weights go in when the Realm asks for them (after its key release), so populate times the
+            // streaming and decryption alone, not the Realm's attestation before it.
+            s.AwaitPayloadWanted(agent);
+            StreamOnce(agent, _ => { });
+        }
+
+        private void MeasureImage()
+        {
             // The RMM's own measurement (DEN0137 A7.1.1) over the emulated Realm's layout: RAM at 2 GiB as kvmtool
             // places it, RIPAS of all of it, the agent's image then the payload as DATA granules in ascending IPA, and
             // the boot REC. Breakpoints and watchpoints are a Neoverse N2's (6 and 4): an emulated Realm has no host's.
-            var memory = (ulong)c.Memory.Value;
-            measure.Start();
-            var rim = new RimBuilder(new RealmParameters(RealmHashAlgorithm.Sha512, KvmtoolRealmLayout.IpaBits(memory), 6, 4));
-            rim.InitRipas(KvmtoolRealmLayout.MemoryBase, KvmtoolRealmLayout.MemoryBase + memory);
-            measure.Stop();
-            var ipa = KvmtoolRealmLayout.MemoryBase;
-
-            void Extend(ReadOnlySpan<byte> data)
-            {
-                measure.Start();
-                rim.AddData(ipa, data);
-                ipa += ((ulong)data.Length + RimBuilder.GranuleBytes - 1) / RimBuilder.GranuleBytes * RimBuilder.GranuleBytes;
-                measure.Stop();
-            }
-
+            var memory = (ulong)s.Cell.Realm.Memory.Value;
+            _measure.Start();
+            _rim = new RimBuilder(new RealmParameters(RealmHashAlgorithm.Sha512, KvmtoolRealmLayout.IpaBits(memory), 6, 4));
+            _rim.InitRipas(KvmtoolRealmLayout.MemoryBase, KvmtoolRealmLayout.MemoryBase + memory);
+            _measure.Stop();
             // The agent's initial image: every file of the program, in a stable order.
             foreach (var file in Directory.GetFiles(AppContext.BaseDirectory, "*.dll").Order(StringComparer.Ordinal))
                 Extend(File.ReadAllBytes(file));
-            if (_plan is { } plan)
-            {
-                // The shared buffer is host memory the size of one batch (up to the whole payload): gone once streamed,
-                // so it is not held beside the Realm for the rest of the cell.
-                try { Stream(agent, plan, Extend); }
-                finally { File.Delete(plan.SharedPath); }
-            }
-            measure.Start();
-            rim.AddRunnableRec(KvmtoolRealmLayout.MemoryBase, []);
-            measure.Stop();
-            s.Phases[Phase.Measure] = measure.Elapsed.TotalMilliseconds;
-            s.Effective.Set("rim", rim.RimHex);
+        }
+
+        private void Extend(ReadOnlySpan<byte> data)
+        {
+            _measure.Start();
+            _rim!.AddData(_ipa, data);
+            _ipa += ((ulong)data.Length + RimBuilder.GranuleBytes - 1) / RimBuilder.GranuleBytes * RimBuilder.GranuleBytes;
+            _measure.Stop();
+        }
+
+        private void Finish()
+        {
+            _measure.Start();
+            _rim!.AddRunnableRec(KvmtoolRealmLayout.MemoryBase, []);
+            _measure.Stop();
+            s.Phases[Phase.Measure] = _measure.Elapsed.TotalMilliseconds;
+            s.Effective.Set("rim", _rim.RimHex);
             s.Effective.Set("rim_algorithm", "sha512");
-            s.Effective.Set("rim_granules_measured", rim.MeasuredGranules.ToString(CultureInfo.InvariantCulture));
-            s.Rim = rim.Rim;
+            s.Effective.Set("rim_granules_measured", _rim.MeasuredGranules.ToString(CultureInfo.InvariantCulture));
+            s.Rim = _rim.Rim;
+        }
+
+        private void StreamOnce(AgentProcess agent, Action<ReadOnlySpan<byte>> extend)
+        {
+            // The shared buffer is host memory the size of one batch (up to the whole payload): gone once streamed, so
+            // it is not held beside the Realm for the rest of the cell.
+            try { Stream(agent, _plan!, extend); }
+            finally { File.Delete(_plan!.SharedPath); }
         }
 
         private void Stream(AgentProcess agent, StreamPlan plan, Action<ReadOnlySpan<byte>> extend)
