@@ -57,7 +57,13 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
         if (e.Find("rim") is { } rim)
             Audit("realm.measured", new() { ["rim"] = rim, ["algorithm"] = e.Find("rim_algorithm") ?? "?", ["granules"] = e.Find("rim_granules_measured") ?? "?" });
         if (e.Find("attestation") is { } attestation)
-            Audit("attestation.verified", new() { ["detail"] = attestation, ["token_sha256"] = e.Find("attestation_token_sha256") ?? "?" });
+            Audit("attestation.verified", new()
+            {
+                ["detail"] = attestation, ["token_sha256"] = e.Find("attestation_token_sha256") ?? "?",
+                ["checked"] = e.Find("agent.attestation_verified") ?? "?", ["broker"] = e.Find("key_broker") ?? "?",
+            });
+        if (e.Find("agent.key_release") is { } release)
+            Audit("key.released", new() { ["resource"] = release, ["weights"] = e.Find("weights_encrypted") ?? "?" });
         Audit("model.loaded", new()
         {
             ["workload"] = cell.Workload.Name, ["source"] = e.Find("agent.weights_source") ?? e.Find("agent.sut") ?? "?",

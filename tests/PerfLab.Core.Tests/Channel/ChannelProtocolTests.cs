@@ -27,12 +27,19 @@ public class ChannelProtocolTests
         Assert.Equal("line one line two", e.Text);
         Assert.True(ChannelProtocol.TryParse(ChannelProtocol.Bye(), out var b, out _));
         Assert.Equal(MessageKind.Bye, b.Kind);
+        // A Realm's call and the host's reply keep their id and their JSON, spaces and all.
+        Assert.True(ChannelProtocol.TryParse(ChannelProtocol.Call(7, "{\"call\": \"broker\"}"), out var call, out _));
+        Assert.Equal((MessageKind.Call, 7L, "{\"call\": \"broker\"}"), (call.Kind, call.Id, call.Text));
+        Assert.True(ChannelProtocol.TryParse(ChannelProtocol.Reply(7, "{\"status\": 200}"), out var reply, out _));
+        Assert.Equal((MessageKind.Reply, 7L, "{\"status\": 200}"), (reply.Kind, reply.Id, reply.Text));
     }
 
     [Theory]
     [InlineData("query 1", "malformed 'query'")]
     [InlineData("complete x 1 2", "malformed 'complete'")]
     [InlineData("hello perflab-channel/1", "malformed 'hello'")]
+    [InlineData("call x {}", "malformed 'call'")]
+    [InlineData("reply 3", "malformed 'reply'")]
     [InlineData("launch now", "unknown message")]
     [InlineData("", "unknown message")]
     public void Anything_else_is_refused_with_a_reason(string line, string reason)

@@ -43,7 +43,7 @@ public class CcaEmulatedTests
         Assert.True(long.Parse(small["agent.realm_io_bytes_in"]) >= queries * 4, "a query message is at least 'q i s\n'");
         Assert.True(long.Parse(small["agent.realm_io_bytes_out"]) > long.Parse(small["agent.realm_io_bytes_in"]), "first token and answer out for each query in");
         Assert.Equal("1", small["attestation_calls"]);
-        // The token is in the CCA format, signed by the emulated platform's test key, and the host verified it.
+        // The token is in the CCA format, signed by the emulated platform's test key, and the key broker verified it.
         // The token kept with the launch verifies again, offline, against its RIM, under the platform test key kept beside it.
         using (var platformKey = System.Security.Cryptography.ECDsa.Create())
         {
@@ -52,7 +52,10 @@ public class CcaEmulatedTests
                 new PerfLab.Core.Attestation.AppraisalPolicy { ReferenceRims = [Convert.FromHexString(small["rim"])] });
             Assert.Equal("sha-512", again.Token.Realm.HashAlgorithm);
         }
-        Assert.Matches(@"^emulated platform, test keys: CCA token \(\d+ bytes, ES384\) signed in [\d.]+ ms, verified \(signatures, binding, RIM, challenge\)", small["attestation"]);
+        Assert.Matches(@"^emulated platform, test keys: CCA token \(\d+ bytes, ES384\) over the Realm's challenge, signed in [\d.]+ ms; appraised by the key broker", small["attestation"]);
+        // The broker appraised it: every check, the binding among them.
+        Assert.Equal("encoding; platform signature (trust anchor); Realm signature (its attestation key); binding (platform challenge = hash of the Realm key); claims; policy",
+            small["agent.attestation_verified"]);
         Assert.True(long.Parse(small["rim_granules_measured"]) > bytes / 4096, "every payload granule is a measured DATA granule");
         var native = outcome.Cells.First(c => c.Cell.Realm.Platform == Platform.Native).EffectiveRealm["agent.tokens_digest"];
         Assert.Equal(native, small["agent.tokens_digest"]);
