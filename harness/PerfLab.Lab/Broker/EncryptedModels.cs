@@ -39,17 +39,25 @@ public static class EncryptedModels
         try
         {
             var keyId = "perflab-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-            var plain = File.ReadAllBytes(plainPath);
-            var (manifest, shards) = ShardCipher.Encrypt(plain, key, keyId, ShardBytes);
-            var path = Path.Combine(dir, ShardFile);
-            using (var f = new FileStream(path, FileMode.Create, FileAccess.Write))
-                foreach (var s in shards) f.Write(s);
-            File.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
+            var (path, manifest) = Write(plainPath, key, keyId, dir, ShardBytes);
             var resource = $"perflab/model-key/{keyId}";
             broker.AddResource(resource, new ModelKeyResource(key, ModelKeyResource.HashOf(manifest)).ToBytes());
             return (path, manifest, resource);
         }
         finally { CryptographicOperations.ZeroMemory(key); }
+    }
+
+    /// <summary>Encrypts a weights file into <paramref name="dir"/>: the shard file and its manifest (never the key).</summary>
+    public static (string Path, ShardManifest Manifest) Write(string plainPath, byte[] key, string keyId, string dir, int shardBytes)
+    {
+        var plain = File.ReadAllBytes(plainPath);
+        var (manifest, shards) = ShardCipher.Encrypt(plain, key, keyId, shardBytes);
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, ShardFile);
+        using (var f = new FileStream(path, FileMode.Create, FileAccess.Write))
+            foreach (var s in shards) f.Write(s);
+        File.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+        return (path, manifest);
     }
 
     private static void RemoveStale(string modelDir)
