@@ -73,6 +73,7 @@ public static class ReportModel
         s.AddRange(Overheads(runs));
         s.AddRange(RealmCosts(runs));
         s.AddRange(RealmMemory(runs));
+        s.AddRange(RealmStart(runs));
         s.AddRange(Capacity(runs));
         if (runs.Count > 1) s.AddRange(SideBySide(runs));
         if (tco is not null) s.AddRange(Tco(tco));
@@ -121,6 +122,29 @@ public static class ReportModel
                                    "auxiliary granules each, stage-2 tables; no level-3 tables where 2 MiB pages were obtained). A Realm's memory " +
                                    "is delegated to it for its life, so provisioned + metadata is what it holds; efficiency is the share the workload used.");
         yield return new Table("realm-memory", RealmMemoryTable.Headers, RealmMemoryTable.Rows(all).Select(LabelNumbersEvidence).ToList());
+    }
+
+    /// <summary>Creation to first token per cell: every lifecycle phase, the cold start and a warm pool's start.</summary>
+    private static IEnumerable<Section> RealmStart(IReadOnlyList<RunData> runs)
+    {
+        var all = runs.SelectMany(r => RealmStartTable.For(r).Select(c => (Run: r, Start: c))).ToList();
+        if (all.Count == 0) yield break;
+        yield return new Heading("Realm start: creation to first token");
+        yield return new Paragraph("Medians over each cell's launches, in ms. Launch: the process or guest up; measure: the RIM extended as the RMM " +
+                                   "would (host); populate: the payload streamed in RSI batches (for encrypted weights after the key release, with " +
+                                   "their decryption inside); attest: the broker's nonce and the Realm's token; verify: the broker's appraisal as the " +
+                                   "Realm waited for it; key release: the wrapped model key's round trip; load inside: from the load request to " +
+                                   "serving, timed by the agent (it contains attest, verify, key release and populate). Cold start = ready + first " +
+                                   "token, on the host's clock. Warm start (derived) = load inside − attest − verify − key release + first token: a " +
+                                   "pooled Realm, booted and attested before it is claimed, still fetches its key (from cached evidence) and loads " +
+                                   "its model. `perflab tco --cold-boot-from RUN` sizes a warm pool from these figures.");
+        var rows = all.Select(x =>
+        {
+            var r = RealmStartTable.Rows([x.Start], id => x.Run.Cells.First(c => c.Id == id).EvidenceLabel)[0];
+            if (runs.Count > 1) r[0] = $"{x.Run.RunId} · {r[0]}";
+            return LabelNumbersEvidence(r);
+        }).ToList();
+        yield return new Table("realm-start", RealmStartTable.Headers, rows);
     }
 
     /// <summary>A row as the Results tables format it (perflab project prints the same): its label, numbers, then the

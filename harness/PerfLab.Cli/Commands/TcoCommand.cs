@@ -4,6 +4,7 @@ using System.Text.Json;
 using PerfLab.Core.Suites;
 using PerfLab.Core.Tco;
 using PerfLab.Lab.Backends;
+using PerfLab.Results;
 using PerfLab.Results.Schema;
 
 namespace PerfLab.Cli.Commands;
@@ -39,6 +40,8 @@ public static class TcoCommand
         var tax = new Option<double>("--encryption-tax-pct") { Description = "memory-encryption bandwidth tax for the projection, %", DefaultValueFactory = _ => 0 };
         var arrivals = new Option<double?>("--arrivals-per-s") { Description = "Realm requests per second: sizes a warm pool (with --cold-boot-s)" };
         var coldBoot = new Option<double?>("--cold-boot-s") { Description = "cold boot of one Realm, launch to ready, s (e.g. from a run's lifecycle)" };
+        var bootFrom = new Option<string?>("--cold-boot-from") { Description = "a run folder: the cold boot (ready + first token, median over launches) and its spread come from its Realm start table" };
+        var bootCell = new Option<string?>("--cold-boot-cell") { Description = "with --cold-boot-from: the cell (needed when the run has more than one Realm cell)" };
         var pattern = new Option<string>("--arrival-pattern") { Description = "poisson or bursty", DefaultValueFactory = _ => "poisson" };
         pattern.AcceptOnlyFromAmong("poisson", "bursty");
         var targetStart = new Option<double>("--target-start-s") { Description = "start latency the pool must keep, s", DefaultValueFactory = _ => 1 };
@@ -51,7 +54,7 @@ public static class TcoCommand
                                      "--arrivals-per-s 0.5 --cold-boot-s 40")
         {
             model, dtype, context, concurrency, memory, cores, sockets, price, coresPerRealm, tokens, evidence, overhead, bandwidth, efficiency, profile, tax,
-            arrivals, coldBoot, pattern, targetStart, percentile, seed, json,
+            arrivals, coldBoot, bootFrom, bootCell, pattern, targetStart, percentile, seed, json,
         };
         // Every number a person types must be finite: NaN compares false with every bound, so it would pass them all.
         // (The token is read, not the value: a word that does not parse is the parser's error, and its value would throw.)
@@ -110,13 +113,26 @@ public static class TcoCommand
             var tokensBasis = ev == Evidence.Given ? "given (--tokens-per-s" + (p.GetValue(evidence) is { Length: > 0 } src ? $", from {src})" : ")") : "projected";
             problems.AddRange(TcoModel.Problems(inputs).Where(x => !problems.Contains(x)));
             WarmPoolInputs? poolInputs = null;
+            string? bootBasis = null;
+            double? bootCv = null, warmStart = null;
+            var boot = p.GetValue(coldBoot);
+            if (p.GetValue(bootFrom) is { } runFolder)
+            {
+                if (boot is not null) problems.Add("give --cold-boot-s or --cold-boot-from, not both");
+                else if (MeasuredColdBoot(runFolder, p.GetValue(bootCell), out var measured, out var why) is { } s0)
+                    (boot, bootCv, warmStart, bootBasis) = (s0, measured.Cv, measured.WarmS, why);
+                else problems.Add(why);
+            }
             if (p.GetValue(arrivals) is { } lambda)
             {
-                if (p.GetValue(coldBoot) is not { } boot) problems.Add("--arrivals-per-s needs --cold-boot-s (a Realm's launch-to-ready time)");
+                if (boot is not { } b)
+                {
+                    if (p.GetValue(bootFrom) is null) problems.Add("--arrivals-per-s needs --cold-boot-s or --cold-boot-from (a Realm's start, launch to first token)");
+                }
                 else
                 {
-                    poolInputs = new WarmPoolInputs(lambda, p.GetValue(pattern) == "bursty" ? ArrivalPattern.Bursty : ArrivalPattern.Poisson, boot,
-                        p.GetValue(targetStart), p.GetValue(percentile), Seed: p.GetValue(seed));
+                    poolInputs = new WarmPoolInputs(lambda, p.GetValue(pattern) == "bursty" ? ArrivalPattern.Bursty : ArrivalPattern.Poisson, b,
+                        p.GetValue(targetStart), p.GetValue(percentile), Seed: p.GetValue(seed)) { BootJitterCv = bootCv ?? 0.1, WarmStartS = warmStart ?? 0 };
                     problems.AddRange(WarmPool.Problems(poolInputs));
                 }
             }
@@ -137,7 +153,7 @@ public static class TcoCommand
             if (p.GetValue(json))
             {
                 stdout.WriteLine(JsonSerializer.Serialize(new { inputs, result = r, tokens_basis = tokensBasis, overhead_basis = overheadBasis, projection_inputs = projectionInputs, projection,
-                    warm_pool_inputs = poolInputs, warm_pool = pool }, RunFiles.Json));
+                    warm_pool_inputs = poolInputs, warm_pool = pool, cold_boot_basis = bootBasis ?? (poolInputs is null ? null : "given (--cold-boot-s)") }, RunFiles.Json));
                 return 0;
             }
             stdout.WriteLine($"## TCO: {m.Name} {inputs.Dtype}, {inputs.ContextTokens} context × {inputs.Concurrency} sequences per Realm");
@@ -156,7 +172,7 @@ public static class TcoCommand
             }
             if (pool is not null)
             {
-                stdout.WriteLine($"\n## Warm pool\n{pool.Basis}.");
+                stdout.WriteLine($"\n## Warm pool\n{pool.Basis}." + (bootBasis is null ? " Cold boot given (--cold-boot-s)." : " " + bootBasis));
                 stdout.WriteLine(pool.PoolSize is { } w
                     ? $"Warm pool needed: {w} Realm(s) booted and idle ({w * r.MemoryPerRealmGB:0} GB held idle)."
                     : $"No pool up to {poolInputs!.MaxPool} Realms meets the target.");
@@ -166,5 +182,37 @@ public static class TcoCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The cold boot a warm pool must hide, from a run: a Realm cell's start (ready + first token, measured on the host's
+    /// clock), its median over launches in seconds, the launches' coefficient of variation as the boot jitter, and the
+    /// warm start a pooled Realm still has once claimed.
+    /// </summary>
+    private static double? MeasuredColdBoot(string runFolder, string? cellId, out (double Cv, double? WarmS) measured, out string why)
+    {
+        measured = default;
+        RunData data;
+        try { data = RunFolderReader.Read(runFolder, ReadMode.Tolerant); }
+        catch (ResultsFormatException e) { why = "--cold-boot-from: " + e.Message; return null; }
+        var realms = RealmStartTable.For(data).Where(s => s.Platform is "cca-emulated" or "cca").ToList();
+        var pick = cellId is null ? realms.Count == 1 ? realms[0] : null : realms.FirstOrDefault(s => s.CellId == cellId);
+        if (pick is null)
+        {
+            why = realms.Count == 0
+                ? $"--cold-boot-from {runFolder}: no Realm cell (cca-emulated or cca) with a timed start in this run"
+                : $"--cold-boot-from {runFolder}: {(cellId is null ? "more than one Realm cell; name one with --cold-boot-cell" : $"no Realm cell '{cellId}'")}; cells: {string.Join(", ", realms.Select(s => s.CellId))}";
+            return null;
+        }
+        var xs = pick.ColdStartsMs;
+        var mean = xs.Average();
+        var cv = xs.Count > 1 ? Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / (xs.Count - 1)) / mean : 0.1;
+        measured = (cv, pick.WarmStartMs / 1000);
+        var evidence = data.Cells.First(c => c.Id == pick.CellId).EvidenceLabel;
+        var jitter = xs.Count > 1 ? string.Create(CultureInfo.InvariantCulture, $"jitter {cv:P0}, their coefficient of variation.") : "one launch: jitter assumed 10 %.";
+        why = string.Create(CultureInfo.InvariantCulture,
+            $"Cold boot from {data.RunId} {pick.CellId} ({pick.Weights} weights): {pick.ColdStartMs / 1000:0.###} s, the median of {xs.Count} launches' ready + first token ({evidence}); {jitter} " +
+            $"A pooled Realm's start: {(pick.WarmStartMs is { } w ? (w / 1000).ToString("0.###", CultureInfo.InvariantCulture) + " s, the run's warm start (derived: key from cached evidence, model load, first token)" : "0 (the run has no warm start)")}.");
+        return pick.ColdStartMs / 1000;
     }
 }

@@ -11,7 +11,14 @@ public enum ArrivalPattern { Poisson, Bursty }
 public sealed record WarmPoolInputs(
     double ArrivalsPerSecond, ArrivalPattern Pattern, double ColdBootS, double TargetStartS, double Percentile = 0.99,
     double BootJitterCv = 0.1, double BurstMultiplier = 5, double BurstFraction = 0.1, double MeanBurstS = 30,
-    int Requests = 20_000, int Seed = 1, int MaxPool = 512);
+    int Requests = 20_000, int Seed = 1, int MaxPool = 512)
+{
+    /// <summary>
+    /// What a pooled Realm still takes once claimed (its key from cached evidence, its model loaded, the first token):
+    /// 0 when the pool keeps Realms fully loaded; a run's warm start (RealmStartTable) when it keeps them attested only.
+    /// </summary>
+    public double WarmStartS { get; init; }
+}
 
 /// <summary>One simulated pool size: the start-latency percentile it gives and the Realms it keeps booted and idle.</summary>
 public sealed record WarmPoolPoint(int PoolSize, double StartLatencyAtPercentileS, double MeanStartLatencyS, double FractionWaiting);
@@ -28,6 +35,8 @@ public static class WarmPool
         if (!(i.ColdBootS > 0)) p.Add($"cold boot {i.ColdBootS} s: give a time above 0 (a measured launch-to-ready, e.g. the lifecycle chart's)");
         if (i.TargetStartS < 0) p.Add($"target start latency {i.TargetStartS} s: cannot be negative");
         if (i.Percentile is <= 0 or >= 1) p.Add($"percentile {i.Percentile}: give a fraction between 0 and 1, e.g. 0.99");
+        if (i.WarmStartS < 0 || !double.IsFinite(i.WarmStartS)) p.Add($"warm start {i.WarmStartS} s: give a time of 0 or more");
+        if (i.WarmStartS >= i.ColdBootS && i.ColdBootS > 0) p.Add($"warm start {i.WarmStartS} s is not shorter than the cold boot {i.ColdBootS} s: a pool would not help");
         if (i.BootJitterCv < 0) p.Add($"boot jitter {i.BootJitterCv}: a coefficient of variation cannot be negative");
         if (i.Pattern == ArrivalPattern.Bursty && (i.BurstMultiplier < 1 || i.BurstFraction is <= 0 or >= 1))
             p.Add("bursty arrivals need a burst multiplier ≥ 1 and a burst fraction between 0 and 1");
@@ -49,10 +58,10 @@ public static class WarmPool
         {
             var now = arrivals[n];
             var own = Boot();
-            if (pool > 0 && ready.Peek() is var first && first - now < own)
+            if (pool > 0 && ready.Peek() is var first && Math.Max(0, first - now) + i.WarmStartS < own)
             {
                 ready.Dequeue();
-                latencies[n] = Math.Max(0, first - now);
+                latencies[n] = Math.Max(0, first - now) + i.WarmStartS;
                 ready.Enqueue(now + Boot(), now); // its replacement boots from now
             }
             else latencies[n] = own;                // no pooled Realm would be sooner: boot one
@@ -83,7 +92,7 @@ public static class WarmPool
             }
         var basis = $"{i.Requests} simulated requests, {i.Pattern.ToString().ToLowerInvariant()} arrivals at {i.ArrivalsPerSecond:0.###}/s" +
                     (i.Pattern == ArrivalPattern.Bursty ? $" (bursts ×{i.BurstMultiplier} for {i.BurstFraction:P0} of the time)" : "") +
-                    $", cold boot {i.ColdBootS:0.###} s ±{i.BootJitterCv:P0} (log-normal), p{i.Percentile * 100:0.#} start ≤ {i.TargetStartS:0.###} s, seed {i.Seed}";
+                    $", cold boot {i.ColdBootS:0.###} s ±{i.BootJitterCv:P0} (log-normal), a pooled Realm's start {i.WarmStartS:0.###} s, p{i.Percentile * 100:0.#} start ≤ {i.TargetStartS:0.###} s, seed {i.Seed}";
         return new WarmPoolResult(found, curve.OrderBy(c => c.PoolSize).ToList(), basis);
     }
 

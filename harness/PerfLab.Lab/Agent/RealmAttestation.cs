@@ -46,9 +46,9 @@ public sealed class RealmAttestation(Func<string, string> call)
         var sw = Stopwatch.StartNew();
         var (session, auth) = Broker("POST", "/kbs/v0/auth", null, new JsonObject { ["version"] = "0.1.0", ["tee"] = "cca" });
         var nonce = (string?)auth["nonce"] ?? throw new KeyReleaseException("the broker's auth reply has no nonce");
-        info["phase.broker_auth_ms"] = Ms(sw);
+        info["broker_auth_ms"] = Ms(sw);
 
-        sw.Restart();
+        // The attest phase is the evidence for the broker's nonce: the auth round trip and the token.
         var challenge = RealmChallenge.For(nonce, jwk);
         var token = plan.TokenSource switch
         {

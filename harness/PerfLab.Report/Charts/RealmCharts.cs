@@ -76,18 +76,37 @@ public static partial class Charts
         var ticks = new List<Tick>();
         var colors = new Dictionary<string, Color>
         {
-            ["launch"] = Palette[0], ["populate"] = Palette[3], ["attest"] = Palette[1], ["load"] = Palette[2], ["first token"] = Palette[7],
+            ["launch"] = Palette[0], ["populate"] = Palette[3], ["attest"] = Palette[1], ["verify"] = Palette[4], ["key release"] = Palette[5],
+            ["decrypt"] = Palette[6], ["load"] = Palette[2], ["first token"] = Palette[7],
         };
         var legendDone = new HashSet<string>();
         double y = 0;
         foreach (var (run, c) in realms.AsEnumerable().Reverse())
         {
             var p = c.PhasesMs;
-            double launch = p.Get(Phase.Launch) ?? 0, load = p.Get(Phase.Load) ?? 0, pop = p.Get(Phase.Populate) ?? 0;
+            double launch = p.Get(Phase.Launch) ?? 0, load = p.Get(Phase.Load) ?? 0;
             var ready = p.Get(Phase.Ready) ?? launch + load;
             var segments = new List<(string Name, double Start, double End)> { ("launch", 0, launch) };
-            if (p.Has(Phase.Populate)) segments.Add(("populate", launch, launch + pop));
-            if (p.Get(Phase.Attest) is { } att) segments.Add(("attest", launch + pop, launch + pop + att));
+            // Within the load, in the order they happen: plain weights are populated (and measured) before the Realm
+            // attests; encrypted ones after its key release, their decryption inside the populate.
+            var at = launch;
+            void Then(string name, double? ms)
+            {
+                if (ms is not { } d) return;
+                segments.Add((name, at, at + d));
+                at += d;
+            }
+            var sealedWeights = p.Has(Phase.KeyRelease);
+            if (!sealedWeights) Then("populate", p.Get(Phase.Populate));
+            Then("attest", p.Get(Phase.Attest));
+            Then("verify", p.Get(Phase.Verify));
+            Then("key release", p.Get(Phase.KeyRelease));
+            if (sealedWeights)
+            {
+                var populateStart = at;
+                Then("populate", p.Get(Phase.Populate));
+                if (p.Get(Phase.Decrypt) is { } dec) segments.Add(("decrypt", populateStart, populateStart + dec));
+            }
             segments.Add(("load", launch, ready));
             if (p.Get(Phase.FirstToken) is { } ft) segments.Add(("first token", ready, ready + ft));
             var lane = 0;
@@ -121,8 +140,10 @@ public static partial class Charts
         plt.Axes.Margins(left: 0, right: 0.15);
         plt.ShowLegend(Alignment.LowerRight);
         yield return Render(plt, "lifecycle", "Realm lifecycle waterfall",
-            "Per Realm configuration: launch (process or guest created, agent up), model load (for a Realm: weights streamed in RSI batches, " +
-            "measured into the RIM, attested), then the first token of the first query. Teardown is in the tables.",
+            "Per Realm configuration: launch (process or guest created, agent up), then the load, and within it, in order: plain weights " +
+            "populated in RSI batches and measured into the RIM, attestation (the broker's nonce and the Realm's token), the broker's " +
+            "verification, the model key's release; encrypted weights are populated after it, decrypted inside the Realm as they come. " +
+            "Then the first token of the first query. Teardown is in the tables.",
             realms.Select(x => x.Cell.Evidence).ToList(), Width + 240, Math.Max(360, 140 + realms.Count * 90));
     }
 }

@@ -40,6 +40,21 @@ public class WarmPoolTests
     }
 
     [Fact]
+    public void A_pooled_Realm_that_still_loads_its_model_starts_no_sooner_than_its_warm_start()
+    {
+        var warm = Base with { WarmStartS = 2, TargetStartS = 2.5 };
+        // With a pool far larger than any burst, every start is the warm start itself, never less.
+        var ample = WarmPool.StartLatencies(warm, 200);
+        Assert.All(ample, l => Assert.Equal(2, l, 9));
+        // Below the warm start no pool meets the target; above it, the warm start needs at least the fully loaded pool.
+        Assert.Null(WarmPool.Size(Base with { WarmStartS = 2, TargetStartS = 1.5, MaxPool = 64 }).PoolSize);
+        var loaded = WarmPool.Size(Base with { TargetStartS = 2.5 });
+        Assert.True(WarmPool.Size(warm).PoolSize >= loaded.PoolSize);
+        Assert.Contains("a pooled Realm's start 2 s", WarmPool.Size(warm).Basis);
+        Assert.Contains(WarmPool.Problems(Base with { WarmStartS = 10 }), p => p.Contains("not shorter than the cold boot"));
+    }
+
+    [Fact]
     public void Bad_inputs_are_named()
     {
         var p = WarmPool.Problems(Base with { ColdBootS = 0, ArrivalsPerSecond = -1, Percentile = 1.5 });

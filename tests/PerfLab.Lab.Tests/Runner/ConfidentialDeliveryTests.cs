@@ -55,6 +55,27 @@ public class ConfidentialDeliveryTests
         // The Realm asked for the key twice on one session: the second time from cached evidence.
         Assert.True(double.Parse(e["agent.key_release_cached_ms"], System.Globalization.CultureInfo.InvariantCulture) > 0);
 
+        // The report's start table has both Realm cells: the sealed one with its key release and decryption, and a warm
+        // start (derived) shorter than its cold start; tco sizes a warm pool from it.
+        var run = PerfLab.Results.RunFolderReader.Read(outcome.FolderPath, PerfLab.Results.ReadMode.Strict);
+        var starts = PerfLab.Results.RealmStartTable.For(run).ToDictionary(x => x.CellId);
+        var sealedStart = starts[sealedCell.Cell.Id];
+        Assert.Equal("encrypted", sealedStart.Weights);
+        Assert.True(sealedStart.Medians.ContainsKey(Phase.KeyRelease) && sealedStart.Medians.ContainsKey(Phase.Decrypt));
+        Assert.True(sealedStart.WarmStartMs > 0 && sealedStart.WarmStartMs < sealedStart.ColdStartMs, $"warm {sealedStart.WarmStartMs} cold {sealedStart.ColdStartMs}");
+        Assert.Equal(sealedStart.ColdStartMs, sealedCell.PhasesMs[Phase.Ready] + sealedCell.PhasesMs[Phase.FirstToken], 6);
+        var (tcoOut, tcoErr) = (new StringWriter(), new StringWriter());
+        var code = PerfLab.Cli.Commands.TcoCommand.Create(tcoOut, tcoErr).Parse(
+            ["--model", "perflab-1b", "--dtype", "int4", "--context", "2048", "--tokens-per-s", "10", "--arrivals-per-s", "1", "--target-start-s", "5",
+             "--cold-boot-from", outcome.FolderPath, "--cold-boot-cell", sealedCell.Cell.Id]).Invoke();
+        Assert.True(code == 0, tcoErr.ToString());
+        Assert.Contains($"Cold boot from {run.RunId} {sealedCell.Cell.Id} (encrypted weights)", tcoOut.ToString());
+        Assert.Contains("A pooled Realm's start:", tcoOut.ToString());
+        var ambiguous = new StringWriter();
+        Assert.Equal(2, PerfLab.Cli.Commands.TcoCommand.Create(TextWriter.Null, ambiguous).Parse(
+            ["--model", "perflab-1b", "--dtype", "int4", "--context", "2048", "--tokens-per-s", "10", "--arrivals-per-s", "1", "--cold-boot-from", outcome.FolderPath]).Invoke());
+        Assert.Contains("name one with --cold-boot-cell", ambiguous.ToString());
+
         // The model key, got as an attested Realm gets it, is in no file of the run, the model cache or /dev/shm, raw or
         // written out in hex or base64; nor in any agent's last words.
         var key = KeyAsAnAttestedRealm(e["agent.key_release"].Split(':')[0], Convert.FromHexString(e["rim"]));
