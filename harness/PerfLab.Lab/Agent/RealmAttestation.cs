@@ -137,10 +137,11 @@ public static class ConfigfsTsm
 {
     public const string Root = "/sys/kernel/config/tsm/report";
 
-    public static byte[] Report(string root, byte[] challenge)
+    /// <param name="entryName">the report entry's name (default: one of this process's own)</param>
+    public static byte[] Report(string root, byte[] challenge, string? entryName = null)
     {
         if (!Directory.Exists(root)) throw new KeyReleaseException($"{root}: absent: this kernel has no configfs-tsm report interface (a Realm guest with the arm-cca-guest driver has)");
-        var entry = Path.Combine(root, $"perflab-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
+        var entry = Path.Combine(root, entryName ?? $"perflab-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
         try
         {
             Directory.CreateDirectory(entry);
