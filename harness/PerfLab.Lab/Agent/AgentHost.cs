@@ -70,17 +70,13 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
     /// that come meanwhile are kept for later, in order.</summary>
     private string Call(string json)
     {
+        // Not counted as RSI calls or query bytes: the Realm cost model counts attestation and key release as terms of
+        // their own (attestation_calls, key_release_calls), and the query-bytes term is the queries' alone.
         var id = ++_calls;
-        var sent = Send(ChannelProtocol.Call(id, json));
-        _costs.RsiCall();
-        _costs.BytesOut(sent);
+        Send(ChannelProtocol.Call(id, json));
         while (input.ReadLine() is { } line)
         {
-            if (ChannelProtocol.TryParse(line, out var m, out _) && m.Kind == MessageKind.Reply && m.Id == id)
-            {
-                _costs.BytesIn(line.Length + 1);
-                return m.Text;
-            }
+            if (ChannelProtocol.TryParse(line, out var m, out _) && m.Kind == MessageKind.Reply && m.Id == id) return m.Text;
             _stashed.Enqueue(line);
         }
         throw new IOException("the host went away during a call");

@@ -46,6 +46,12 @@ public class ConfidentialDeliveryTests
         Assert.Contains("AES-256-GCM shards", e["agent.weights_encrypted"]);
         Assert.Contains("binding", e["agent.attestation_verified"]);
         Assert.StartsWith("perflab/model-key/", e["agent.key_release"]);
+        // The cost model counts one key release and one token per launch; none of the Realm's calls is an RSI call
+        // beyond the payload's chunks.
+        Assert.Equal("1", e["key_release_calls"]);
+        Assert.Equal("1", e["attestation_calls"]);
+        Assert.Equal(e["rsi_chunks"], e["agent.realm_rsi_calls"]);
+        Assert.False(plain.EffectiveRealm.ContainsKey("key_release_calls"));
         foreach (var p in new[] { Phase.Attest, Phase.Verify, Phase.KeyRelease, Phase.Decrypt, Phase.Populate })
             Assert.True(sealedCell.PhasesMs.Get(p) > 0, $"phase {p.Name()} timed");
         Assert.False(plain.PhasesMs.Has(Phase.KeyRelease));

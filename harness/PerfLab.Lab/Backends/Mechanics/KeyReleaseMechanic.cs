@@ -36,6 +36,7 @@ public sealed class KeyReleaseMechanic(string tokenSource) : IRealmMechanic
         private byte[]? _rim;
         private string? _resource;
         private int _calls;
+        private readonly HashSet<string> _released = [];
 
         public void BeforeStart()
         {
@@ -86,6 +87,11 @@ public sealed class KeyReleaseMechanic(string tokenSource) : IRealmMechanic
                     ? set.Select(c => c.Split(';')[0]).FirstOrDefault(c => c.StartsWith(KeyBrokerService.SessionCookie + "=", StringComparison.Ordinal)) : null;
                 reply["session"] = cookie?[(KeyBrokerService.SessionCookie.Length + 1)..] ?? (string?)call["session"];
                 s.Effective.Set("broker_calls", Volatile.Read(ref _calls).ToString(CultureInfo.InvariantCulture));
+                // The cost model's key-release term: one per attested session that got its key. The Realm's second
+                // request on the same session (timing the warm path from cached evidence) is not a second release.
+                if (response.StatusCode == HttpStatusCode.OK && path.StartsWith("/kbs/v0/resource/", StringComparison.Ordinal) && (string?)call["session"] is { } sid)
+                    lock (_released)
+                        if (_released.Add(sid)) s.Effective.Set("key_release_calls", _released.Count.ToString(CultureInfo.InvariantCulture));
                 return reply;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
