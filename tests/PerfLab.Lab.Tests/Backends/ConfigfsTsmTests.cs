@@ -23,6 +23,23 @@ public class ConfigfsTsmTests
     }
 
     [Fact]
+    public void A_fake_tree_serving_the_TF_RMM_token_gives_the_agent_a_token_the_verifier_accepts()
+    {
+        // The published token (Veraison's ccatoken test vector, produced by TF-RMM on the FVP with its test platform key).
+        var vectors = Path.Combine(AppContext.BaseDirectory, "Attestation", "vectors");
+        using var scratch = new Scratch();
+        var entry = Path.Combine(scratch.Dir, "realm");
+        Directory.CreateDirectory(entry);
+        File.WriteAllText(Path.Combine(entry, "provider"), "arm_cca_guest\n");
+        File.Copy(Path.Combine(vectors, "cca_token.cbor"), Path.Combine(entry, "outblob"));
+        var token = ConfigfsTsm.Report(scratch.Dir, new byte[64], "realm");
+        using var platformKey = System.Security.Cryptography.ECDsa.Create();
+        platformKey.ImportFromPem(File.ReadAllText(Path.Combine(vectors, "cca_platform.pub")));
+        var appraisal = PerfLab.Core.Attestation.CcaVerifier.Verify(token, platformKey, new PerfLab.Core.Attestation.AppraisalPolicy { RequireSecuredLifecycle = false });
+        Assert.Contains(appraisal.Checked, c => c.StartsWith("binding", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Another_provider_an_empty_token_and_a_kernel_without_the_interface_are_refused_by_name()
     {
         using var scratch = new Scratch();
