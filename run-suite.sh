@@ -17,7 +17,9 @@ if [[ ! -d /usr/share/fonts/truetype/dejavu ]] && [[ $(id -u) -eq 0 ]]; then
   apt-get update -qq >/dev/null && apt-get install -y -qq fonts-dejavu-core >/dev/null
 fi
 dotnet build harness/PerfLab.Cli -c Release -v quiet -nologo
-perflab=harness/PerfLab.Cli/bin/Release/net10.0/linux-x64/perflab
+# The build follows the host's architecture (Directory.Build.props): linux-x64 or linux-arm64.
+case $(uname -m) in x86_64) rid=linux-x64 ;; aarch64 | arm64) rid=linux-arm64 ;; *) echo "unsupported architecture $(uname -m): PerfLab builds for x86-64 and arm64" >&2; exit 3 ;; esac
+perflab=harness/PerfLab.Cli/bin/Release/net10.0/$rid/perflab
 
 before=$(ls -1d results/runs/*/ 2>/dev/null | sort || true)
 set +e

@@ -17,8 +17,22 @@ ls /boot/vmlinuz-* >/dev/null 2>&1 || need+=(linux-image-amd64)
 # Reports: charts need a font; the browser test opens the report in Debian's Chromium, headless.
 [[ -d /usr/share/fonts/truetype/dejavu ]] || need+=(fonts-dejavu-core)
 command -v chromium >/dev/null || need+=(chromium)
-if ((${#need[@]})) && [[ $(id -u) -eq 0 ]]; then
-  apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null || echo "warning: could not install ${need[*]}; their tests will be skipped"
+# The arm64 tier (x86-64 hosts): the lab's linux-arm64 build runs under qemu-user through binfmt, with Debian's arm64
+# runtime libraries from multiarch.
+arm64=()
+if [[ $(uname -m) == x86_64 ]]; then
+  command -v qemu-aarch64-static >/dev/null || arm64+=(qemu-user-static binfmt-support)
+  [[ -e /lib/ld-linux-aarch64.so.1 ]] || arm64+=(libc6:arm64 libstdc++6:arm64 libssl3:arm64 zlib1g:arm64)
+fi
+if ((${#need[@]} + ${#arm64[@]})) && [[ $(id -u) -eq 0 ]]; then
+  ((${#arm64[@]})) && dpkg --add-architecture arm64
+  apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" "${arm64[@]}" >/dev/null ||
+    echo "warning: could not install ${need[*]} ${arm64[*]}; their tests will be skipped"
+fi
+# binfmt_misc may not be mounted on a bare machine: the qemu-aarch64 handler needs it.
+if [[ $(uname -m) == x86_64 && $(id -u) -eq 0 ]] && command -v update-binfmts >/dev/null; then
+  [[ -e /proc/sys/fs/binfmt_misc/status ]] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
+  update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
 fi
 
 dotnet build PerfLab.sln -c Release -v quiet -nologo || { echo "0 passed, 1 failed"; exit 1; }

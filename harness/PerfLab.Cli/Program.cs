@@ -2,6 +2,15 @@ using System.CommandLine;
 using PerfLab.Cli;
 using PerfLab.Cli.Commands;
 
+// Under qemu-user the runtime's W^X code mapping makes the emulator run stale code: refuse with the fix, before anything
+// runs (the variable is read when the runtime starts, so it cannot be set from here).
+if (PerfLab.Lab.Hosts.CpuEmulation.WriteXorExecuteProblem(PerfLab.Lab.Hosts.CpuEmulation.Current,
+        Environment.GetEnvironmentVariable("DOTNET_EnableWriteXorExecute")) is { } wx)
+{
+    Console.Error.WriteLine("error: " + wx);
+    return (int)ExitCode.Environment;
+}
+
 var verbose = new Option<bool>("--verbose") { Description = "show the stack trace of an error", Recursive = true };
 var root = new RootCommand("PerfLab: what does LLM inference inside a confidential Realm cost, and which settings buy it back?\n" +
                            "Example: perflab run --suite bench/suites/mission.yaml\n" + ErrorBoundary.Codes)

@@ -116,6 +116,9 @@ public static class EvidenceSource
     public static string? Of(PerfLab.Core.Suites.Evidence evidence, EffectiveRealm effective)
     {
         if (evidence != PerfLab.Core.Suites.Evidence.Emulated) return null;
+        // An emulated CPU first: under it even a calibration profile's costs ran on the emulator's time.
+        if (effective.Get(SettingSource.Host, "cpu_emulation") is { } cpu)
+            return effective.Get(SettingSource.Host, "calibration_profile") is { } p ? $"{cpu}; calibration profile {p}" : cpu;
         if (effective.Get(SettingSource.Host, "calibration_profile") is { } profile) return "calibration profile " + profile;
         if (effective.Get(SettingSource.Vm, "accel") is "tcg") return "QEMU TCG: a functional check, never a timing";
         return "emulated";

@@ -22,7 +22,8 @@ public sealed class RealmBackend(Platform platform, IRealmLauncher launcher, IRe
     bool measuresOnHost = false) : IRealmBackend
 {
     public Platform Platform => platform;
-    public Evidence EvidenceFor(RealmConfig config) => evidence ?? launcher.Evidence;
+    // Under a user-mode emulator every figure is the emulator's, whatever the platform (its source says which).
+    public Evidence EvidenceFor(RealmConfig config) => Hosts.CpuEmulation.Current is not null ? Evidence.Emulated : evidence ?? launcher.Evidence;
 
     public string? CannotRun(Cell cell)
     {
@@ -40,9 +41,15 @@ public sealed class RealmBackend(Platform platform, IRealmLauncher launcher, IRe
     {
         var workload = WorkloadRegistry.For(cell.Workload.Kind);
         var cpus = Affinity.For(cell.Realm);
-        if (workload is IHostMeasuredWorkload host) return new HostMeasuredRealm(cell, host, cpus);
+        if (workload is IHostMeasuredWorkload host)
+        {
+            var measured = new HostMeasuredRealm(cell, host, cpus);
+            if (Hosts.CpuEmulation.Current is { } cpu) measured.Effective.Set("cpu_emulation", cpu);
+            return measured;
+        }
         workload.PrepareOnHost(cell.Workload);
         var state = new LaunchState(cell, cpus);
+        if (Hosts.CpuEmulation.Current is { } emulation) state.Effective.Set("cpu_emulation", emulation);
         // Workstation GC: server GC would start a heap and a GC thread per core beside the SUT's own threads.
         state.Environment["DOTNET_gcServer"] = "0";
         // No Dynamic PGO in the agent: its instrumented tier re-JITs the hot serving methods in the background ~6 s into

@@ -42,7 +42,7 @@ public static class HostProbe
             string.Join(" ", new[] { "avx2", "avx512f", "avx512_vnni", "sve", "hypervisor" }.Where(flags.Contains)),
             Read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").Trim() is { Length: > 0 } g ? g : "n/a (no cpufreq)",
             commit,
-            dirty);
+            dirty) { CpuEmulation = CpuEmulation.Current };
     }
 
     private static string DetectHypervisorVendor()

@@ -30,12 +30,15 @@ public sealed record HostEnvironment(
     string GitCommit,
     bool GitDirty)
 {
+    /// <summary>A user-mode emulator running this build (qemu-user), or null on a CPU of its own architecture.</summary>
+    public string? CpuEmulation { get; init; }
+
     /// <summary>
     /// The class of host a figure belongs to: the gate compares only within one (a baseline from another CPU, core count,
     /// kernel build, THP mode or hypervisor says more about hardware than about code). The host name is not part of it.
     /// </summary>
     public string HostClass =>
-        $"{CpuModel}, {LogicalCores} CPUs, kernel {Kernel}, THP {Selected(ThpEnabled)}, {(RunsUnderHypervisor ? "guest of " + HypervisorVendor : "bare metal")}" +
+        (CpuEmulation is { } emu ? $"{emu}; " : "") + $"{CpuModel}, {LogicalCores} CPUs, kernel {Kernel}, THP {Selected(ThpEnabled)}, {(RunsUnderHypervisor ? "guest of " + HypervisorVendor : "bare metal")}" +
         (KvmModules.Contains("kvm_pvm") ? " (kvm_pvm)" : "");
 
     /// <summary>The selected word of a sysfs choice list ("always [madvise] never" → "madvise").</summary>

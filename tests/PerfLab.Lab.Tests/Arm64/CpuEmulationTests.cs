@@ -1,0 +1,42 @@
+using System.Runtime.InteropServices;
+using PerfLab.Lab.Hosts;
+
+namespace PerfLab.Lab.Tests.Arm64;
+
+/// <summary>Telling an emulated CPU from a real one by what the process is and what /proc/cpuinfo describes.</summary>
+public class CpuEmulationTests
+{
+    private const string X86CpuInfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu sse avx2\n";
+    private const string ArmCpuInfo = "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd sve\nCPU implementer\t: 0x41\nCPU part\t: 0xd40\n";
+
+    [Fact]
+    public void Arm64_code_on_an_x86_host_is_qemu_user_and_a_native_process_is_not()
+    {
+        Assert.Equal("qemu-user: arm64 code emulated on an x86-64 host (AMD EPYC 9R14)", CpuEmulation.Describe(Architecture.Arm64, X86CpuInfo));
+        Assert.Equal("qemu-user: x86-64 code emulated on an arm64 host", CpuEmulation.Describe(Architecture.X64, ArmCpuInfo));
+        Assert.Null(CpuEmulation.Describe(Architecture.X64, X86CpuInfo));
+        Assert.Null(CpuEmulation.Describe(Architecture.Arm64, ArmCpuInfo));
+        Assert.Null(CpuEmulation.Describe(Architecture.Arm64, "")); // no cpuinfo: no claim either way
+    }
+
+    [Fact]
+    public void Under_an_emulator_W_X_must_be_off_and_the_refusal_names_the_fix()
+    {
+        var emu = CpuEmulation.Describe(Architecture.Arm64, X86CpuInfo);
+        Assert.Contains("DOTNET_EnableWriteXorExecute=0", CpuEmulation.WriteXorExecuteProblem(emu, null));
+        Assert.Contains("DOTNET_EnableWriteXorExecute=0", CpuEmulation.WriteXorExecuteProblem(emu, "1"));
+        Assert.Null(CpuEmulation.WriteXorExecuteProblem(emu, "0"));
+        Assert.Null(CpuEmulation.WriteXorExecuteProblem(null, null));
+    }
+
+    [Fact]
+    public void An_emulated_figure_names_the_emulator_before_its_calibration_profile()
+    {
+        var e = new PerfLab.Core.Results.EffectiveRealm();
+        e.Set("cpu_emulation", "qemu-user: arm64 code emulated on an x86-64 host (AMD EPYC)");
+        Assert.Equal("qemu-user: arm64 code emulated on an x86-64 host (AMD EPYC)", PerfLab.Core.Results.EvidenceSource.Of(PerfLab.Core.Suites.Evidence.Emulated, e));
+        e.Set("calibration_profile", "kvm-pvm-measured");
+        Assert.Equal("qemu-user: arm64 code emulated on an x86-64 host (AMD EPYC); calibration profile kvm-pvm-measured",
+            PerfLab.Core.Results.EvidenceSource.Of(PerfLab.Core.Suites.Evidence.Emulated, e));
+    }
+}

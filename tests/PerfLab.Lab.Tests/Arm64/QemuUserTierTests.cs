@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace PerfLab.Lab.Tests.Arm64;
+
+/// <summary>
+/// Integration, the arm64 tier under qemu-user: the lab published for linux-arm64 runs a short suite (the tiny model and
+/// a noop SUT, native and cca-emulated) through binfmt on this x86-64 host, its figures labelled emulated with the
+/// emulator named; without DOTNET_EnableWriteXorExecute=0 it refuses with the fix instead of failing at random.
+/// run-tests.sh installs qemu-user-static, binfmt-support and Debian's arm64 runtime libraries (multiarch) as root.
+/// </summary>
+public class QemuUserTierTests
+{
+    private static bool Arm64Runs() =>
+        File.Exists("/proc/sys/fs/binfmt_misc/qemu-aarch64") && File.ReadAllText("/proc/sys/fs/binfmt_misc/qemu-aarch64").StartsWith("enabled", StringComparison.Ordinal)
+        && File.Exists("/lib/ld-linux-aarch64.so.1");
+
+    [SkippableFact]
+    public void The_arm64_lab_runs_the_tiny_suite_under_qemu_user_and_labels_every_figure_emulated()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64,
+            "the qemu-user tier runs arm64 code on an x86-64 host");
+        Skip.IfNot(Arm64Runs(), "no qemu-aarch64 binfmt handler or arm64 loader (run-tests.sh installs qemu-user-static, binfmt-support and libc6:arm64 as root)");
+        var repo = PerfLab.Lab.Os.RepoPaths.FindUpwards("harness", "PerfLab.Cli/PerfLab.Cli.csproj") is { } h ? Path.GetDirectoryName(h)! : throw new InvalidOperationException("no repository above the tests");
+        using var scratch = new Scratch();
+        var publish = Path.Combine(scratch.Dir, "arm64");
+        var sw = Stopwatch.StartNew();
+        var pub = Run("dotnet", repo, null, "publish", Path.Combine(repo, "harness", "PerfLab.Cli"), "-c", "Release", "-r", "linux-arm64", "--self-contained",
+            "-o", publish, "-v", "quiet", "-nologo");
+        Assert.True(pub.Code == 0, "publish for linux-arm64 failed: " + pub.Out);
+        var perflab = Path.Combine(publish, "perflab");
+
+        // Without the fix it refuses at once, naming it (exit 3: this host cannot run it as started).
+        var refused = Run(perflab, repo, new() { ["DOTNET_EnableWriteXorExecute"] = "1" }, "env");
+        Assert.Equal(3, refused.Code);
+        Assert.Contains("DOTNET_EnableWriteXorExecute=0", refused.Out);
+
+        var suite = scratch.Write("arm64.yaml", """
+            name: arm64-qemu-user
+            repetitions: 1
+            seed: 1
+            agent_timeout_s: 600
+            warmup_max_s: 5
+            workloads:
+              - {name: tiny, kind: llm, preset: tiny, samples: 8, input_tokens_mean: 16, input_tokens_max: 32, output_tokens_mean: 8, output_tokens_max: 16}
+              - {name: noop, kind: noop}
+            scenarios:
+              - {type: offline, min_queries: 16, min_duration_s: 0}
+            matrix: {platform: [native, cca-emulated], vcpus: 1}
+            """);
+        var run = Run(perflab, repo, new() { ["DOTNET_EnableWriteXorExecute"] = "0" }, "run", "--suite", suite, "--results", scratch.Runs, "--plain");
+        Assert.True(run.Code == 0, "the arm64 run failed: " + run.Out);
+        var folder = Directory.GetDirectories(scratch.Runs).Single();
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "summary.json")));
+        var cells = summary.RootElement.GetProperty("cells").EnumerateArray().ToList();
+        Assert.Equal(4, cells.Count);
+        Assert.All(cells, c => Assert.Equal("ok", c.GetProperty("status").GetString()));
+        Assert.All(cells, c => Assert.Equal("emulated", c.GetProperty("evidence").GetString()));
+        Assert.All(cells, c => Assert.StartsWith("qemu-user: arm64 code emulated on an x86-64 host", c.GetProperty("evidence_source").GetString()));
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "manifest.json")));
+        Assert.Equal("arm64", manifest.RootElement.GetProperty("host").GetProperty("architecture").GetString());
+        Console.WriteLine($"arm64 tier under qemu-user: publish and run in {sw.Elapsed.TotalSeconds:0} s");
+    }
+
+    private static (int Code, string Out) Run(string file, string cwd, Dictionary<string, string>? env, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = cwd };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? []) psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(15))) { p.Kill(true); return (-1, "timed out: " + output + err.Result); }
+        return (p.ExitCode, output + err.Result);
+    }
+}
