@@ -11,7 +11,8 @@ public static class HostProbe
     {
         var cpuinfo = Read("/proc/cpuinfo");
         string Field(string name) => cpuinfo.Split('\n').FirstOrDefault(l => l.StartsWith(name))?.Split(':', 2)[1].Trim() ?? "?";
-        var flags = Field("flags").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        // x86 lists "flags", arm64 "Features": the features that matter to inference and Realms are looked up in both.
+        var flags = (Field("flags") + " " + Field("Features")).Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
         var virt = flags.Contains("vmx") ? "vmx (Intel VT-x)" : flags.Contains("svm") ? "svm (AMD-V)" : "none (no vmx/svm flag)";
         var kvmMods = Directory.Exists("/sys/module")
             ? string.Join(",", Directory.GetDirectories("/sys/module").Select(Path.GetFileName).Where(n => n!.StartsWith("kvm")).Order())
@@ -21,7 +22,7 @@ public static class HostProbe
         long MemKb(string key) => long.TryParse(meminfo.Split('\n').FirstOrDefault(l => l.StartsWith(key + ":"))?.Split(':')[1].Replace("kB", "").Trim(), out var v) ? v : 0;
         return new HostEnvironment(
             System.Environment.MachineName,
-            Field("model name"),
+            CpuModel(cpuinfo),
             System.Environment.ProcessorCount,
             MemKb("MemTotal") * 1024,
             Read("/proc/sys/kernel/osrelease").Trim(),
@@ -39,10 +40,38 @@ public static class HostProbe
             kvmMods.Length == 0 ? "none loaded" : kvmMods,
             Directory.Exists("/sys/fs/resctrl/info"),
             RuntimeInformation.FrameworkDescription,
-            string.Join(" ", new[] { "avx2", "avx512f", "avx512_vnni", "sve", "hypervisor" }.Where(flags.Contains)),
+            string.Join(" ", new[] { "avx2", "avx512f", "avx512_vnni", "amx_tile", "asimd", "sve", "sve2", "i8mm", "bf16", "svei8mm", "svebf16", "hypervisor" }
+                .Where(flags.Contains)),
             Read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").Trim() is { Length: > 0 } g ? g : "n/a (no cpufreq)",
             commit,
-            dirty) { CpuEmulation = CpuEmulation.Current };
+            dirty) { CpuEmulation = CpuEmulation.Current, KernelPageBytes = System.Environment.SystemPageSize };
+    }
+
+    /// <summary>
+    /// The CPU's name: x86 gives a "model name"; arm64 gives only its implementer and part numbers, named here for the
+    /// server cores a user is likely to have (Arm's Neoverse, as in Graviton, Grace, Cobalt, Axion; Ampere's own).
+    /// </summary>
+    public static string CpuModel(string cpuinfo)
+    {
+        string? Field(string name) => cpuinfo.Split('\n').FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal) && l.Contains(':'))?.Split(':', 2)[1].Trim();
+        if (Field("model name") is { Length: > 0 } x86) return x86;
+        if (Field("CPU implementer") is not { } implementer) return "?";
+        var part = Field("CPU part") ?? "?";
+        var name = (implementer.ToLowerInvariant(), part.ToLowerInvariant()) switch
+        {
+            ("0x41", "0xd0c") => "Arm Neoverse N1",
+            ("0x41", "0xd40") => "Arm Neoverse V1",
+            ("0x41", "0xd49") => "Arm Neoverse N2",
+            ("0x41", "0xd4f") => "Arm Neoverse V2",
+            ("0x41", "0xd83") => "Arm Neoverse V3",
+            ("0x41", "0xd8e") => "Arm Neoverse N3",
+            ("0x41", "0xd0d") => "Arm Cortex-A77",
+            ("0x41", "0xd08") => "Arm Cortex-A72",
+            ("0xc0", _) => "Ampere " + part,
+            ("0x41", _) => "Arm core " + part,
+            _ => $"implementer {implementer} part {part}",
+        };
+        return name;
     }
 
     private static string DetectHypervisorVendor()

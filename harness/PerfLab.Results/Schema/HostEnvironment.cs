@@ -32,6 +32,8 @@ public sealed record HostEnvironment(
 {
     /// <summary>A user-mode emulator running this build (qemu-user), or null on a CPU of its own architecture.</summary>
     public string? CpuEmulation { get; init; }
+    /// <summary>The kernel's base page size (4 KiB on x86-64; 4, 16 or 64 KiB on arm64 kernels), or 0 when not recorded.</summary>
+    public int KernelPageBytes { get; init; }
 
     /// <summary>
     /// The class of host a figure belongs to: the gate compares only within one (a baseline from another CPU, core count,

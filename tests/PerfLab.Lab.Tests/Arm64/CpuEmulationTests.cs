@@ -39,4 +39,13 @@ public class CpuEmulationTests
         Assert.Equal("qemu-user: arm64 code emulated on an x86-64 host (AMD EPYC); calibration profile kvm-pvm-measured",
             PerfLab.Core.Results.EvidenceSource.Of(PerfLab.Core.Suites.Evidence.Emulated, e));
     }
+
+    [Fact]
+    public void An_arm64_host_is_named_by_its_implementer_and_part()
+    {
+        Assert.Equal("Arm Neoverse V2", HostProbe.CpuModel("processor\t: 0\nFeatures\t: fp asimd sve sve2 i8mm bf16\nCPU implementer\t: 0x41\nCPU part\t: 0xd4f\n"));
+        Assert.Equal("Arm Neoverse N1", HostProbe.CpuModel(ArmCpuInfo.Replace("0xd40", "0xd0c")));
+        Assert.Equal("implementer 0x61 part 0x000", HostProbe.CpuModel("CPU implementer\t: 0x61\nCPU part\t: 0x000\n"));
+        Assert.Equal("AMD EPYC 9R14", HostProbe.CpuModel(X86CpuInfo));
+    }
 }
