@@ -37,7 +37,7 @@ public class ChannelProtocolTests
     [Theory]
     [InlineData("query 1", "malformed 'query'")]
     [InlineData("complete x 1 2", "malformed 'complete'")]
-    [InlineData("hello perflab-channel/1", "malformed 'hello'")]
+    [InlineData("hello perflab-channel/2", "malformed 'hello'")]
     [InlineData("call x {}", "malformed 'call'")]
     [InlineData("reply 3", "malformed 'reply'")]
     [InlineData("launch now", "unknown message")]
