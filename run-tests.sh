@@ -26,8 +26,14 @@ if [[ $(uname -m) == x86_64 ]]; then
 fi
 if ((${#need[@]} + ${#arm64[@]})) && [[ $(id -u) -eq 0 ]]; then
   ((${#arm64[@]})) && dpkg --add-architecture arm64
-  apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" "${arm64[@]}" >/dev/null ||
-    echo "warning: could not install ${need[*]} ${arm64[*]}; their tests will be skipped"
+  apt-get update -qq >/dev/null || echo "warning: apt-get update failed"
+  # Two installs: a failure of the arm64 pieces must not cost the other tests their packages.
+  if ((${#need[@]})); then
+    apt-get install -y -qq "${need[@]}" >/dev/null || echo "warning: could not install ${need[*]}; their tests will be skipped"
+  fi
+  if ((${#arm64[@]})); then
+    apt-get install -y -qq "${arm64[@]}" >/dev/null || echo "warning: could not install ${arm64[*]}; the arm64 tier will be skipped"
+  fi
 fi
 # binfmt_misc may not be mounted on a bare machine: the qemu-aarch64 handler needs it.
 if [[ $(uname -m) == x86_64 && $(id -u) -eq 0 ]] && command -v update-binfmts >/dev/null; then
