@@ -64,6 +64,12 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         return 0;
     }
 
+    private static void RemovePayload()
+    {
+        try { if (Directory.Exists(PayloadReceiver.RealmDir)) Directory.Delete(PayloadReceiver.RealmDir, true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
     private string? ReadLine() => _stashed.TryDequeue(out var l) ? l : input.ReadLine();
 
     /// <summary>Asks the host for a service (a platform token, a broker request) and waits for its reply; other lines
@@ -134,6 +140,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         catch (PerfLab.Core.Attestation.TamperedShardException e)
         {
             // Destroy on tampering: the Realm does not serve with weights it could not authenticate.
+            RemovePayload();
             Refuse($"the Realm ends: encrypted shard {e.Index} failed its check ({e.Message})");
             return false;
         }
@@ -141,6 +148,8 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
                                       or KeyReleaseException or System.Security.Cryptography.CryptographicException
                                       or IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
+            // A load that fails after the payload came (a workload that cannot start on it) leaves nothing of it behind.
+            RemovePayload();
             Refuse(stage + e.Message);
             return false;
         }

@@ -19,7 +19,10 @@ namespace PerfLab.Lab.Agent;
 public sealed class PayloadReceiver(Func<string?> readLine, Action<string> send, AgentOptions options, RealmCostInjector costs)
 {
     /// <summary>The Realm's private folder; the workload reads the payload from here and removes it.</summary>
-    public static string RealmDir => Path.Combine("/dev/shm", $"perflab-realm-{Environment.ProcessId}");
+    public static string RealmDir => RealmDirOf(Environment.ProcessId);
+
+    /// <summary>The private folder of the agent with this process id (the host removes it when that agent is gone).</summary>
+    public static string RealmDirOf(int pid) => Path.Combine("/dev/shm", $"perflab-realm-{pid}");
 
     public unsafe void Receive(StreamPlan plan, IDictionary<string, string> info, byte[]? key = null)
     {

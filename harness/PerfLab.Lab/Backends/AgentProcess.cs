@@ -327,8 +327,18 @@ public sealed class AgentProcess : IDisposable
     public void Dispose()
     {
         _stopped = true;
+        var pid = TryPid();
         Kill();
         _process.WaitForExit(2000);
         _process.Dispose();
+        // An agent killed or failed between receiving its payload and loading it leaves the payload in its private folder
+        // (plaintext weights, for an encrypted model): nothing of a Realm outlives it.
+        if (pid is { } p && Directory.Exists(Agent.PayloadReceiver.RealmDirOf(p)))
+            try { Directory.Delete(Agent.PayloadReceiver.RealmDirOf(p), true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    private int? TryPid()
+    {
+        try { return _process.Id; } catch (InvalidOperationException) { return null; }
     }
 }

@@ -108,6 +108,7 @@ public class ConfidentialDeliveryTests
     public void A_flipped_bit_an_unreachable_broker_and_another_platform_s_evidence_each_fail_their_own_cell()
     {
         using var scratch = new Scratch();
+        var started = DateTime.UtcNow.AddSeconds(-1);
         var sw = Stopwatch.StartNew();
         var outcome = scratch.Run($$"""
             name: confidential-faults
@@ -141,6 +142,8 @@ public class ConfidentialDeliveryTests
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(110), $"took {sw.Elapsed}");
         var audit = File.ReadAllText(Path.Combine(outcome.FolderPath, "audit.jsonl"));
         Assert.Equal(3, audit.Split("realm.launch_failed").Length - 1);
+        // Nothing of any of these Realms is left in shared memory: no private payload folder outlives its agent.
+        Assert.DoesNotContain(Directory.GetDirectories("/dev/shm", "perflab-realm-*"), d => Directory.GetLastWriteTimeUtc(d) >= started);
     }
 
     /// <summary>
