@@ -135,7 +135,7 @@ public static class ReportModel
                                    "their decryption inside); attest: the broker's nonce and the Realm's token; verify: the broker's appraisal as the " +
                                    "Realm waited for it; key release: the wrapped model key's round trip; load inside: from the load request to " +
                                    "serving, timed by the agent (it contains attest, verify, key release and populate). Cold start = ready + first " +
-                                   "token, on the host's clock. Warm start (derived) = load inside − attest − verify − key release + first token: a " +
+                                   "token, on the host's clock, with the range of the launches' own cold starts. Warm start (derived) = load inside − attest − verify − key release + first token: a " +
                                    "pooled Realm, booted and attested before it is claimed, still fetches its key (from cached evidence) and loads " +
                                    "its model. `perflab tco --cold-boot-from RUN` sizes a warm pool from these figures.");
         var rows = all.Select(x =>

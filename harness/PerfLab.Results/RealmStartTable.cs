@@ -51,15 +51,20 @@ public static class RealmStartTable
     public static readonly IReadOnlyList<string> Headers =
     [
         "cell", "weights", "launches", "launch", "measure", "populate", "attest", "verify", "key release", "decrypt (in populate)", "load inside",
-        "ready", "first token", "cold start", "warm start (derived)", "evidence",
+        "ready", "first token", "cold start (min–max over launches)", "warm start (derived)", "evidence",
     ];
 
     public static IReadOnlyList<string[]> Rows(IReadOnlyList<RealmStart> cells, Func<string, string> evidenceOf) => cells.Select(s => (string[])
     [
         s.CellId, s.Weights, s.Launches.ToString(CultureInfo.InvariantCulture),
         .. Shown.Select(p => s.Medians.TryGetValue(p, out var v) ? Ms(v) : "–"),
-        Ms(s.ColdStartMs), s.WarmStartMs is { } w ? Ms(w) : "–", evidenceOf(s.CellId),
+        ColdWithRange(s), s.WarmStartMs is { } w ? Ms(w) : "–", evidenceOf(s.CellId),
     ]).ToList();
+
+    // The spread beside the median: a cell's first launch is often the slow one (a cold page cache), and three launches
+    // are too few for an interval to say more than their range does.
+    private static string ColdWithRange(RealmStart s) =>
+        s.ColdStartsMs.Count > 1 ? $"{Ms(s.ColdStartMs)} ({Ms(s.ColdStartsMs.Min())}–{Ms(s.ColdStartsMs.Max())})" : Ms(s.ColdStartMs);
 
     private static string Ms(double v) => v.ToString(v < 10 ? "0.0#" : "0", CultureInfo.InvariantCulture);
 }

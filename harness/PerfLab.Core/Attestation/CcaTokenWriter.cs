@@ -18,6 +18,22 @@ public static class CcaTokenWriter
         return [0x04, .. q.X!, .. q.Y!];
     }
 
+    /// <summary>
+    /// The token an emulated platform gives a Realm: its challenge (zero-extended to 64 bytes, as the RMM does) and RIM,
+    /// zero REMs and personalization value, a Realm attestation key made for this token, and a platform in the secured
+    /// lifecycle state with one software component — the emulated RMM — signed by <paramref name="platformKey"/>.
+    /// </summary>
+    public static byte[] ForEmulatedPlatform(byte[] challenge, byte[] rim, ECDsa platformKey)
+    {
+        if (challenge.Length > 64) throw new ArgumentException($"a challenge of {challenge.Length} bytes: the RMM takes at most 64", nameof(challenge));
+        using var rak = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var realm = new RealmClaims(null, [.. challenge, .. new byte[64 - challenge.Length]], new byte[64], rim,
+            [new byte[64], new byte[64], new byte[64], new byte[64]], rim.Length == 32 ? "sha-256" : "sha-512", RawPublicKey(rak), "sha-256");
+        var platform = new PlatformClaims("tag:arm.com,2023:cca_platform#1.0.0", null, new byte[32], [0x01, .. new byte[32]], [0], 0x3000,
+            [new SoftwareComponent("RMM", SHA256.HashData("perflab emulated RMM"u8), "0.0.0", new byte[32], "sha-256")], null, "sha-256");
+        return Write(platform, realm, platformKey, rak);
+    }
+
     public static byte[] Write(PlatformClaims platform, RealmClaims realm, ECDsa platformKey, ECDsa realmKey)
     {
         var p = platform.Challenge is null && realm.PublicKey is { } rak && realm.PublicKeyHashAlgorithm is { } h

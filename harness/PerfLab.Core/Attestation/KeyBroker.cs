@@ -52,12 +52,6 @@ public sealed class KeyBroker(ECDsa trustAnchor, IClock clock, BrokerPolicy poli
         lock (_lock) _resources[path] = secret;
     }
 
-    public void RemoveResource(string path)
-    {
-        lock (_lock)
-            if (_resources.Remove(path, out var s)) CryptographicOperations.ZeroMemory(s);
-    }
-
     /// <summary>A RIM the broker accepts (the reference value of a launch the lab measured as the RMM would).</summary>
     public void AddReferenceRim(byte[] rim)
     {

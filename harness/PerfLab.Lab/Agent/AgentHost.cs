@@ -122,8 +122,8 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
             {
                 stage = "receiving the payload failed: ";
                 // Sealed weights: the Realm asks for them once it can open them.
-                if (key is not null && Call("""{"call":"payload"}""").Contains("\"error\"", StringComparison.Ordinal))
-                    throw new InvalidOperationException("the host would not send the encrypted payload");
+                if (key is not null && System.Text.Json.Nodes.JsonNode.Parse(Call("""{"call":"payload"}"""))?["error"] is { } refused)
+                    throw new InvalidOperationException("the host would not send the encrypted payload: " + refused);
                 try { new PayloadReceiver(ReadLine, line => Send(line), options, _costs).Receive(plan, info, key?.Key); }
                 finally { if (key is not null) System.Security.Cryptography.CryptographicOperations.ZeroMemory(key.Key); }
                 received = PayloadReceiver.RealmDir;

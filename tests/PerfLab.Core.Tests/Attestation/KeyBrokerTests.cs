@@ -22,14 +22,15 @@ public class KeyBrokerTests
     }
 
     /// <summary>The evidence a Realm of this RIM gives for a challenge (the emulated platform's token, test keys).</summary>
-    private static byte[] Evidence(byte[] challenge, byte[]? rim = null, ECDsa? platformKey = null)
+    private static byte[] Evidence(byte[] challenge, byte[]? rim = null, ECDsa? platformKey = null) =>
+        CcaTokenWriter.ForEmulatedPlatform(challenge, rim ?? Rim, platformKey ?? TestPlatformKey);
+
+    /// <summary>A session whose Realm (of the reference RIM, this key) has passed attestation.</summary>
+    private static string Attested(KeyBroker broker, EcJwk jwk)
     {
-        using var rak = ECDsa.Create(ECCurve.NamedCurves.nistP384);
-        var realm = new RealmClaims(null, challenge, new byte[64], rim ?? Rim, [new byte[64], new byte[64], new byte[64], new byte[64]], "sha-512",
-            CcaTokenWriter.RawPublicKey(rak), "sha-256");
-        var platform = new PlatformClaims("tag:arm.com,2023:cca_platform#1.0.0", null, new byte[32], [1, .. new byte[32]], [0], 0x3000,
-            [new SoftwareComponent("RMM", new byte[32], "1.0.0", new byte[32], "sha-256")], null, "sha-256");
-        return CcaTokenWriter.Write(platform, realm, platformKey ?? TestPlatformKey, rak);
+        var (session, nonce) = broker.Auth("cca");
+        broker.Attest(session, jwk, Evidence(RealmChallenge.For(nonce, jwk)));
+        return session;
     }
 
     private static int Refused(Action a) => Assert.Throws<BrokerException>(a).Status;
@@ -83,8 +84,7 @@ public class KeyBrokerTests
         var (broker, clock) = NewBroker();
         using var realmKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384);
         var jwk = EcJwk.From(realmKey);
-        var (session, nonce) = broker.Auth("cca");
-        broker.Attest(session, jwk, Evidence(RealmChallenge.For(nonce, jwk)));
+        var session = Attested(broker, jwk);
         clock.Advance((long)(BrokerPolicy.Default.EvidenceMaxAge.TotalSeconds * 1e9) - 1_000_000_000);
         Assert.Equal(Secret, SecretWrap.Unwrap(realmKey, broker.Resource(session, Resource)));
         clock.Advance(2_000_000_000);
@@ -92,8 +92,7 @@ public class KeyBrokerTests
         Assert.Equal(401, stale.Status);
         Assert.Contains("attest again", stale.Message);
         // Attesting afresh works.
-        var (s2, n2) = broker.Auth("cca");
-        broker.Attest(s2, jwk, Evidence(RealmChallenge.For(n2, jwk)));
+        var s2 = Attested(broker, jwk);
         Assert.Equal(Secret, SecretWrap.Unwrap(realmKey, broker.Resource(s2, Resource)));
     }
 
@@ -122,8 +121,7 @@ public class KeyBrokerTests
         broker.RemoveReferenceRim(Rim);
         using var realmKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384);
         var jwk = EcJwk.From(realmKey);
-        var (s1, n1) = broker.Auth("cca");
-        broker.Attest(s1, jwk, Evidence(RealmChallenge.For(n1, jwk)));
+        Attested(broker, jwk);
         broker.RemoveReferenceRim(Rim);
         var (s2, n2) = broker.Auth("cca");
         var e = Assert.Throws<BrokerException>(() => broker.Attest(s2, jwk, Evidence(RealmChallenge.For(n2, jwk))));

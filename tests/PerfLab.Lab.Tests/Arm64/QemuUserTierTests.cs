@@ -9,7 +9,7 @@ namespace PerfLab.Lab.Tests.Arm64;
 /// emulator named; without DOTNET_EnableWriteXorExecute=0 it refuses with the fix instead of failing at random.
 /// run-tests.sh installs qemu-user-static, binfmt-support and Debian's arm64 runtime libraries (multiarch) as root.
 /// </summary>
-public class QemuUserTierTests
+public class QemuUserTierTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static bool Arm64Runs() =>
         File.Exists("/proc/sys/fs/binfmt_misc/qemu-aarch64") && File.ReadAllText("/proc/sys/fs/binfmt_misc/qemu-aarch64").StartsWith("enabled", StringComparison.Ordinal)
@@ -59,7 +59,7 @@ public class QemuUserTierTests
         Assert.All(cells, c => Assert.StartsWith("qemu-user: arm64 code emulated on an x86-64 host", c.GetProperty("evidence_source").GetString()));
         using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "manifest.json")));
         Assert.Equal("arm64", manifest.RootElement.GetProperty("host").GetProperty("architecture").GetString());
-        Console.WriteLine($"arm64 tier under qemu-user: publish and run in {sw.Elapsed.TotalSeconds:0} s");
+        output.WriteLine($"arm64 tier under qemu-user: publish and run in {sw.Elapsed.TotalSeconds:0} s");
     }
 
     private static (int Code, string Out) Run(string file, string cwd, Dictionary<string, string>? env, params string[] args)

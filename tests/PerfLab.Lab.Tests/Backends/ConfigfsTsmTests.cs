@@ -9,14 +9,21 @@ namespace PerfLab.Lab.Tests.Backends;
 /// </summary>
 public class ConfigfsTsmTests
 {
+    /// <summary>A fake report entry: its provider and, when given, the token its outblob serves.</summary>
+    private static string FakeEntry(string root, string name, string provider, byte[]? outblob)
+    {
+        var entry = Path.Combine(root, name);
+        Directory.CreateDirectory(entry);
+        File.WriteAllText(Path.Combine(entry, "provider"), provider + "\n");
+        if (outblob is not null) File.WriteAllBytes(Path.Combine(entry, "outblob"), outblob);
+        return entry;
+    }
+
     [Fact]
     public void The_challenge_goes_to_inblob_and_the_token_comes_from_outblob()
     {
         using var scratch = new Scratch();
-        var entry = Path.Combine(scratch.Dir, "e1");
-        Directory.CreateDirectory(entry);
-        File.WriteAllText(Path.Combine(entry, "provider"), "arm_cca_guest\n");
-        File.WriteAllBytes(Path.Combine(entry, "outblob"), [0xd9, 0x01, 0x8f]); // a CCA token's tag, as far as the fake goes
+        var entry = FakeEntry(scratch.Dir, "e1", "arm_cca_guest", [0xd9, 0x01, 0x8f]); // a CCA token's tag, as far as the fake goes
         var challenge = Enumerable.Range(0, 64).Select(i => (byte)i).ToArray();
         Assert.Equal([0xd9, 0x01, 0x8f], ConfigfsTsm.Report(scratch.Dir, challenge, "e1"));
         Assert.Equal(challenge, File.ReadAllBytes(Path.Combine(entry, "inblob")));
@@ -28,10 +35,7 @@ public class ConfigfsTsmTests
         // The published token (Veraison's ccatoken test vector, produced by TF-RMM on the FVP with its test platform key).
         var vectors = Path.Combine(AppContext.BaseDirectory, "Attestation", "vectors");
         using var scratch = new Scratch();
-        var entry = Path.Combine(scratch.Dir, "realm");
-        Directory.CreateDirectory(entry);
-        File.WriteAllText(Path.Combine(entry, "provider"), "arm_cca_guest\n");
-        File.Copy(Path.Combine(vectors, "cca_token.cbor"), Path.Combine(entry, "outblob"));
+        FakeEntry(scratch.Dir, "realm", "arm_cca_guest", File.ReadAllBytes(Path.Combine(vectors, "cca_token.cbor")));
         var token = ConfigfsTsm.Report(scratch.Dir, new byte[64], "realm");
         using var platformKey = System.Security.Cryptography.ECDsa.Create();
         platformKey.ImportFromPem(File.ReadAllText(Path.Combine(vectors, "cca_platform.pub")));
@@ -43,13 +47,9 @@ public class ConfigfsTsmTests
     public void Another_provider_an_empty_token_and_a_kernel_without_the_interface_are_refused_by_name()
     {
         using var scratch = new Scratch();
-        var tdx = Path.Combine(scratch.Dir, "tdx");
-        Directory.CreateDirectory(tdx);
-        File.WriteAllText(Path.Combine(tdx, "provider"), "tdx_guest\n");
+        FakeEntry(scratch.Dir, "tdx", "tdx_guest", null);
         Assert.Contains("'tdx_guest': this is not a CCA Realm's", Assert.Throws<KeyReleaseException>(() => ConfigfsTsm.Report(scratch.Dir, new byte[64], "tdx")).Message);
-        var empty = Path.Combine(scratch.Dir, "empty");
-        Directory.CreateDirectory(empty);
-        File.WriteAllBytes(Path.Combine(empty, "outblob"), []);
+        FakeEntry(scratch.Dir, "empty", "arm_cca_guest", []);
         Assert.Contains("outblob: empty", Assert.Throws<KeyReleaseException>(() => ConfigfsTsm.Report(scratch.Dir, new byte[64], "empty")).Message);
         var none = Path.Combine(scratch.Dir, "no-such-configfs");
         Assert.Contains("no configfs-tsm report interface", Assert.Throws<KeyReleaseException>(() => ConfigfsTsm.Report(none, new byte[64])).Message);

@@ -188,15 +188,8 @@ public class ConfidentialDeliveryTests
                         s.Services["attest-token"] = request =>
                         {
                             var challenge = Convert.FromHexString((string)request["challenge"]!);
-                            using var rak = ECDsa.Create(ECCurve.NamedCurves.nistP384);
-                            var realm = new RealmClaims(null, challenge, new byte[64], s.AwaitRim(TimeSpan.FromMinutes(1)),
-                                [new byte[64], new byte[64], new byte[64], new byte[64]], "sha-512", CcaTokenWriter.RawPublicKey(rak), "sha-256");
-                            var platform = new PlatformClaims("tag:arm.com,2023:cca_platform#1.0.0", null, new byte[32], [1, .. new byte[32]], [0], 0x3000,
-                                [new SoftwareComponent("RMM", new byte[32], "1.0.0", new byte[32], "sha-256")], null, "sha-256");
-                            return new System.Text.Json.Nodes.JsonObject
-                            {
-                                ["token"] = Convert.ToBase64String(CcaTokenWriter.Write(platform, realm, ForeignPlatform, rak)),
-                            };
+                            var token = CcaTokenWriter.ForEmulatedPlatform(challenge, s.AwaitRim(TimeSpan.FromMinutes(1)), ForeignPlatform);
+                            return new System.Text.Json.Nodes.JsonObject { ["token"] = Convert.ToBase64String(token) };
                         };
                         break;
                 }
@@ -217,14 +210,9 @@ public class ConfidentialDeliveryTests
         try
         {
             using var realmKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384);
-            using var rak = ECDsa.Create(ECCurve.NamedCurves.nistP384);
             var jwk = EcJwk.From(realmKey);
             var (session, nonce) = broker.Auth("cca");
-            var realm = new RealmClaims(null, RealmChallenge.For(nonce, jwk), new byte[64], rim, [new byte[64], new byte[64], new byte[64], new byte[64]],
-                "sha-512", CcaTokenWriter.RawPublicKey(rak), "sha-256");
-            var platform = new PlatformClaims("tag:arm.com,2023:cca_platform#1.0.0", null, new byte[32], [1, .. new byte[32]], [0], 0x3000,
-                [new SoftwareComponent("RMM", new byte[32], "1.0.0", new byte[32], "sha-256")], null, "sha-256");
-            broker.Attest(session, jwk, CcaTokenWriter.Write(platform, realm, EmulatedAttestationMechanic.PlatformTestKey, rak));
+            broker.Attest(session, jwk, CcaTokenWriter.ForEmulatedPlatform(RealmChallenge.For(nonce, jwk), rim, EmulatedAttestationMechanic.PlatformTestKey));
             return ModelKeyResource.From(SecretWrap.Unwrap(realmKey, broker.Resource(session, resource))).Key;
         }
         finally { broker.RemoveReferenceRim(rim); }

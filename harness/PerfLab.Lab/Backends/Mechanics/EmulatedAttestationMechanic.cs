@@ -32,12 +32,7 @@ public sealed class EmulatedAttestationMechanic : IRealmMechanic
             if (challenge.Length is not (32 or 48 or 64)) throw new FormatException($"attest-token: a challenge of {challenge.Length} bytes; the RMM takes 32, 48 or 64");
             var rim = s.AwaitRim(TimeSpan.FromMinutes(5));
             var sw = Stopwatch.StartNew();
-            using var rak = ECDsa.Create(ECCurve.NamedCurves.nistP384);
-            var realm = new RealmClaims(null, Pad64(challenge), new byte[64], rim, [new byte[64], new byte[64], new byte[64], new byte[64]],
-                rim.Length == 32 ? "sha-256" : "sha-512", CcaTokenWriter.RawPublicKey(rak), "sha-256");
-            var platform = new PlatformClaims("tag:arm.com,2023:cca_platform#1.0.0", null, new byte[32], [0x01, .. new byte[32]], [0],
-                0x3000, [new SoftwareComponent("RMM", SHA256.HashData("perflab emulated RMM"u8), "0.0.0", new byte[32], "sha-256")], null, "sha-256");
-            var token = CcaTokenWriter.Write(platform, realm, PlatformTestKey, rak);
+            var token = CcaTokenWriter.ForEmulatedPlatform(challenge, rim, PlatformTestKey);
             var signedMs = sw.Elapsed.TotalMilliseconds;
             var n = Interlocked.Increment(ref _tokens);
             s.Effective.Set("attestation_calls", n.ToString(CultureInfo.InvariantCulture));
@@ -51,7 +46,5 @@ public sealed class EmulatedAttestationMechanic : IRealmMechanic
             return new JsonObject { ["token"] = Convert.ToBase64String(token) };
         }
 
-        // The Realm challenge claim is 64 bytes; a shorter challenge is zero-extended, as the RMM does.
-        private static byte[] Pad64(byte[] c) => c.Length == 64 ? c : [.. c, .. new byte[64 - c.Length]];
     }
 }

@@ -10,10 +10,11 @@ namespace PerfLab.Lab.Backends.Mechanics;
 
 /// <summary>
 /// A measured launch and RSI-batched population: the Realm Initial Measurement extended as the RMM extends it
-/// (<see cref="RimBuilder"/>: realm parameters, RIPAS, every 4 KiB DATA granule of the agent's image and payload, the
-/// boot REC), and the workload's payload streamed in through a
-/// shared buffer in chunks of the cell's RSI batch size, each copied through the agent's bounce buffer and acknowledged
-/// (one host call per chunk). The measurement is left in the launch state for attestation.
+/// (<see cref="RimBuilder"/>: realm parameters, RIPAS, every 4 KiB DATA granule of the agent's image and of plain
+/// weights, the boot REC), and the workload's payload streamed in through a shared buffer in chunks of the cell's RSI
+/// batch size, each copied through the agent's bounce buffer and acknowledged (one host call per chunk). Encrypted
+/// weights stream the same way but after the Realm has attested and asked for them, outside the RIM. The measurement is
+/// left in the launch state for attestation.
 /// </summary>
 public sealed class RsiStreamingMechanic : IRealmMechanic
 {
@@ -38,7 +39,8 @@ public sealed class RsiStreamingMechanic : IRealmMechanic
             // The Realm is measured before it runs, as the RMM measures it before activation: its image now, before the
             // load is sent; plain weights as they are populated (they are part of what the Realm is created with).
             MeasureImage();
-            _payload = s.EncryptedPayload?.Path ?? WorkloadRegistry.For(s.Cell.Workload.Kind).PayloadFile(s.Cell.Workload);
+            var plainFile = WorkloadRegistry.For(s.Cell.Workload.Kind).PayloadFile(s.Cell.Workload);
+            _payload = s.EncryptedPayload?.Path ?? plainFile;
             if (_payload is null)
             {
                 Finish();
@@ -50,7 +52,7 @@ public sealed class RsiStreamingMechanic : IRealmMechanic
             using (var f = new FileStream(shared, FileMode.CreateNew)) f.SetLength(chunk);
             _plan = new StreamPlan(shared, chunk, total)
             {
-                FileName = Path.GetFileName(WorkloadRegistry.For(s.Cell.Workload.Kind).PayloadFile(s.Cell.Workload)!),
+                FileName = Path.GetFileName(plainFile!), // the name the workload reads inside, plain or sealed
                 Shards = s.EncryptedPayload?.Manifest,
             };
             // Encrypted weights are fetched by the running Realm after it has attested and received their key, as a
