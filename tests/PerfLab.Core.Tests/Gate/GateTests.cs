@@ -185,4 +185,28 @@ public class GateTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(Verdict.Regressed, forced.Rows.Single().Comparison.Verdict);
         Assert.Contains(forced.Notes, n => n.Contains("--allow-other-host"));
     }
+
+    /// <summary>Launches whose medians are these, each of 50 values with a little spread around it.</summary>
+    private static IReadOnlyList<double[]> LaunchesAt(params double[] medians) =>
+        medians.Select(m => Enumerable.Range(0, 50).Select(i => m * (1 + 0.001 * (i % 5 - 2))).ToArray()).ToList();
+
+    [Fact]
+    public void An_inconclusive_verdict_names_launches_a_step_slower_than_the_rest_of_their_side()
+    {
+        // As on 2026-11-29 here: tight launches at ~223 µs, three of the baseline's at ~248 µs in one of the host's slow periods.
+        var stepped = LaunchesAt(223, 223.6, 222.4, 223.2, 222.8, 248, 249.5, 247.3);
+        var steady = LaunchesAt(223.1, 222.9, 223.4, 222.7, 223.3, 223.0, 222.6, 223.2);
+        var c = LaunchComparer.Compare(stepped, steady, false, 5, 0.99, runDrift: 1);
+        Assert.Equal(Verdict.Inconclusive, c.Verdict);
+        Assert.Contains("3 of 8 baseline (a 10.", c.Reason);
+        Assert.Contains("none of 8 candidate", c.Reason);
+        // For a rate the slow launches are the low ones.
+        var rate = LaunchComparer.Compare(LaunchesAt(300, 301, 299, 300.5, 270, 268), LaunchesAt(300, 300.4, 299.6, 300.2, 299.8, 300.1), true, 5, 0.99, runDrift: 1);
+        Assert.Equal(Verdict.Inconclusive, rate.Verdict);
+        Assert.Contains("2 of 6 baseline", rate.Reason);
+        // Launches spread evenly (no step) are noisy, not stepped: the reason does not blame slow periods.
+        var even = LaunchComparer.Compare(LaunchesAt(96, 98, 100, 102, 104), LaunchesAt(97, 99, 101, 103, 105), false, 5, 0.99, runDrift: 1);
+        Assert.Equal(Verdict.Inconclusive, even.Verdict);
+        Assert.DoesNotContain("step slower", even.Reason);
+    }
 }
