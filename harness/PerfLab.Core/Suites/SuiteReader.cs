@@ -45,10 +45,19 @@ internal sealed class Reader(string file)
         return null;
     }
 
+    /// <summary>The longest text value (a description, a name): a paragraph, not a file pasted into the suite by mistake.</summary>
+    public const int MaxTextChars = 4_000;
+
     public string? String(YamlMappingNode m, string path, string key, bool required = false, Regex? pattern = null, string? patternText = null)
     {
         var s = Scalar(m, path, key, required, "a text value");
         if (s is null) return null;
+        if (s.Value!.Length > MaxTextChars)
+        {
+            // The value itself would be the message's bulk: name its length instead.
+            Error(s, Join(path, key), $"{s.Value[..40]}… ({s.Value.Length:N0} characters)", $"may be at most {MaxTextChars:N0} characters");
+            return null;
+        }
         if (pattern != null && !pattern.IsMatch(s.Value!))
         {
             Error(s, Join(path, key), s.Value, $"may contain only {patternText}");

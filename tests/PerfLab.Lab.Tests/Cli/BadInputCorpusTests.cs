@@ -193,6 +193,7 @@ public class BadInputCorpusTests(Xunit.Abstractions.ITestOutputHelper output)
         new("model build of 2e9 layers", d => ["model", "build", "--layers", "2000000000", "--out", Path.Combine(d, "m")], 2, "layers"),
         new("model build of 100 B parameters", d => ["model", "build", "--preset", "1b", "--layers", "1000", "--hidden", "8192", "--heads", "64", "--kv-heads", "8", "--out", Path.Combine(d, "m")], 2, "billion parameters"),
         new("model build of an unknown preset", d => ["model", "build", "--preset", "huge", "--out", Path.Combine(d, "m")], 2, "huge"),
+        new("suite description of 5,000 characters", d => ["run", "--suite", Suite(d, "description: " + new string('d', 5_000) + "\n"), "--results", d], 2, "at most 4,000 characters"),
         new("suite larger than 1 MiB", d => ["run", "--suite", Write(d, "big.yaml", "name: big\ndescription: " + new string('x', 1_100_000) + "\n"), "--results", d], 2, "KiB"),
         // Microbenchmarks
         new("micro --pinning with a YAML line in it", d => ["micro", "--case", "host.syscall", "--pinning", "auto\n  co_tenant: stream", "--results", d], 2, "--pinning"),
