@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds PerfLab, runs a suite (default: bench/suites/mission.yaml), then gates the run against the suite's
 # committed baseline (results/baselines/<suite>.json) when there is one. No logic of its own: the exit code
-# is perflab's (0 ok, 1 regression or failed cells, 2 bad input, 3 this host cannot run it, 130 interrupted).
+# is perflab's (0 ok, 1 regression or failed cells, 2 bad input, 3 this host cannot run it, 4 results could not be
+# written, 70 a bug in perflab, 130 interrupted).
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
