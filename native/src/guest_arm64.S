@@ -1,18 +1,23 @@
 /* Guest programs for the arm64 VMM. They run at EL1 with the MMU off (addresses are IPAs). Registers on
  * entry: x1 = address to store to (MMIO) , x2 = results buffer, x3 = iterations, x4 = done address.
  * The virtual counter (cntvct_el0) times each operation. */
-/* x3 iterations of: time the given instructions, store their ticks at x2 and advance; then the done store. */
+/* x3 iterations of: time the given instructions, store their ticks at x2 and advance; then the done store.
+ * The loop's state lives in x19-x21: an hvc returns its results in x0-x3 (KVM writes all four, SMCCC), and with the
+ * results pointer in x2 zeroed the next store faulted outside guest RAM, which KVM_RUN reported as ENOSYS. */
 .macro TIMED_LOOP op:vararg
+    mov x19, x2
+    mov x20, x3
+    mov x21, x4
 1:  isb
     mrs x8, cntvct_el0
     \op
     isb
     mrs x9, cntvct_el0
     sub x9, x9, x8
-    str x9, [x2], #8
-    subs x3, x3, #1
+    str x9, [x19], #8
+    subs x20, x20, #1
     b.ne 1b
-    str w0, [x4]
+    str w0, [x21]
 2:  b 2b
 .endm
 

@@ -95,6 +95,13 @@ static int vm_call(struct vm *v, const char *prog, uint64_t iterations, uint64_t
             return snprintf(err, errlen, "KVM_RUN: %s", strerror(errno)), -1;
         if (v->run->exit_reason == KVM_EXIT_MMIO) {
             if (v->run->mmio.phys_addr == DONE_IPA) {
+                /* Let KVM complete the done store now: completing it advances PC, and left pending it would advance
+                 * the next program's PC, skipping that program's first instruction (found in a nested arm64 VM,
+                 * where the skipped instruction was the loop's set-up). immediate_exit completes it without entering
+                 * the guest; KVM_RUN then returns EINTR. */
+                v->run->immediate_exit = 1;
+                ioctl(v->vcpu, KVM_RUN, 0);
+                v->run->immediate_exit = 0;
                 if (user_exits)
                     *user_exits = exits;
                 return 0;
