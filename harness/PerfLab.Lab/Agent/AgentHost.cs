@@ -64,11 +64,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
         return 0;
     }
 
-    private static void RemovePayload()
-    {
-        try { if (Directory.Exists(PayloadReceiver.RealmDir)) Directory.Delete(PayloadReceiver.RealmDir, true); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-    }
+    private static void RemovePayload() => PayloadReceiver.RemoveRealmDir(Environment.ProcessId);
 
     private string? ReadLine() => _stashed.TryDequeue(out var l) ? l : input.ReadLine();
 

@@ -24,6 +24,13 @@ public sealed class PayloadReceiver(Func<string?> readLine, Action<string> send,
     /// <summary>The private folder of the agent with this process id (the host removes it when that agent is gone).</summary>
     public static string RealmDirOf(int pid) => Path.Combine("/dev/shm", $"perflab-realm-{pid}");
 
+    /// <summary>Removes that agent's private folder and what is in it (for an encrypted model, its decrypted weights).</summary>
+    public static void RemoveRealmDir(int pid)
+    {
+        try { if (Directory.Exists(RealmDirOf(pid))) Directory.Delete(RealmDirOf(pid), true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
     public unsafe void Receive(StreamPlan plan, IDictionary<string, string> info, byte[]? key = null)
     {
         if (plan.Shards is not null && key is null) throw new InvalidOperationException("encrypted weights came without a released key");

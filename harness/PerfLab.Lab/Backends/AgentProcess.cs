@@ -333,8 +333,7 @@ public sealed class AgentProcess : IDisposable
         _process.Dispose();
         // An agent killed or failed between receiving its payload and loading it leaves the payload in its private folder
         // (plaintext weights, for an encrypted model): nothing of a Realm outlives it.
-        if (pid is { } p && Directory.Exists(Agent.PayloadReceiver.RealmDirOf(p)))
-            try { Directory.Delete(Agent.PayloadReceiver.RealmDirOf(p), true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        if (pid is { } p) Agent.PayloadReceiver.RemoveRealmDir(p);
     }
 
     private int? TryPid()
