@@ -4,9 +4,11 @@ namespace PerfLab.Lab.Hosts;
 
 /// <summary>
 /// Whether this process's code runs on a CPU of its own architecture or under a user-mode emulator (qemu-user through
-/// binfmt: arm64 code on an x86-64 host, or the reverse). The emulator passes the host's /proc/cpuinfo through, so the
-/// process architecture and the CPU it describes disagree. Every figure measured under an emulator is the emulator's,
-/// not the architecture's: evidence `emulated`, with this description as its source.
+/// binfmt: arm64 code on an x86-64 host, or the reverse) or in a system emulator. The user-mode emulator passes the
+/// host's /proc/cpuinfo through, so the process architecture and the CPU it describes disagree. QEMU's system emulator
+/// (TCG) with `-cpu max` gives its CPU the implementer code 0x00, which the architecture reserves for software: no
+/// silicon reports it. Every figure measured under an emulator is the emulator's, not the architecture's: evidence
+/// `emulated`, with this description as its source.
 /// </summary>
 public static class CpuEmulation
 {
@@ -26,6 +28,8 @@ public static class CpuEmulation
             return $"qemu-user: arm64 code emulated on an x86-64 host ({Field("model name") ?? "unknown CPU"})";
         if (process == Architecture.X64 && armHost)
             return "qemu-user: x86-64 code emulated on an arm64 host";
+        if (process == Architecture.Arm64 && Field("CPU implementer") is "0x00")
+            return $"qemu-system TCG: an emulated arm64 CPU (QEMU's max model, part {Field("CPU part") ?? "?"}; implementer 0x00 is software's)";
         return null;
     }
 
@@ -37,7 +41,8 @@ public static class CpuEmulation
     /// value with W^X on, none with it off).
     /// </summary>
     public static string? WriteXorExecuteProblem(string? emulation, string? wxVariable) =>
-        emulation is null || wxVariable == "0" ? null
+        // A system emulator sees every write to a code page (it tracks physical pages), so only qemu-user is affected.
+        emulation is null || wxVariable == "0" || !emulation.StartsWith("qemu-user", StringComparison.Ordinal) ? null
             : $"this perflab runs under {emulation}, where .NET's W^X code mapping makes the emulator run stale code (wrong results, " +
               "NullReferenceExceptions, crashes); run it with DOTNET_EnableWriteXorExecute=0 in the environment";
 

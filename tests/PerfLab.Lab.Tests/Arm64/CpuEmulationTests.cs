@@ -20,6 +20,17 @@ public class CpuEmulationTests
     }
 
     [Fact]
+    public void QEMUs_max_CPU_in_a_system_emulator_is_named_and_needs_no_W_X_fix()
+    {
+        // /proc/cpuinfo in Debian's arm64 kernel under qemu-system-aarch64 7.2 -M virt,virtualization=on -cpu max (recorded).
+        const string tcgMax = "processor\t: 0\nBogoMIPS\t: 125.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics sve sve2\nCPU implementer\t: 0x00\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0x051\nCPU revision\t: 0\n";
+        var emu = CpuEmulation.Describe(Architecture.Arm64, tcgMax);
+        Assert.StartsWith("qemu-system TCG: an emulated arm64 CPU", emu);
+        Assert.Contains("part 0x051", emu);
+        Assert.Null(CpuEmulation.WriteXorExecuteProblem(emu, null)); // it sees writes through any mapping of a code page
+    }
+
+    [Fact]
     public void Under_an_emulator_W_X_must_be_off_and_the_refusal_names_the_fix()
     {
         var emu = CpuEmulation.Describe(Architecture.Arm64, X86CpuInfo);

@@ -58,30 +58,31 @@ public static class CcaProbe
     /// <summary>The kernel command line the cca backend passes, which kvmtool appends to its own bootargs.</summary>
     public const string LkvmCmdline = "console=hvc0 quiet";
 
-    /// <summary>The QEMU command for the same Realm, where QEMU has the rme-guest object.</summary>
-    public static IReadOnlyList<string> QemuCommand(string kernel, string initrd, int vcpus, long memoryMiB) =>
-        ["-M", "virt,confidential-guest-support=rme0", "-cpu", "host", "-enable-kvm", "-object", "rme-guest,id=rme0",
-         "-smp", vcpus.ToString(), "-m", $"{memoryMiB}M", "-kernel", kernel, "-initrd", initrd, "-nographic", "-append", "console=ttyAMA0 quiet"];
-
     private static string? Run(string file, params string[] args) =>
         ProcessRunner.TryRun(file, args, TimeSpan.FromSeconds(10)) is { TimedOut: false } r ? r.Stdout + r.Stderr : null;
 }
 
 /// <summary>
-/// Real Arm CCA Realms. On a host that offers them the launch path is kvmtool or QEMU with the commands above; it has
-/// not been run on real CCA hardware yet, so every host that lacks support — this one included — gets
-/// `SKIP cca: <reason>` before anything is measured.
+/// Real Arm CCA Realms: the vm backend's QEMU guest (same image, 9p root, virtio-serial channel, page policy) launched
+/// with QEMU's `rme-guest` object as the machine's confidential-guest support, on an arm64 host whose KVM offers Realms.
+/// Every part but that object runs in the arm64 VM tier as a vm cell on nested KVM (tests/arm64-vm); the object itself
+/// has not met CCA hardware yet. A host that lacks support — this one included — gets `SKIP cca: <reason>` before
+/// anything is measured. kvmtool's `--realm` is probed and reported but not launched through: kvmtool has no
+/// virtio-serial port for the channel.
 /// </summary>
 public sealed class CcaLauncher : IRealmLauncher
 {
+    private readonly QemuLauncher _qemu = new(realm: true);
     private CcaHostSupport? _support;
     public CcaHostSupport Support => _support ??= CcaProbe.Probe();
 
     public PerfLab.Core.Suites.Evidence Evidence => PerfLab.Core.Suites.Evidence.Measured;
 
     public string? CannotRun(PerfLab.Core.Suites.Cell cell) =>
-        Support.Problem ?? "a Realm launcher was found, but launching through it is not built yet (no CCA hardware to check it on)";
+        Support.Problem
+        ?? (Support.QemuRmeGuest ? null : "only kvmtool with --realm is installed: the cca backend launches through QEMU's rme-guest object (kvmtool has no virtio-serial port for the channel)")
+        ?? _qemu.CannotRun(cell);
 
     public AgentProcess Start(PerfLab.Core.Suites.Cell cell, AgentLaunch launch, TimeSpan timeout, PerfLab.Core.Results.EffectiveRealm effective) =>
-        throw new RealmFailedException(CannotRun(cell) ?? "cca launch is not built", "");
+        CannotRun(cell) is { } why ? throw new RealmFailedException(why, "") : _qemu.Start(cell, launch, timeout, effective);
 }

@@ -6,7 +6,7 @@ namespace PerfLab.Lab.Backends.Launchers;
 
 /// <summary>
 /// The guest image of the vm backend: an initramfs of Debian's busybox-static, the virtio, virtio-serial and
-/// virtio-9p modules of the installed Debian kernel, and an init that mounts the host's root read-only over
+/// virtio-9p modules of the installed Debian kernel (those not built into it, loaded in dependency order), and an init that mounts the host's root read-only over
 /// 9p, finds the virtio-serial port named "perflab" and runs the agent in a chroot of the host with the port
 /// as its stdin and stdout. The host's /tmp stays visible (a checkout may live there); the guest's scratch space
 /// is a tmpfs on /dev/shm (TMPDIR). Built once and cached by the hash of everything that goes into it.
@@ -20,9 +20,11 @@ public static class VmImage
         #!/bin/busybox sh
         /bin/busybox --install -s /bin
         mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-        for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console netfs fscache 9pnet 9pnet_virtio 9p; do insmod /lib/modules/$m.ko; done
+        for m in $(cat /lib/modules/order); do insmod /lib/modules/$m.ko; done
         mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host
         mount -t proc proc /host/proc; mount -t devtmpfs dev /host/dev; mount -t sysfs sys /host/sys
+        # A Realm's agent asks configfs-tsm for its token; on other guests the folder is simply empty.
+        mount -t configfs configfs /host/sys/kernel/config 2>/dev/null
         mount -t tmpfs shm /host/dev/shm
         echo "PERFLAB-GUEST-UP"
         PORT=""
@@ -57,15 +59,27 @@ public static class VmImage
 
     public static string? Problem()
     {
-        if (!File.Exists("/usr/bin/qemu-system-x86_64")) return "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)";
+        var qemu = QemuCommand.Binary(QemuLauncher.Arch);
+        if (!File.Exists("/usr/bin/" + qemu))
+            return $"{qemu} is not installed (apt-get install {(QemuLauncher.Arch == System.Runtime.InteropServices.Architecture.Arm64 ? "qemu-system-arm" : "qemu-system-x86")})";
         if (!File.Exists("/bin/busybox") && !File.Exists("/usr/bin/busybox")) return "busybox is not installed (apt-get install busybox-static)";
-        if (FindKernel() is not { } k) return "no kernel in /boot with its modules (apt-get install linux-image-amd64)";
-        var missing = Modules.Where(m => ModulePath(k.ModulesDir, m) is null).ToList();
+        if (FindKernel() is not { } k)
+            return $"no kernel in /boot with its modules (apt-get install linux-image-{(QemuLauncher.Arch == System.Runtime.InteropServices.Architecture.Arm64 ? "arm64" : "amd64")})";
+        var builtIn = BuiltIn(k.ModulesDir);
+        var missing = Modules.Where(m => !builtIn.Contains(m) && ModulePath(k.ModulesDir, m) is null).ToList();
         return missing.Count > 0 ? $"the kernel {k.Kernel} lacks modules {string.Join(", ", missing)}" : null;
     }
 
     private static string? ModulePath(string modulesDir, string name) =>
         Directory.EnumerateFiles(modulesDir, name + ".ko", SearchOption.AllDirectories).FirstOrDefault();
+
+    /// <summary>The modules compiled into the kernel (modules.builtin lists them by path): Debian's arm64 kernel has the
+    /// virtio transport built in where amd64 has it as modules.</summary>
+    public static HashSet<string> BuiltIn(string modulesDir)
+    {
+        var list = Path.Combine(modulesDir, "modules.builtin");
+        return File.Exists(list) ? File.ReadLines(list).Select(l => Path.GetFileName(l.Trim()).Replace(".ko", "")).ToHashSet() : [];
+    }
 
     /// <summary>Builds (or finds in the cache) the initramfs; returns its path and whether it was built now.</summary>
     public static (string Path, bool Built) Ensure()
@@ -77,7 +91,9 @@ public static class VmImage
             ("bin/busybox", File.ReadAllBytes(busybox), 0x1ED),
             ("init", Encoding.ASCII.GetBytes(Init.Replace("\r", "")), 0x1ED),
         };
-        foreach (var m in Modules) files.Add(($"lib/modules/{m}.ko", File.ReadAllBytes(ModulePath(modulesDir, m)!), 0x1A4));
+        var loaded = Modules.Where(m => ModulePath(modulesDir, m) is not null).ToList();
+        foreach (var m in loaded) files.Add(($"lib/modules/{m}.ko", File.ReadAllBytes(ModulePath(modulesDir, m)!), 0x1A4));
+        files.Add(("lib/modules/order", Encoding.ASCII.GetBytes(string.Join('\n', loaded) + "\n"), 0x1A4));
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var f in files) { hash.AppendData(Encoding.UTF8.GetBytes(f.Name)); hash.AppendData(f.Data); }
         var key = Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
