@@ -1,5 +1,6 @@
 /* Guest programs for the arm64 VMM. They run at EL1 with the MMU off (addresses are IPAs). Registers on
- * entry: x1 = address to store to (MMIO) , x2 = results buffer, x3 = iterations, x4 = done address.
+ * entry: x1 = address to store to (MMIO, or the first page to touch), x2 = results buffer, x3 = iterations,
+ * x4 = done address, x5 = the touch program's stride.
  * The virtual counter (cntvct_el0) times each operation. */
 /* x3 iterations of: time the given instructions, store their ticks at x2 and advance; then the done store.
  * The loop's state lives in x19-x21: an hvc returns its results in x0-x3 (KVM writes all four, SMCCC), and with the
@@ -22,7 +23,7 @@
 .endm
 
     .text
-    .globl guest_begin, guest_end, g_mmio, g_hvc, g_empty
+    .globl guest_begin, guest_end, g_mmio, g_hvc, g_empty, g_touch
 guest_begin:
 
 /* One store to unbacked memory per iteration: an MMIO exit to the VMM's userspace. */
@@ -38,6 +39,11 @@ g_mmio:
 /* One hypervisor call per iteration: PSCI_VERSION, answered inside KVM. */
 g_hvc:
     TIMED_LOOP PSCI_VERSION_CALL
+
+/* One store per iteration to the next page (x1 += x5): the first touch of each is a stage-2 fault. x1 is not an SMCCC
+ * result register's concern here (no hvc), so it may advance in place. */
+g_touch:
+    TIMED_LOOP str w0, [x1] ; add x1, x1, x5
 
 /* The same loop with nothing in it. */
 g_empty:
