@@ -41,9 +41,15 @@ g_hvc:
     TIMED_LOOP PSCI_VERSION_CALL
 
 /* One store per iteration to the next page (x1 += x5): the first touch of each is a stage-2 fault. x1 is not an SMCCC
- * result register's concern here (no hvc), so it may advance in place. */
+ * result register's concern here (no hvc), so it may advance in place. The two instructions are a macro of their own:
+ * GAS splits a line at ';' before it collects a macro's arguments, so "str ...; add ..." passed inline left the add
+ * after the loop, and every iteration stored to the first page (the VMM's stores_landed count found it). */
+.macro TOUCH_NEXT_PAGE
+    str w0, [x1]
+    add x1, x1, x5
+.endm
 g_touch:
-    TIMED_LOOP str w0, [x1] ; add x1, x1, x5
+    TIMED_LOOP TOUCH_NEXT_PAGE
 
 /* The same loop with nothing in it. */
 g_empty:

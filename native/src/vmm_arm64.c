@@ -5,6 +5,7 @@
 #include "wsbench.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define RAM_IPA 0x40000000ULL
@@ -22,6 +24,7 @@
 #define MMIO_IPA 0x10000000ULL
 #define DONE_IPA 0x10001000ULL
 #define DATA_IPA 0x80000000ULL
+#define STORED 0x5a5a5a5aU /* what the guest's stores write (w0): the VMM checks they landed */
 #define MIB (1ULL << 20)
 #define CORE_REG(x) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | (offsetof(struct kvm_regs, x) / sizeof(__u32)))
 
@@ -33,8 +36,9 @@ struct vm {
     int kvm, fd, vcpu;
     struct kvm_run *run;
     uint8_t *ram;
-    uint8_t *data;
-    size_t data_size;
+    uint8_t *data;      /* the data slot's memory, 2 MiB aligned */
+    uint8_t *data_map;  /* the mapping it lies in */
+    size_t data_size, data_map_size;
     struct kvm_stats *stats;
 };
 
@@ -52,19 +56,26 @@ static void vm_destroy(struct vm *v)
     if (v->fd > 0) close(v->fd);
     if (v->kvm > 0) close(v->kvm);
     if (v->ram) munmap(v->ram, RAM_SIZE);
-    if (v->data) munmap(v->data, v->data_size);
+    if (v->data_map) munmap(v->data_map, v->data_map_size);
 }
 
 /* A second memory slot at DATA_IPA on the host pages a fault case asks for: 4 KiB (THP refused), THP, or hugetlb. */
 static int vm_add_data(struct vm *v, size_t size, enum backing b, char *err, size_t errlen)
 {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | (b == BACK_HUGETLB ? MAP_HUGETLB : 0);
-    uint8_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
-    if (p == MAP_FAILED)
+    /* 2 MiB aligned, as QEMU aligns guest RAM: KVM maps a 2 MiB stage-2 block only where the host address and the IPA
+     * agree modulo 2 MiB, and the kernel gives THPs only to aligned ranges (unaligned, the THP case faulted every
+     * 4 KiB page, like the 4 KiB one). hugetlb mappings are aligned already. */
+    size_t map_size = b == BACK_HUGETLB ? size : size + 2 * MIB;
+    uint8_t *base = mmap(NULL, map_size, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (base == MAP_FAILED)
         return snprintf(err, errlen, "mmap %zu MiB of %s guest memory: %s", (size_t)(size / MIB),
                         b == BACK_HUGETLB ? "hugetlb" : b == BACK_THP ? "THP" : "4 KiB", strerror(errno)), -1;
+    uint8_t *p = (uint8_t *)(((uintptr_t)base + 2 * MIB - 1) & ~(uintptr_t)(2 * MIB - 1));
     if (b != BACK_HUGETLB)
         madvise(p, size, b == BACK_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+    v->data_map = base;
+    v->data_map_size = map_size;
     v->data = p;
     v->data_size = size;
     struct kvm_userspace_memory_region m = {.slot = 1, .guest_phys_addr = DATA_IPA, .memory_size = size, .userspace_addr = (uintptr_t)p};
@@ -115,7 +126,8 @@ static int vm_call(struct vm *v, const char *prog, uint64_t x1, uint64_t iterati
         set_reg(v->vcpu, CORE_REG(regs.regs[5]), x5) < 0 ||
         set_reg(v->vcpu, CORE_REG(regs.regs[2]), RAM_IPA + RESULTS_OFF) < 0 ||
         set_reg(v->vcpu, CORE_REG(regs.regs[3]), iterations) < 0 ||
-        set_reg(v->vcpu, CORE_REG(regs.regs[4]), DONE_IPA) < 0)
+        set_reg(v->vcpu, CORE_REG(regs.regs[4]), DONE_IPA) < 0 ||
+        set_reg(v->vcpu, CORE_REG(regs.regs[0]), STORED) < 0)
         return snprintf(err, errlen, "KVM_SET_ONE_REG: %s", strerror(errno)), -1;
     uint64_t exits = 0;
     for (;;) {
@@ -188,6 +200,19 @@ static const char *fault_check(const struct bench_case *c)
     return NULL;
 }
 
+/* Resident pages of this process (statm's second field). */
+static long resident_pages(void)
+{
+    long size = 0, resident = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+            resident = -1;
+        fclose(f);
+    }
+    return resident;
+}
+
 /* b: host backing; c: region MiB. The guest stores once to every 4 KiB page of a fresh region: each first touch is a
  * stage-2 fault KVM resolves (mapping a 4 KiB page, or a 2 MiB block where the host page is one); then the same
  * stores again, warm. The cold-minus-warm difference per fault is what a first touch costs. */
@@ -210,13 +235,23 @@ static int run_fault(const struct bench_case *bc, const struct options *o, struc
     }
     uint64_t ex0 = 0, ex1 = 0, ex2 = 0;
     kvm_stats_read(v.stats, "exits", &ex0);
+    /* The host's own page faults for the region (KVM faults host pages in for the VMM process): how many host pages
+     * the cold pass populated, beside how many stage-2 faults the guest took. */
+    struct rusage ru0, ru1;
+    long rss0 = resident_pages();
+    getrusage(RUSAGE_SELF, &ru0);
     uint64_t t0 = ticks_now();
     if (vm_call(&v, g_touch, DATA_IPA, pages, 4096, NULL, err, errlen) < 0) {
         vm_destroy(&v);
         return -1;
     }
     uint64_t cold_total = ticks_now() - t0;
+    getrusage(RUSAGE_SELF, &ru1);
+    long rss1 = resident_pages();
     kvm_stats_read(v.stats, "exits", &ex1);
+    uint64_t landed = 0;
+    for (uint64_t i = 0; i < pages; i++)
+        landed += *(volatile uint32_t *)(v.data + i * 4096) == STORED;
     const uint64_t *ticks = (const uint64_t *)(v.ram + RESULTS_OFF);
     result_alloc(res, pages);
     for (uint64_t i = 0; i < pages; i++)
@@ -238,10 +273,10 @@ static int run_fault(const struct bench_case *bc, const struct options *o, struc
     uint64_t faults = cold_exits > warm_exits ? cold_exits - warm_exits : 0;
     extra_add(res, ",\"guest_mmu\":\"off (stage 2 only)\",\"region_mib\":%ld,\"pages_touched\":%llu,\"faults\":%llu,\"exits\":%llu,"
                    "\"warm_exits\":%llu,\"cold_total_ticks\":%llu,\"warm_total_ticks\":%llu,\"warm_median_ticks\":%.1f,"
-                   "\"cold_ticks_per_fault\":%.1f,\"cold_ticks_per_mib\":%.1f",
+                   "\"cold_ticks_per_fault\":%.1f,\"cold_ticks_per_mib\":%.1f,\"host_minor_faults\":%ld,\"host_resident_kib_added\":%ld,\"stores_landed\":%llu",
               bc->mib, (unsigned long long)pages, (unsigned long long)faults, (unsigned long long)cold_exits,
               (unsigned long long)warm_exits, (unsigned long long)cold_total, (unsigned long long)warm_total, median_of(warm, pages),
-              faults ? (double)(cold_total - warm_total) / faults : 0.0, (double)cold_total / bc->mib);
+              faults ? (double)(cold_total - warm_total) / faults : 0.0, (double)cold_total / bc->mib, ru1.ru_minflt - ru0.ru_minflt, (rss1 - rss0) * (long)(sysconf(_SC_PAGESIZE) / 1024), (unsigned long long)landed);
     free(warm);
     vm_destroy(&v);
     return 0;
