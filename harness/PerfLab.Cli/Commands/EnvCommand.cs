@@ -21,6 +21,8 @@ public static class EnvCommand
                 foreach (var prop in typeof(HostEnvironment).GetProperties().Where(x => x.Name != nameof(HostEnvironment.VirtualizationKind)))
                     stdout.WriteLine($"{prop.Name,-26} {prop.GetValue(env)}");
                 stdout.WriteLine($"{"Virtualization",-26} {env.VirtualizationKind}");
+                // Which part of a Realm launch this host lacks, in the order a person would fix it (the cca backend's own probe).
+                stdout.WriteLine($"{"Arm CCA Realms",-26} {PerfLab.Lab.Backends.Launchers.CcaProbe.Probe().Problem ?? "supported: the cca backend launches QEMU with rme-guest"}");
             }
             return 0;
         });

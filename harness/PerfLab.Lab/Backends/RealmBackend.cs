@@ -58,6 +58,10 @@ public sealed class RealmBackend(Platform platform, IRealmLauncher launcher, IRe
         // first probe INVALID; with DOTNET_TieredPGO=0 the largest TTFT was 11 ms and launch time unchanged (168-188 ms
         // against 160-197). The work a Realm serves is the model's, in native code; the agent's own JIT is noise.
         state.Environment["DOTNET_TieredPGO"] = "0";
+        // A child process inherits the lab's environment but an agent in a VM does not: the W^X setting the lab needs
+        // under an emulator (CpuEmulation) goes with it, since the guest runs on the same emulated CPU.
+        if (System.Environment.GetEnvironmentVariable("DOTNET_EnableWriteXorExecute") is { Length: > 0 } wx)
+            state.Environment["DOTNET_EnableWriteXorExecute"] = wx;
         var launches = new List<IMechanicLaunch>();
         var realm = new AgentRealm(cell, state, launches);
         try

@@ -34,15 +34,15 @@ public static class CpuEmulation
     }
 
     /// <summary>
-    /// Why a .NET process cannot run correctly under qemu-user with the runtime's default W^X code mapping, or null when
+    /// Why a .NET process cannot run correctly under an emulator with the runtime's default W^X code mapping, or null when
     /// it can. qemu-user invalidates its translations when a guest writes to a code page through that page's address;
     /// .NET's JIT writes code through a second, writable mapping of the same memory, so qemu keeps running the old
     /// translation of reused code memory (bench/repro/qemu-user-wx: 2,687 of 3,000 compiled lambdas returned another's
-    /// value with W^X on, none with it off).
+    /// value with W^X on, none with it off). QEMU's system emulator ran stale code as well (the arm64 VM tier: an
+    /// unhandled NullReferenceException inside a reflection stub, a segfault at a freshly compiled method).
     /// </summary>
     public static string? WriteXorExecuteProblem(string? emulation, string? wxVariable) =>
-        // A system emulator sees every write to a code page (it tracks physical pages), so only qemu-user is affected.
-        emulation is null || wxVariable == "0" || !emulation.StartsWith("qemu-user", StringComparison.Ordinal) ? null
+        emulation is null || wxVariable == "0" ? null
             : $"this perflab runs under {emulation}, where .NET's W^X code mapping makes the emulator run stale code (wrong results, " +
               "NullReferenceExceptions, crashes); run it with DOTNET_EnableWriteXorExecute=0 in the environment";
 

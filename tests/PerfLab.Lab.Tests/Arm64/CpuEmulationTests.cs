@@ -20,14 +20,16 @@ public class CpuEmulationTests
     }
 
     [Fact]
-    public void QEMUs_max_CPU_in_a_system_emulator_is_named_and_needs_no_W_X_fix()
+    public void QEMUs_max_CPU_in_a_system_emulator_is_named_and_needs_the_same_W_X_fix()
     {
         // /proc/cpuinfo in Debian's arm64 kernel under qemu-system-aarch64 7.2 -M virt,virtualization=on -cpu max (recorded).
         const string tcgMax = "processor\t: 0\nBogoMIPS\t: 125.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics sve sve2\nCPU implementer\t: 0x00\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0x051\nCPU revision\t: 0\n";
         var emu = CpuEmulation.Describe(Architecture.Arm64, tcgMax);
         Assert.StartsWith("qemu-system TCG: an emulated arm64 CPU", emu);
         Assert.Contains("part 0x051", emu);
-        Assert.Null(CpuEmulation.WriteXorExecuteProblem(emu, null)); // it sees writes through any mapping of a code page
+        // The system emulator ran stale JIT code too (the arm64 VM tier: a NullReferenceException inside a reflection
+        // stub, a segfault at a freshly compiled method), so the same refusal applies there.
+        Assert.Contains("DOTNET_EnableWriteXorExecute=0", CpuEmulation.WriteXorExecuteProblem(emu, null));
     }
 
     [Fact]

@@ -50,7 +50,9 @@ public static class QemuCommand
         [
             "-kernel", g.Kernel, "-initrd", g.Initrd,
             "-append", $"console={(arm ? "ttyAMA0" : "ttyS0")} quiet panic=-1 perflab_cmd=\"{g.AgentCommand}\"",
-            "-nographic", "-no-reboot",
+            // No network: the channel is virtio-serial. Without this, QEMU adds a default NIC whose option ROM comes from
+            // ipxe-qemu, which a minimal arm64 root lacks ("failed to find romfile efi-virtio.rom", found in the arm64 VM tier).
+            "-nographic", "-no-reboot", "-nic", "none",
             "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
             "-device", "virtio-serial-pci",
             "-chardev", $"socket,id=ch,path={g.Socket},server=on,wait=off",
