@@ -10,8 +10,9 @@ suite=${1:-bench/suites/mission.yaml}
 name=$(basename "$suite" .yaml)
 
 # A suite with vm cells boots Debian's kernel under QEMU: install what that needs (as root) when missing.
-if grep -qE 'platform:.*\bvm\b' "$suite" && [[ $(id -u) -eq 0 ]] && ! command -v qemu-system-x86_64 >/dev/null; then
-  apt-get update -qq >/dev/null && apt-get install -y -qq qemu-system-x86 busybox-static linux-image-amd64 >/dev/null
+if [[ $(uname -m) == aarch64 ]]; then qemu=(qemu-system-aarch64 qemu-system-arm linux-image-arm64); else qemu=(qemu-system-x86_64 qemu-system-x86 linux-image-amd64); fi
+if grep -qE 'platform:.*\bvm\b' "$suite" && [[ $(id -u) -eq 0 ]] && ! command -v "${qemu[0]}" >/dev/null; then
+  apt-get update -qq >/dev/null && apt-get install -y -qq "${qemu[1]}" busybox-static "${qemu[2]}" >/dev/null
 fi
 # Charts need a font (ScottPlot draws no text without one).
 if [[ ! -d /usr/share/fonts/truetype/dejavu ]] && [[ $(id -u) -eq 0 ]]; then
