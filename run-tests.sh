@@ -17,12 +17,16 @@ ls /boot/vmlinuz-* >/dev/null 2>&1 || need+=(linux-image-amd64)
 # Reports: charts need a font; the browser test opens the report in Debian's Chromium, headless.
 [[ -d /usr/share/fonts/truetype/dejavu ]] || need+=(fonts-dejavu-core)
 command -v chromium >/dev/null || need+=(chromium)
-# The arm64 tier (x86-64 hosts): the lab's linux-arm64 build runs under qemu-user through binfmt, with Debian's arm64
-# runtime libraries from multiarch.
+# The arm64 tiers (x86-64 hosts): the lab's linux-arm64 build runs under qemu-user through binfmt, with Debian's arm64
+# runtime libraries from multiarch, and in an arm64 VM under qemu-system-aarch64.
 arm64=()
 if [[ $(uname -m) == x86_64 ]]; then
   command -v qemu-aarch64-static >/dev/null || arm64+=(qemu-user-static binfmt-support)
   [[ -e /lib/ld-linux-aarch64.so.1 ]] || arm64+=(libc6:arm64 libstdc++6:arm64 libssl3:arm64 zlib1g:arm64)
+  # The arm64 VM tier: a whole arm64 machine under QEMU, its root built with debootstrap (tests/arm64-vm/).
+  command -v qemu-system-aarch64 >/dev/null || arm64+=(qemu-system-arm)
+  command -v debootstrap >/dev/null || arm64+=(debootstrap)
+  command -v cpio >/dev/null || arm64+=(cpio)
 fi
 if ((${#need[@]} + ${#arm64[@]})) && [[ $(id -u) -eq 0 ]]; then
   ((${#arm64[@]})) && dpkg --add-architecture arm64
@@ -41,6 +45,11 @@ if [[ $(uname -m) == x86_64 && $(id -u) -eq 0 ]] && command -v update-binfmts >/
   update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
 fi
 
+# The arm64 VM tier's Debian root takes minutes to build (debootstrap, its second stage under qemu-user): start it
+# now, beside the build and the other tests; the tier's test waits for it (a lock) and finds it cached next time.
+if [[ $(uname -m) == x86_64 && $(id -u) -eq 0 ]] && command -v debootstrap >/dev/null && [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]]; then
+  tests/arm64-vm/build-root.sh >/tmp/perflab-arm64-root.log 2>&1 &
+fi
 dotnet build PerfLab.sln -c Release -v quiet -nologo || { echo "0 passed, 1 failed"; exit 1; }
 # The notebooks' tests run them with dotnet-repl, a local tool (dotnet-tools.json).
 dotnet tool restore >/dev/null || echo "warning: dotnet tool restore failed; the notebook tests will be skipped"

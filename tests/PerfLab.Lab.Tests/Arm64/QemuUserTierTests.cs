@@ -21,14 +21,10 @@ public class QemuUserTierTests(Xunit.Abstractions.ITestOutputHelper output)
         Skip.IfNot(OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64,
             "the qemu-user tier runs arm64 code on an x86-64 host");
         Skip.IfNot(Arm64Runs(), "no qemu-aarch64 binfmt handler or arm64 loader (run-tests.sh installs qemu-user-static, binfmt-support and libc6:arm64 as root)");
-        var repo = PerfLab.Lab.Os.RepoPaths.FindUpwards("harness", "PerfLab.Cli/PerfLab.Cli.csproj") is { } h ? Path.GetDirectoryName(h)! : throw new InvalidOperationException("no repository above the tests");
+        var repo = Arm64Build.Repo;
         using var scratch = new Scratch();
-        var publish = Path.Combine(scratch.Dir, "arm64");
         var sw = Stopwatch.StartNew();
-        var pub = Run("dotnet", repo, null, "publish", Path.Combine(repo, "harness", "PerfLab.Cli"), "-c", "Release", "-r", "linux-arm64", "--self-contained",
-            "-o", publish, "-v", "quiet", "-nologo");
-        Assert.True(pub.Code == 0, "publish for linux-arm64 failed: " + pub.Out);
-        var perflab = Path.Combine(publish, "perflab");
+        var perflab = Path.Combine(Arm64Build.Publish(), "perflab");
 
         // Without the fix it refuses at once, naming it (exit 3: this host cannot run it as started).
         var refused = Run(perflab, repo, new() { ["DOTNET_EnableWriteXorExecute"] = "1" }, "env");
@@ -57,20 +53,13 @@ public class QemuUserTierTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.All(cells, c => Assert.Equal("ok", c.GetProperty("status").GetString()));
         Assert.All(cells, c => Assert.Equal("emulated", c.GetProperty("evidence").GetString()));
         Assert.All(cells, c => Assert.StartsWith("qemu-user: arm64 code emulated on an x86-64 host", c.GetProperty("evidence_source").GetString()));
+        foreach (var c in cells.Where(c => c.GetProperty("workload").GetString() == "tiny"))
+            output.WriteLine($"tiny {c.GetProperty("platform").GetString()} under qemu-user: {c.GetProperty("result").GetProperty("tokens_per_s").GetDouble():0.0} tokens/s (offline)");
         using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "manifest.json")));
         Assert.Equal("arm64", manifest.RootElement.GetProperty("host").GetProperty("architecture").GetString());
         output.WriteLine($"arm64 tier under qemu-user: publish and run in {sw.Elapsed.TotalSeconds:0} s");
     }
 
-    private static (int Code, string Out) Run(string file, string cwd, Dictionary<string, string>? env, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = cwd };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env ?? []) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(15))) { p.Kill(true); return (-1, "timed out: " + output + err.Result); }
-        return (p.ExitCode, output + err.Result);
-    }
+    private static (int Code, string Out) Run(string file, string cwd, Dictionary<string, string>? env, params string[] args) =>
+        Arm64Build.Run(file, cwd, args, TimeSpan.FromMinutes(15), env);
 }
