@@ -33,6 +33,21 @@ internal static class Arm64Build
     /// <summary>wsbench for arm64, statically linked so it runs in any arm64 root.</summary>
     public static string Wsbench() => CrossWsbench.Value;
 
+    /// <summary>The short suite both tiers run: the tiny model and a noop SUT, natively and in the emulated Realm.</summary>
+    public static string TinySuite(string name, int agentTimeoutS) => $$"""
+        name: {{name}}
+        repetitions: 1
+        seed: 1
+        agent_timeout_s: {{agentTimeoutS}}
+        warmup_max_s: 5
+        workloads:
+          - {name: tiny, kind: llm, preset: tiny, samples: 8, input_tokens_mean: 16, input_tokens_max: 32, output_tokens_mean: 8, output_tokens_max: 16}
+          - {name: noop, kind: noop}
+        scenarios:
+          - {type: offline, min_queries: 16, min_duration_s: 0}
+        matrix: {platform: [native, cca-emulated], vcpus: 1}
+        """;
+
     public static (int Code, string Out) Run(string file, string cwd, IEnumerable<string> args, TimeSpan timeout, Dictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = cwd };

@@ -34,19 +34,7 @@ public class Arm64VmTierTests(Xunit.Abstractions.ITestOutputHelper output)
         CopyDirectory(Arm64Build.Publish(), Path.Combine(work, "perflab"));
         File.Copy(Arm64Build.Wsbench(), Path.Combine(work, "wsbench"));
         CopyDirectory(Path.Combine(repo, "native", "kmod", "rsi_bench"), Path.Combine(work, "rsi_bench"));
-        File.WriteAllText(Path.Combine(work, "suite.yaml"), """
-            name: arm64-vm
-            repetitions: 1
-            seed: 1
-            agent_timeout_s: 900
-            warmup_max_s: 5
-            workloads:
-              - {name: tiny, kind: llm, preset: tiny, samples: 8, input_tokens_mean: 16, input_tokens_max: 32, output_tokens_mean: 8, output_tokens_max: 16}
-              - {name: noop, kind: noop}
-            scenarios:
-              - {type: offline, min_queries: 16, min_duration_s: 0}
-            matrix: {platform: [native, cca-emulated], vcpus: 1}
-            """);
+        File.WriteAllText(Path.Combine(work, "suite.yaml"), Arm64Build.TinySuite("arm64-vm", agentTimeoutS: 900));
         File.WriteAllText(Path.Combine(work, "vm.yaml"), """
             name: arm64-vm-nested
             repetitions: 1

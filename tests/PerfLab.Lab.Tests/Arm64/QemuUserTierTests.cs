@@ -31,19 +31,7 @@ public class QemuUserTierTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(3, refused.Code);
         Assert.Contains("DOTNET_EnableWriteXorExecute=0", refused.Out);
 
-        var suite = scratch.Write("arm64.yaml", """
-            name: arm64-qemu-user
-            repetitions: 1
-            seed: 1
-            agent_timeout_s: 600
-            warmup_max_s: 5
-            workloads:
-              - {name: tiny, kind: llm, preset: tiny, samples: 8, input_tokens_mean: 16, input_tokens_max: 32, output_tokens_mean: 8, output_tokens_max: 16}
-              - {name: noop, kind: noop}
-            scenarios:
-              - {type: offline, min_queries: 16, min_duration_s: 0}
-            matrix: {platform: [native, cca-emulated], vcpus: 1}
-            """);
+        var suite = scratch.Write("arm64.yaml", Arm64Build.TinySuite("arm64-qemu-user", agentTimeoutS: 600));
         var run = Run(perflab, repo, new() { ["DOTNET_EnableWriteXorExecute"] = "0" }, "run", "--suite", suite, "--results", scratch.Runs, "--plain");
         Assert.True(run.Code == 0, "the arm64 run failed: " + run.Out);
         var folder = Directory.GetDirectories(scratch.Runs).Single();
