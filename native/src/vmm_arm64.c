@@ -38,7 +38,7 @@ struct vm {
     uint8_t *ram;
     uint8_t *data;      /* the data slot's memory, 2 MiB aligned */
     uint8_t *data_map;  /* the mapping it lies in */
-    size_t data_size, data_map_size;
+    size_t data_map_size;
     struct kvm_stats *stats;
 };
 
@@ -77,7 +77,6 @@ static int vm_add_data(struct vm *v, size_t size, enum backing b, char *err, siz
     v->data_map = base;
     v->data_map_size = map_size;
     v->data = p;
-    v->data_size = size;
     struct kvm_userspace_memory_region m = {.slot = 1, .guest_phys_addr = DATA_IPA, .memory_size = size, .userspace_addr = (uintptr_t)p};
     if (ioctl(v->fd, KVM_SET_USER_MEMORY_REGION, &m) < 0)
         return snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION (data): %s", strerror(errno)), -1;

@@ -6,8 +6,8 @@ namespace PerfLab.Lab.Backends.Launchers;
 
 /// <summary>
 /// The guest image of the vm backend: an initramfs of Debian's busybox-static, the virtio, virtio-serial and
-/// virtio-9p modules of the installed Debian kernel (those not built into it, loaded in dependency order), and an init that mounts the host's root read-only over
-/// 9p, finds the virtio-serial port named "perflab" and runs the agent in a chroot of the host with the port
+/// virtio-9p modules of the installed Debian kernel (those not built into it, loaded in dependency order), and an
+/// init that mounts the host's root read-only over 9p, finds the virtio-serial port named "perflab" and runs the agent in a chroot of the host with the port
 /// as its stdin and stdout. The host's /tmp stays visible (a checkout may live there); the guest's scratch space
 /// is a tmpfs on /dev/shm (TMPDIR). Built once and cached by the hash of everything that goes into it.
 /// </summary>
@@ -59,12 +59,12 @@ public static class VmImage
 
     public static string? Problem()
     {
+        var arm = QemuLauncher.Arch == System.Runtime.InteropServices.Architecture.Arm64;
         var qemu = QemuCommand.Binary(QemuLauncher.Arch);
-        if (!File.Exists("/usr/bin/" + qemu))
-            return $"{qemu} is not installed (apt-get install {(QemuLauncher.Arch == System.Runtime.InteropServices.Architecture.Arm64 ? "qemu-system-arm" : "qemu-system-x86")})";
+        if (!File.Exists("/usr/bin/" + qemu)) return $"{qemu} is not installed (apt-get install {(arm ? "qemu-system-arm" : "qemu-system-x86")})";
         if (!File.Exists("/bin/busybox") && !File.Exists("/usr/bin/busybox")) return "busybox is not installed (apt-get install busybox-static)";
         if (FindKernel() is not { } k)
-            return $"no kernel in /boot with its modules (apt-get install linux-image-{(QemuLauncher.Arch == System.Runtime.InteropServices.Architecture.Arm64 ? "arm64" : "amd64")})";
+            return $"no kernel in /boot with its modules (apt-get install linux-image-{(arm ? "arm64" : "amd64")})";
         var builtIn = BuiltIn(k.ModulesDir);
         var missing = Modules.Where(m => !builtIn.Contains(m) && ModulePath(k.ModulesDir, m) is null).ToList();
         return missing.Count > 0 ? $"the kernel {k.Kernel} lacks modules {string.Join(", ", missing)}" : null;
@@ -91,9 +91,10 @@ public static class VmImage
             ("bin/busybox", File.ReadAllBytes(busybox), 0x1ED),
             ("init", Encoding.ASCII.GetBytes(Init.Replace("\r", "")), 0x1ED),
         };
-        var loaded = Modules.Where(m => ModulePath(modulesDir, m) is not null).ToList();
-        foreach (var m in loaded) files.Add(($"lib/modules/{m}.ko", File.ReadAllBytes(ModulePath(modulesDir, m)!), 0x1A4));
-        files.Add(("lib/modules/order", Encoding.ASCII.GetBytes(string.Join('\n', loaded) + "\n"), 0x1A4));
+        // Modules built into the kernel have no file: the rest are loaded in the list's order.
+        var loaded = Modules.Select(m => (Name: m, Path: ModulePath(modulesDir, m))).Where(m => m.Path is not null).ToList();
+        foreach (var m in loaded) files.Add(($"lib/modules/{m.Name}.ko", File.ReadAllBytes(m.Path!), 0x1A4));
+        files.Add(("lib/modules/order", Encoding.ASCII.GetBytes(string.Join('\n', loaded.Select(m => m.Name)) + "\n"), 0x1A4));
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var f in files) { hash.AppendData(Encoding.UTF8.GetBytes(f.Name)); hash.AppendData(f.Data); }
         var key = Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
