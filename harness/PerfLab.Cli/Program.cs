@@ -2,7 +2,7 @@ using System.CommandLine;
 using PerfLab.Cli;
 using PerfLab.Cli.Commands;
 
-// Under qemu-user the runtime's W^X code mapping makes the emulator run stale code: refuse with the fix, before anything
+// Under an emulator (qemu-user, QEMU TCG) the runtime's W^X code mapping makes the emulator run stale code: refuse with the fix, before anything
 // runs (the variable is read when the runtime starts, so it cannot be set from here).
 if (PerfLab.Lab.Hosts.CpuEmulation.WriteXorExecuteProblem(PerfLab.Lab.Hosts.CpuEmulation.Current,
         Environment.GetEnvironmentVariable("DOTNET_EnableWriteXorExecute")) is { } wx)
