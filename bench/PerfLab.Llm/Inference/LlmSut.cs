@@ -27,11 +27,16 @@ public sealed record LlmSettings(int Samples, int Concurrency, ModelSpec Model, 
 /// produces it, completion when the answer has its expected length. Sequences decode independently: their
 /// steps are not batched together (one session serves them concurrently).
 /// </summary>
-public sealed class LlmSut : ISystemUnderTest, ISutStatistics, IDisposable
+public sealed class LlmSut : ISystemUnderTest, IPromptServer, ISutStatistics, IDisposable
 {
     private readonly IGreedyEngine _engine;
     private readonly IReadOnlyList<Prompt> _prompts;
-    private readonly BlockingCollection<(QuerySample Q, IResponseSink Sink)> _queue = new();
+    /// <summary>One unit of work for a sequence: a library sample's query (Sink set) or a served prompt (Server set).</summary>
+    private readonly record struct Job(QuerySample Q, IResponseSink? Sink, GenerationRequest? Request, IGenerationSink? Server);
+
+    private readonly BlockingCollection<Job> _queue = new();
+    private readonly int _vocab;
+    private readonly string _modelName;
     private readonly Thread[] _workers;
     private readonly int _context;
 
@@ -44,6 +49,8 @@ public sealed class LlmSut : ISystemUnderTest, ISutStatistics, IDisposable
         var verifyS = verify.Elapsed.TotalSeconds;
         var manifest = ModelFiles.ReadManifest(modelDirectory);
         _context = manifest.Shape.MaxSequence;
+        _vocab = manifest.Shape.Vocab;
+        _modelName = Path.GetFileName(Path.TrimEndingDirectorySeparator(modelDirectory));
         _prompts = settings.Dataset == "builtin"
             ? Prompts.Builtin()
             : Prompts.Synthetic(settings.Samples, settings.DatasetSeed, settings.Input, settings.Output, manifest.Shape.Vocab);
@@ -91,15 +98,31 @@ public sealed class LlmSut : ISystemUnderTest, ISutStatistics, IDisposable
 
     public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink)
     {
-        foreach (var q in samples) _queue.Add((q, sink));
+        foreach (var q in samples) _queue.Add(new Job(q, sink, null, null));
     }
 
     public void FlushQueries() { }
 
+    public string ModelName => _modelName;
+    public int Vocab => _vocab;
+
+    public void Generate(GenerationRequest request, IGenerationSink sink)
+    {
+        // Checked here, before the request takes a sequence: a server answers 400 rather than failing mid-stream.
+        if (request.PromptTokens.Length == 0) throw new ArgumentException("the prompt is empty");
+        if (request.PromptTokens.Length + request.MaxTokens > _context)
+            throw new ArgumentException($"a prompt of {request.PromptTokens.Length} tokens plus {request.MaxTokens} output tokens exceeds the model's context of {_context}");
+        foreach (var t in request.PromptTokens)
+            if (t < 0 || t >= _vocab) throw new ArgumentException($"token id {t} is outside the model's vocabulary (0..{_vocab - 1})");
+        _queue.Add(new Job(default, null, request, sink));
+    }
+
     private void Work()
     {
-        foreach (var (q, sink) in _queue.GetConsumingEnumerable())
+        foreach (var job in _queue.GetConsumingEnumerable())
         {
+            if (job.Server is { } server) { Serve(job.Request!, server); continue; }
+            var (q, sink) = (job.Q, job.Sink!);
             var prompt = _prompts[q.SampleIndex % _prompts.Count];
             var start = MonotonicClock.NowNs();
             var first = true;
@@ -121,6 +144,21 @@ public sealed class LlmSut : ISystemUnderTest, ISutStatistics, IDisposable
             {
                 sink.Fail($"query {q.Id} (prompt {q.SampleIndex}): {e.Message}");
             }
+        }
+    }
+
+    private void Serve(GenerationRequest request, IGenerationSink sink)
+    {
+        var start = MonotonicClock.NowNs();
+        try
+        {
+            var produced = _engine.Generate(request.PromptTokens, request.MaxTokens, sink.Token);
+            Interlocked.Increment(ref _served);
+            sink.Done(produced, MonotonicClock.NowNs() - start);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            sink.Failed(e.Message);
         }
     }
 

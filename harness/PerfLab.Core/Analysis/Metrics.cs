@@ -73,10 +73,10 @@ public static class Metrics
     /// <summary>Whether a metric says something about the SUT in this scenario (see each metric's GatedIn).</summary>
     public static bool IsGateable(ScenarioKind kind, string metric) => TryByName(metric, out var m) && m.IsGatedIn(kind);
 
-    /// <summary>The values of every metric this scenario yields, from completed queries only.</summary>
+    /// <summary>The values of every metric this scenario yields, from served queries only (a failed query's time is not the SUT's).</summary>
     public static Dictionary<string, double[]> FromRecords(IReadOnlyList<QueryRecord> records, ScenarioKind kind)
     {
-        var done = records.Where(r => r.IsComplete).ToArray();
+        var done = records.Where(r => r.IsServed).ToArray();
         var result = new Dictionary<string, double[]>
         {
             [Latency.Name] = done.Select(r => (double)r.LatencyNs).ToArray(),

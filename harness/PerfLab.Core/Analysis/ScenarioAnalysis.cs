@@ -23,6 +23,12 @@ public sealed record ScenarioAnalysis(
     IReadOnlyList<EarlyStoppingResult> EarlyStopping,
     Validity Validity)
 {
+    /// <summary>Queries that ended without their answer, and how many for each reason (most frequent first).</summary>
+    public QueryFailures Failures { get; init; } = QueryFailures.None;
+
+    /// <summary>Queries served within every limit the scenario sets (TTFT, TPOT, latency), per second; null without limits.</summary>
+    public Goodput? Goodput { get; init; }
+
     /// <summary>LoadGen's verdict and each of its conditions (null for a microbenchmark, which LoadGen has no scenario for).</summary>
     public MlperfVerdict? Mlperf { get; init; }
 
@@ -41,7 +47,9 @@ public sealed record ScenarioAnalysis(
         var values = Metrics.FromRecords(run.Records, spec.Kind);
         var distributions = values.ToDictionary(kv => kv.Key,
             kv => DistributionSummary.Of(kv.Value, confidenceLevel, gate.Metrics.Contains(kv.Key) ? gate.ThresholdPct : null)!);
-        var done = run.Records.Where(r => r.IsComplete).ToArray();
+        var done = run.Records.Where(r => r.IsServed).ToArray();
+        var failures = QueryFailures.Of(run.Records);
+        var ended = done.Length + failures.Count;
         // Duration counts from the scenario's start, as LoadGen's does, to the last completion.
         var durationS = done.Length == 0 ? run.DurationNs / 1e9 : Math.Max(1e-9, done.Max(r => r.CompletedNs) / 1e9);
         var tokens = done.Sum(r => (long)Math.Max(1, r.Tokens));
@@ -50,7 +58,8 @@ public sealed record ScenarioAnalysis(
         var reasons = new List<string>();
         if (run.Failure is { } f) reasons.Add("the cell failed: " + f);
         if (run.Interrupted) reasons.Add("interrupted before the end");
-        if (run.TimedOut) reasons.Add($"{run.Records.Length - done.Length} of {run.Records.Length} queries did not complete within max_duration_s ({spec.MaxDuration.Seconds:0.###} s)");
+        if (failures.Count > 0) reasons.Add($"{failures.Count} of {run.Records.Length} queries failed: {failures.Describe()}");
+        if (run.TimedOut) reasons.Add($"{run.Records.Length - ended} of {run.Records.Length} queries did not complete within max_duration_s ({spec.MaxDuration.Seconds:0.###} s)");
 
         double[] V(MetricInfo m) => values.TryGetValue(m.Name, out var v) ? v : [];
         var last = run.Records.Length > 0 ? run.Records[^1] : default;
@@ -70,6 +79,56 @@ public sealed record ScenarioAnalysis(
             notConformant.Count == 0 ? null : "not MLPerf-conformant: " + string.Join("; ", notConformant));
         var estimate = verdict.EarlyStopping.FirstOrDefault(e => e.EstimateNs is not null && Math.Abs(e.Percentile - spec.TargetPercentile) < 1e-12)?.EstimateNs;
         return new ScenarioAnalysis(run.Records.Length, done.Length, durationS, done.Length / durationS, tokens / durationS,
-            distributions, estimate, spec.TargetPercentile, verdict.EarlyStopping, validity) { Mlperf = verdict };
+            distributions, estimate, spec.TargetPercentile, verdict.EarlyStopping, validity)
+        {
+            Mlperf = verdict, Failures = failures, Goodput = Analysis.Goodput.Of(spec, run.Records, durationS),
+        };
+    }
+}
+
+/// <summary>Failed queries by reason. Reasons that differ only in numbers (a query id, a byte count) are counted as one.</summary>
+public sealed record QueryFailures(int Count, IReadOnlyList<(string Reason, int Count)> ByReason)
+{
+    public static readonly QueryFailures None = new(0, []);
+
+    public static QueryFailures Of(IEnumerable<QueryRecord> records)
+    {
+        var failed = records.Where(r => r.IsComplete && r.Error is not null).Select(r => Normalize(r.Error!)).ToList();
+        if (failed.Count == 0) return None;
+        return new QueryFailures(failed.Count, failed.GroupBy(x => x).Select(g => (g.Key, g.Count()))
+            .OrderByDescending(g => g.Item2).ThenBy(g => g.Key, StringComparer.Ordinal).ToList());
+    }
+
+    public string Describe(int max = 4) => string.Join("; ", ByReason.Take(max).Select(r => $"{r.Reason} ×{r.Count}"))
+        + (ByReason.Count > max ? $"; {ByReason.Count - max} more reasons" : "");
+
+    private static string Normalize(string reason)
+    {
+        var t = reason.Trim();
+        return t.Length > 160 ? t[..160] + "…" : t;
+    }
+}
+
+/// <summary>
+/// Goodput as serving benchmarks define it (vLLM's bench serve, AIPerf): the rate of queries that were served and met
+/// every latency limit the scenario sets, each query judged alone. Failed queries are never good.
+/// </summary>
+public sealed record Goodput(long GoodQueries, long Queries, double QueriesPerSecond)
+{
+    public double Fraction => Queries == 0 ? 0 : (double)GoodQueries / Queries;
+
+    public static Goodput? Of(ScenarioSpec spec, IReadOnlyList<QueryRecord> records, double durationS)
+    {
+        if (spec.TtftLimit is null && spec.TpotLimit is null && spec.LatencyLimit is null) return null;
+        long good = 0;
+        foreach (var r in records)
+        {
+            if (!r.IsServed) continue;
+            if (spec.TtftLimit is { } t && (r.TtftNs < 0 || r.TtftNs > t.Value)) continue;
+            if (spec.TpotLimit is { } p && r.TpotNs > p.Value) continue;
+            if (spec.LatencyLimit is { } l && r.LatencyNs > l.Value) continue;
+            good++;
+        }
+        return new Goodput(good, records.Count, good / Math.Max(1e-9, durationS));
     }
 }

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace PerfLab.Core.Channel;
 
 /// <summary>The kinds of line on the host↔agent channel.</summary>
-public enum MessageKind { Hello, Load, Ready, Query, FirstToken, Complete, Stats, Bye, Error, Chunk, Ack, Call, Reply }
+public enum MessageKind { Hello, Load, Ready, Query, FirstToken, Complete, Stats, Bye, Error, Chunk, Ack, Call, Reply, Failed }
 
 /// <summary>
 /// One parsed line. The numbers are stored positionally (so the hot messages parse without allocating) and read by
@@ -28,6 +28,7 @@ public readonly record struct ChannelMessage(MessageKind Kind, long Id = 0, long
 ///   host → agent   query &lt;id&gt; &lt;sample-index&gt;
 ///   agent → host   first-token &lt;id&gt;
 ///   agent → host   complete &lt;id&gt; &lt;tokens&gt; &lt;inside_ns&gt;
+///   agent → host   failed &lt;id&gt; &lt;tokens so far&gt; &lt;reason&gt;   (this query failed; the agent serves on)
 ///   host → agent   stats            agent → host   stats &lt;json&gt;
 ///   host → agent   bye              agent → host   bye
 ///   agent → host   error &lt;text&gt;     (fatal: the agent cannot go on)
@@ -42,7 +43,7 @@ public readonly record struct ChannelMessage(MessageKind Kind, long Id = 0, long
 /// </summary>
 public static class ChannelProtocol
 {
-    public const string Version = "perflab-channel/2"; // 2: the Realm's calls (call/reply) while it loads
+    public const string Version = "perflab-channel/3"; // 2: the Realm's calls (call/reply) while it loads; 3: a query fails alone (failed)
 
     private static readonly (string Word, MessageKind Kind)[] Words =
     [
@@ -50,6 +51,7 @@ public static class ChannelProtocol
         ("hello", MessageKind.Hello), ("load", MessageKind.Load), ("ready", MessageKind.Ready),
         ("stats", MessageKind.Stats), ("bye", MessageKind.Bye), ("error", MessageKind.Error),
         ("chunk", MessageKind.Chunk), ("ack", MessageKind.Ack), ("call", MessageKind.Call), ("reply", MessageKind.Reply),
+        ("failed", MessageKind.Failed),
     ];
 
     public static string Hello(int pid) => $"hello {Version} {pid}";
@@ -58,6 +60,7 @@ public static class ChannelProtocol
     public static string Query(long id, int sample) => $"query {id} {sample}";
     public static string FirstToken(long id) => $"first-token {id}";
     public static string Complete(long id, int tokens, long insideNs) => $"complete {id} {tokens} {insideNs}";
+    public static string Failed(long id, int tokens, string reason) => $"failed {id} {tokens} {reason.ReplaceLineEndings(" ")}";
     public static string StatsRequest() => "stats";
     public static string Stats(string json) => "stats " + json;
     public static string Bye() => "bye";
@@ -108,6 +111,17 @@ public static class ChannelProtocol
                     var s = rest.IndexOf(' ');
                     if (s < 0 || !long.TryParse(rest[..s], NumberStyles.None, CultureInfo.InvariantCulture, out var cid)) break;
                     message = new ChannelMessage(kind, cid, Text: rest[(s + 1)..].ToString());
+                    return true;
+                }
+                case MessageKind.Failed:
+                {
+                    // id, tokens so far, then the reason as free text
+                    var s1 = rest.IndexOf(' ');
+                    if (s1 < 0 || !long.TryParse(rest[..s1], NumberStyles.None, CultureInfo.InvariantCulture, out var fid)) break;
+                    var tail = rest[(s1 + 1)..];
+                    var s2 = tail.IndexOf(' ');
+                    if (!long.TryParse(s2 < 0 ? tail : tail[..s2], NumberStyles.None, CultureInfo.InvariantCulture, out var ftok)) break;
+                    message = new ChannelMessage(kind, fid, ftok, Text: s2 < 0 ? "failed" : tail[(s2 + 1)..].ToString());
                     return true;
                 }
                 case MessageKind.Ready:

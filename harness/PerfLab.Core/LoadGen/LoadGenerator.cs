@@ -223,6 +223,20 @@ public sealed class LoadGenerator(IWaitStrategy wait, IClock clock)
             if (_issuingDone && c >= Log.Count) _done.Set();
         }
 
+        public void QueryFailed(long queryId, string reason, int tokensSoFar = 0)
+        {
+            var now = clock.NowNs() - StartNs;
+            if (!Known(queryId)) return;
+            ref var r = ref Log[queryId];
+            if (r.CompletedNs >= 0) { Fail($"the SUT ended query {queryId} twice"); return; }
+            r.Tokens = tokensSoFar;
+            r.Error = string.IsNullOrWhiteSpace(reason) ? "failed" : reason;
+            Volatile.Write(ref r.CompletedNs, now);
+            var c = Interlocked.Increment(ref _completed);
+            if (singleStream) _one.Release();
+            if (_issuingDone && c >= Log.Count) _done.Set();
+        }
+
         public void Fail(string reason)
         {
             _failure ??= reason;

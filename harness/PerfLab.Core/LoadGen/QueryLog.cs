@@ -11,8 +11,14 @@ public struct QueryRecord
     public long CompletedNs;
     public int Tokens;
     public long InsideNs;
+    /// <summary>Why the query failed (an HTTP error, a timeout, a stream cut short), or null: a failed query ends, but
+    /// never counts as served; its latency is not a sample of the SUT's.</summary>
+    public string? Error;
 
+    /// <summary>The query ended, served or failed.</summary>
     public readonly bool IsComplete => CompletedNs >= 0;
+    /// <summary>The query ended with its answer: what latency, token and throughput figures are made of.</summary>
+    public readonly bool IsServed => CompletedNs >= 0 && Error is null;
     public readonly long LatencyNs => CompletedNs - ScheduledNs;
     public readonly long TtftNs => FirstTokenNs >= 0 ? FirstTokenNs - ScheduledNs : -1;
     /// <summary>Time per output token after the first: MLPerf's TPOT.</summary>

@@ -42,6 +42,9 @@ public interface IResponseSink
 {
     void FirstToken(long queryId);
     void Complete(long queryId, int tokens, long insideNs);
+    /// <summary>This query failed and the SUT goes on (a server's 500, a stream cut short, a timeout): it ends with its
+    /// reason and the scenario continues. Tokens already streamed are kept for the record.</summary>
+    void QueryFailed(long queryId, string reason, int tokensSoFar = 0);
     /// <summary>The SUT can serve nothing more (its process died, it stopped answering): the scenario ends failed.</summary>
     void Fail(string reason);
 }

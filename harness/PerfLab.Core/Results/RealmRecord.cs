@@ -58,7 +58,7 @@ public sealed class RealmPhases
 }
 
 /// <summary>Who established an effective setting: its key's prefix in the manifest says so.</summary>
-public enum SettingSource { Host, Agent, Smaps, Env, Vm, Wsbench }
+public enum SettingSource { Host, Agent, Smaps, Env, Vm, Wsbench, Client }
 
 /// <summary>
 /// A launch's effective settings as verified on the running Realm (LoadGen's "effective" beside the suite's

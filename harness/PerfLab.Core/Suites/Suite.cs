@@ -42,6 +42,12 @@ public sealed record ScenarioSpec(
     /// <summary>Set for a server scenario with <c>qps: search</c>: the cell searches its capacity; TargetQps is then per probe.</summary>
     public LoadGen.CapacitySearchSpec? Search { get; init; }
 
+    /// <summary>
+    /// The sweep this scenario is one rate of (type: sweep), or null. A sweep is a list of server scenarios, each a cell
+    /// of its own with its own launches, drawn together as throughput against each user's tokens/s.
+    /// </summary>
+    public string? Sweep { get; init; }
+
     /// <summary>Serve every sample of the performance set once, in turn, before drawing at random (a warm-up's coverage).</summary>
     public bool CoverEverySample { get; init; }
 }

@@ -163,7 +163,9 @@ public static partial class SuiteLoader
             var values = new Dictionary<string, string>();
             foreach (var spec in specs)
             {
-                if (spec.Text)
+                if (spec.Free != FreeForm.None)
+                    values[spec.Name] = FreeText(r, m, path, spec);
+                else if (spec.Text)
                     values[spec.Name] = r.String(m, path, spec.Name, required: true, pattern: CaseNamePattern(), patternText: "letters, digits, '.', '-' and '_'") ?? "";
                 else if (spec.Choices is { } choices)
                     values[spec.Name] = r.ChoiceKey(m, path, spec.Name, choices) ?? spec.Default;
@@ -171,11 +173,32 @@ public static partial class SuiteLoader
                     values[spec.Name] = (r.Number(m, path, spec.Name, spec.Min, spec.Max, spec.Integer)
                         ?? double.Parse(spec.Default, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture);
             }
+            if (workloadKind == WorkloadKinds.OpenAi && (values["prompts"] == "file") != (values["prompts_file"].Length > 0))
+                r.Error(r.ValueNode(m, "prompts_file") ?? r.ValueNode(m, "prompts") ?? m, path + ".prompts_file", values["prompts_file"],
+                    "prompts: file and prompts_file go together: name the JSONL file and set prompts: file");
             if (list.Any(w => w.Name == wname)) r.Error(r.ValueNode(m, "name"), path + ".name", wname, "a workload with this name is already defined; names must be unique");
             list.Add(new WorkloadSpec(wname, workloadKind, values));
         }
         return list;
     }
+
+    private static string FreeText(Reader r, YamlMappingNode m, string path, ParameterSpec spec)
+    {
+        var v = r.String(m, path, spec.Name) ?? spec.Default;
+        if (v.Length == 0) return v;
+        var ok = spec.Free switch
+        {
+            FreeForm.Url => Uri.TryCreate(v, UriKind.Absolute, out var u) && (u.Scheme == Uri.UriSchemeHttp || u.Scheme == Uri.UriSchemeHttps) && string.IsNullOrEmpty(u.Query),
+            FreeForm.EnvName => EnvNamePattern().IsMatch(v),
+            FreeForm.Model => !v.Any(char.IsWhiteSpace),
+            _ => !v.Contains('\0'),
+        };
+        if (!ok) r.Error(r.ValueNode(m, spec.Name), path + "." + spec.Name, v, "not valid; expected " + spec.ValidText);
+        return v;
+    }
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex EnvNamePattern();
 
     private static List<ScenarioSpec> ReadScenarios(Reader r, YamlMappingNode root, RunProfile profile)
     {
@@ -188,7 +211,9 @@ public static partial class SuiteLoader
         {
             var path = $"scenarios[{i}]";
             if (seq.Children[i] is not YamlMappingNode m) { r.Error(seq.Children[i], path, null, "each scenario is a mapping with a type (single-stream, server, offline)"); continue; }
-            var kind = r.Choice(m, path, "type", ScenarioNames.All, required: true);
+            // type: sweep is the lab's own: a server scenario at each of a list of rates, expanded here into one scenario each.
+            var isSweep = (r.ValueNode(m, "type") as YamlScalarNode)?.Value == "sweep";
+            var kind = isSweep ? ScenarioKind.Server : r.Choice(m, path, "type", new Dictionary<string, ScenarioKind>(ScenarioNames.All) { ["sweep"] = ScenarioKind.Server }, required: true);
             if (kind is null) continue;
             string[] allowed = kind switch
             {
@@ -199,8 +224,9 @@ public static partial class SuiteLoader
             r.CheckKeys(m, path, allowed);
             var sname = r.String(m, path, "name", pattern: NamePattern(), patternText: "letters, digits, '-' and '_'") ?? kind.Value.Name();
             // qps: search (server only) asks for the highest rate that stays VALID instead of one fixed rate.
-            var search = kind == ScenarioKind.Server && (r.ValueNode(m, "qps") as YamlScalarNode)?.Value == "search";
-            double? qps = kind == ScenarioKind.SingleStream || search ? null : r.Number(m, path, "qps", 1e-6, 10_000_000, required: kind == ScenarioKind.Server, exclusiveMin: true);
+            var search = !isSweep && kind == ScenarioKind.Server && (r.ValueNode(m, "qps") as YamlScalarNode)?.Value == "search";
+            var rates = isSweep ? SweepRates(r, m, path) : null;
+            double? qps = kind == ScenarioKind.SingleStream || search || isSweep ? null : r.Number(m, path, "qps", 1e-6, 10_000_000, required: kind == ScenarioKind.Server, exclusiveMin: true);
             CapacitySearchSpec? searchSpec = null;
             if (search)
             {
@@ -229,9 +255,41 @@ public static partial class SuiteLoader
             var pct = r.Number(m, path, "percentile", 50, 99.99) ?? (kind == ScenarioKind.SingleStream ? 90 : 99);
             var conf = r.Number(m, path, "early_stopping_confidence", 0.5, 0.9999) ?? 0.99;
             Nanoseconds? Ms(string key) => r.Number(m, path, key, 1e-6, 86_400_000, exclusiveMin: true) is { } v ? Nanoseconds.FromMilliseconds(v) : null;
-            list.Add(new ScenarioSpec(sname, kind.Value, qps, Nanoseconds.FromSeconds(minDurS), Nanoseconds.FromSeconds(maxDurS), minQueries,
-                Ms("latency_limit_ms"), Ms("ttft_limit_ms"), Ms("tpot_limit_ms"), pct / 100.0, conf) { Search = searchSpec });
+            var one = new ScenarioSpec(sname, kind.Value, qps, Nanoseconds.FromSeconds(minDurS), Nanoseconds.FromSeconds(maxDurS), minQueries,
+                Ms("latency_limit_ms"), Ms("ttft_limit_ms"), Ms("tpot_limit_ms"), pct / 100.0, conf) { Search = searchSpec };
+            if (rates is null) list.Add(one);
+            else foreach (var q in rates)
+                list.Add(one with { Name = $"{sname}-{q.ToString("0.###", CultureInfo.InvariantCulture)}qps", TargetQps = q, Sweep = sname });
         }
         return list;
+    }
+
+    /// <summary>A sweep's rates: a list (qps: [1, 2, 4]) or a geometric range (qps: {from: 1, to: 64, steps: 7}).</summary>
+    private static List<double>? SweepRates(Reader r, YamlMappingNode m, string path)
+    {
+        const string valid = "a list of rates (qps: [1, 2, 4]) or a range (qps: {from: 1, to: 64, steps: 7}), each above 0";
+        var node = r.ValueNode(m, "qps");
+        var rates = new List<double>();
+        if (node is YamlSequenceNode seq)
+        {
+            foreach (var item in seq.Children)
+                if (item is YamlScalarNode sc && double.TryParse(sc.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var q) && q > 0 && q <= 10_000_000) rates.Add(q);
+                else { r.Error(item, path + ".qps", (item as YamlScalarNode)?.Value, "not a rate; a sweep's qps is " + valid); return null; }
+        }
+        else if (node is YamlMappingNode range)
+        {
+            r.CheckKeys(range, path + ".qps", ["from", "to", "steps"]);
+            var from = r.Number(range, path + ".qps", "from", 1e-6, 10_000_000, required: true, exclusiveMin: true);
+            var to = r.Number(range, path + ".qps", "to", 1e-6, 10_000_000, required: true, exclusiveMin: true);
+            var steps = (int)(r.Number(range, path + ".qps", "steps", 2, 64, integer: true) ?? 5);
+            if (from is null || to is null) return null;
+            if (to <= from) { r.Error(r.ValueNode(range, "to"), path + ".qps.to", to.Value.ToString(CultureInfo.InvariantCulture), $"must be above from ({from})"); return null; }
+            // Geometric: a server's knee is found by doubling, and equal ratios give equal room on a log axis.
+            for (var i = 0; i < steps; i++) rates.Add(Math.Round(from.Value * Math.Pow(to.Value / from.Value, (double)i / (steps - 1)), 3));
+        }
+        else { r.Error(node ?? m, path + ".qps", (node as YamlScalarNode)?.Value, "a sweep needs " + valid); return null; }
+        if (rates.Count == 0) { r.Error(node, path + ".qps", null, "a sweep needs at least one rate"); return null; }
+        if (rates.Distinct().Count() != rates.Count) { r.Error(node, path + ".qps", null, "a sweep's rates must differ"); return null; }
+        return rates;
     }
 }

@@ -2,12 +2,24 @@ namespace PerfLab.Core.Suites;
 
 /// <summary>One parameter a workload kind accepts: a number in a range, or one of a set of words.</summary>
 public sealed record ParameterSpec(string Name, string Default, string Description, double Min = 0, double Max = double.MaxValue,
-    IReadOnlyList<string>? Choices = null, bool Integer = false, bool Text = false)
+    IReadOnlyList<string>? Choices = null, bool Integer = false, bool Text = false, FreeForm Free = FreeForm.None)
 {
-    public string ValidText => Text ? "a name of letters, digits, '.', '-' and '_'" : Choices is { } c
+    public string ValidText => Free switch
+    {
+        FreeForm.Url => "an http:// or https:// URL, or empty",
+        FreeForm.Path => "a file path, or empty",
+        FreeForm.EnvName => "an environment variable's name (letters, digits, '_'), or empty",
+        FreeForm.Model => "a model name as the server knows it (no spaces), or empty",
+        _ => ValidFixed,
+    };
+
+    private string ValidFixed => Text ? "a name of letters, digits, '.', '-' and '_'" : Choices is { } c
         ? "one of " + string.Join(", ", c)
         : $"{(Integer ? "a whole number" : "a number")} from {Min} to {(Max == double.MaxValue ? "any" : Max.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
 }
+
+/// <summary>Optional free-form text parameters and what makes one valid (empty means: not given).</summary>
+public enum FreeForm { None, Url, Path, EnvName, Model }
 
 /// <summary>Where a workload kind runs: inside the Realm as the agent's SUT, or on the host as a native measurement.</summary>
 public enum WorkloadPlacement { Agent, Host }
@@ -72,7 +84,45 @@ public static class WorkloadKinds
         new("output_tokens_max", "128", "longest output for any prompt", 1, 1_000_000, Integer: true),
     ]);
 
-    public static readonly IReadOnlyDictionary<string, WorkloadKind> All = new[] { Noop, Synthetic, Micro, Llm }.ToDictionary(k => k.Name);
+    /// <summary>The kinds <c>openai</c>'s own server can serve (serve:), each through the same engines as over the channel.</summary>
+    public static readonly IReadOnlyList<WorkloadKind> Servable = [Noop, Synthetic, Llm];
+
+    /// <summary>
+    /// An OpenAI-compatible HTTP endpoint as the system under test, driven from the host over HTTP with streaming.
+    /// With base_url empty the lab serves it: the agent runs <c>perflab serve</c>'s server inside the cell's Realm over the
+    /// engine named by serve: and that kind's parameters (given here too). With base_url set the endpoint is the user's
+    /// and the lab launches nothing: it measures whatever runs there.
+    /// </summary>
+    public static readonly WorkloadKind OpenAi = new("openai",
+    [
+        new("base_url", "", "the endpoint (e.g. http://10.0.0.5:8000); empty: the lab's own server in the cell's Realm", Free: FreeForm.Url),
+        new("model", "", "the model name sent in each request; empty: the server's first model", Free: FreeForm.Model),
+        new("api", "completions", "which API: /v1/completions or /v1/chat/completions", Choices: ["completions", "chat"]),
+        new("api_key_env", "", "environment variable holding the API key (sent as a bearer token)", Free: FreeForm.EnvName),
+        new("timeout_s", "60", "a query that has not finished this long after it was sent fails (timeout)", 0.001, 86_400),
+        new("first_chunk_timeout_s", "30", "a stream that sends nothing this long fails (hang)", 0.001, 86_400),
+        new("max_connections", "64", "connections the client keeps to the endpoint (queries beyond wait for one, and that wait counts)", 1, 4096, Integer: true),
+        new("serve", "llm", "what the lab's own server runs (base_url empty): " + string.Join(", ", Servable.Select(k => k.Name)),
+            Choices: Servable.Select(k => k.Name).ToArray()),
+        new("prompts", "synthetic", "synthetic (seeded token ids), builtin (our real-text prompts) or file (prompts_file)", Choices: ["synthetic", "builtin", "file"]),
+        new("prompts_file", "", "JSONL: {\"text\"|\"token_ids\", \"output_tokens\"} per line, or ShareGPT conversations (every turn)", Free: FreeForm.Path),
+        new("output_length", "dataset", "dataset (each prompt's own) or natural (max_tokens only, the server decides when to stop)", Choices: ["dataset", "natural"]),
+        new("prompt_reuse", "distinct", "distinct: each launch draws prompts no other launch of the cell sent (a prefix cache cannot flatter a rerun); same: every launch sends the same ones",
+            Choices: ["distinct", "same"]),
+        new("vocab", "32000", "synthetic prompts to an external server: token ids are drawn below this (its model's vocabulary; the lab's own model uses its own)", 2, 10_000_000, Integer: true),
+        .. Llm.Parameters.Where(p => p.Name is not ("weights" or "dataset")),
+        .. Synthetic.Parameters.Where(p => !Llm.Parameters.Any(l => l.Name == p.Name)),
+    ]);
+
+    public static readonly IReadOnlyDictionary<string, WorkloadKind> All = new[] { Noop, Synthetic, Micro, Llm, OpenAi }.ToDictionary(k => k.Name);
+
+    /// <summary>The workload an <c>openai</c> workload's own server runs: its serve: kind with the parameters that kind accepts.</summary>
+    public static WorkloadSpec Served(WorkloadSpec openai)
+    {
+        var kind = Named(openai.GetString("serve"));
+        var values = kind.Parameters.ToDictionary(p => p.Name, p => openai.Parameters.TryGetValue(p.Name, out var v) ? v : p.Default);
+        return new WorkloadSpec(openai.Name, kind, values);
+    }
 
     /// <summary>The kind of this name, or an error that lists the valid ones.</summary>
     public static WorkloadKind Named(string name) => All.TryGetValue(name, out var k) ? k

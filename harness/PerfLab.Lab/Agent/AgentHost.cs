@@ -131,7 +131,7 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
             }
             stage = "load failed: ";
             var spec = new WorkloadSpec(req.Workload, workload.Kind, req.Parameters);
-            _sut = TestFaultSut.Wrap(workload.CreateSut(spec, new SutContext(options, received, info)));
+            _sut = TestFaultSut.Wrap(workload.CreateSut(spec, new SutContext(options, received, info) { Crossings = _costs.Active ? _costs : null }));
         }
         catch (PerfLab.Core.Attestation.TamperedShardException e)
         {
@@ -184,6 +184,12 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
     {
         _costs.QueryCompleted(tokens);
         _costs.BytesOut(Send(ChannelProtocol.Complete(queryId, tokens, insideNs)));
+    }
+
+    public void QueryFailed(long queryId, string reason, int tokensSoFar = 0)
+    {
+        _costs.QueryCompleted(tokensSoFar);
+        _costs.BytesOut(Send(ChannelProtocol.Failed(queryId, tokensSoFar, reason)));
     }
 
     public void Fail(string reason) => Send(ChannelProtocol.Error(reason));

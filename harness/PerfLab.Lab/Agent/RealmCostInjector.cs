@@ -9,7 +9,7 @@ namespace PerfLab.Lab.Agent;
 /// timer ticks a Realm exits for while it runs. The prices and the tick rate come from the cell's calibration
 /// profile (PERFLAB_REALM_COSTS="exit_ns=..,rsi_ns=..,fault_ns=..,tick_hz=.."); absent, every price is zero.
 /// </summary>
-public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, double tickHz, IClock clock, long granuleBytes = 4096)
+public sealed class RealmCostInjector(long exitNs, long rsiNs, long faultNs, double tickHz, IClock clock, long granuleBytes = 4096) : Serving.IRealmCrossings
 {
     private long _peakResidentKb = PeakResidentKb();
     private readonly object _lock = new();

@@ -222,6 +222,10 @@ public sealed class AgentProcess : IDisposable
                         Interlocked.Decrement(ref _outstanding);
                         _sink?.Complete(msg.Id, msg.Tokens, msg.InsideNs);
                         break;
+                    case MessageKind.Failed:
+                        Interlocked.Decrement(ref _outstanding);
+                        _sink?.QueryFailed(msg.Id, msg.Text, msg.Tokens);
+                        break;
                     case MessageKind.Hello:
                         _hello.TrySetResult(msg);
                         break;

@@ -16,6 +16,7 @@ namespace PerfLab.Lab.Backends;
 public sealed class AgentRealm(Cell cell, LaunchState state, IReadOnlyList<IMechanicLaunch> mechanics) : IServingRealm, ISystemUnderTest
 {
     private AgentProcess? _agent;
+    private ISystemUnderTest? _client;
     private Dictionary<string, long> _atWindowStart = [];
 
     /// <summary>
@@ -29,7 +30,11 @@ public sealed class AgentRealm(Cell cell, LaunchState state, IReadOnlyList<IMech
 
     public void Attach(AgentProcess a) => _agent = a;
 
-    public ISystemUnderTest Sut => this;
+    /// <summary>The load generator drives this SUT: the channel to the agent, or a client of what the Realm serves (HTTP).</summary>
+    public ISystemUnderTest Sut => _client ?? this;
+
+    /// <summary>A host-side client (IWorkload.HostClient) that replaces the channel as the load generator's SUT; null keeps the channel.</summary>
+    public void UseClient(ISystemUnderTest? client) => _client = client;
     public IQuerySampleLibrary Library { get; } = new CountingSampleLibrary(cell.Workload.Name, cell.Workload.GetInt("samples"));
     public RealmPhases Phases => state.Phases;
     public EffectiveRealm Effective => state.Effective;
@@ -50,6 +55,9 @@ public sealed class AgentRealm(Cell cell, LaunchState state, IReadOnlyList<IMech
     {
         foreach (var (k, v) in Stats())
             Effective.Set(SettingSource.Agent, k, (v - _atWindowStart.GetValueOrDefault(k)).ToString(CultureInfo.InvariantCulture));
+        // The client's own account of the measured window (it restarts its counts with each window).
+        foreach (var (k, v) in (_client as ISutStatistics)?.Counters ?? new Dictionary<string, long>())
+            Effective.Set(SettingSource.Client, k, v.ToString(CultureInfo.InvariantCulture));
         // The host checks the page sizes itself as well, from the kernel's view of the agent process.
         var smaps = PagePolicy.SmapsRollup(_agent!.Pid);
         var hugetlb = smaps.GetValueOrDefault("Private_Hugetlb") + smaps.GetValueOrDefault("Shared_Hugetlb");
@@ -75,6 +83,7 @@ public sealed class AgentRealm(Cell cell, LaunchState state, IReadOnlyList<IMech
 
     public void Dispose()
     {
+        (_client as IDisposable)?.Dispose();
         _agent?.Dispose();
         foreach (var m in mechanics) m.Dispose();
     }

@@ -34,6 +34,7 @@ public sealed class RealmBackend(Platform platform, IRealmLauncher launcher, IRe
         if (KeyReleaseMechanic.Encrypted(cell) && !mechanics.Any(m => m is KeyReleaseMechanic))
             return $"weights: encrypted needs a Realm that attests to the lab's key broker to get its key (cca-emulated); {platform.Name()} has none " +
                    "(the cca backend would need the real platform's trust anchor, which no host here has)";
+        if (WorkloadRegistry.For(cell.Workload.Kind).CannotRunOn(cell.Workload, platform) is { } workloadReason) return workloadReason;
         return launcher.CannotRun(cell) ?? mechanics.Select(m => m.CannotRun(cell)).FirstOrDefault(r => r != null);
     }
 
@@ -97,6 +98,11 @@ public sealed class RealmBackend(Platform platform, IRealmLauncher launcher, IRe
             }
             state.Effective.Set("pid", agent.Pid.ToString(CultureInfo.InvariantCulture));
             state.Effective.Set("cpus_allowed", Affinity.AllowedList(agent.Pid));
+            try { realm.UseClient(workload.HostClient(cell.Workload, state.Effective)); }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException or UriFormatException)
+            {
+                throw new RealmFailedException("the host's client could not start: " + e.Message, realm.StderrTail);
+            }
             return realm;
         }
         catch

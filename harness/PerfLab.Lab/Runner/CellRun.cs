@@ -103,9 +103,14 @@ internal sealed class CellRun(Suite suite, Cell cell, IRealmBackend backend, Run
             realm.Teardown();
             return (CellResult.Empty(cell, status, reason, _evidence) with { StderrTail = status == CellStatus.Failed ? realm.StderrTail : null }, null);
         }
+        // Window 2(launch−1) for the warm-up, the next for the measured part: a client that sends distinct prompts per
+        // window never repeats one launch's prompts in another, or the warm-up's in the measured part.
+        var windowed = realm.Sut as IWindowedSut;
+        windowed?.BeginWindow(2 * (launch - 1));
         var warmup = Warmup(realm);
         if (warmup.Failure is { } warmupFailure) return Abandon(CellStatus.Failed, "warm-up failed: " + warmupFailure);
         if (cancel.IsCancellationRequested) return Abandon(CellStatus.Interrupted, "interrupted in the warm-up");
+        windowed?.BeginWindow(2 * (launch - 1) + 1);
         try { realm.BeginMeasuredWindow(); }
         catch (RealmFailedException e) { return Abandon(CellStatus.Failed, "stats failed: " + e.Message); }
         var self = Process.GetCurrentProcess();

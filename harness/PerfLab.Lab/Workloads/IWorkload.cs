@@ -6,7 +6,11 @@ namespace PerfLab.Lab.Workloads;
 
 /// <summary>What a workload's SUT is given inside the Realm: the agent's settings, where a streamed payload landed, and
 /// a place to say what it loaded (recorded as the cell's effective agent.* settings).</summary>
-public sealed record SutContext(AgentOptions Options, string? ReceivedPayloadDir, IDictionary<string, string> Info);
+public sealed record SutContext(AgentOptions Options, string? ReceivedPayloadDir, IDictionary<string, string> Info)
+{
+    /// <summary>An emulated Realm's crossings, for a SUT that takes requests other than over the channel (an HTTP server): null natively.</summary>
+    public Serving.IRealmCrossings? Crossings { get; init; }
+}
 
 /// <summary>
 /// One workload kind's behaviour: the registry's entry for it. The agent asks it for a SUT; the host asks it what must
@@ -24,6 +28,15 @@ public interface IWorkload
 
     /// <summary>Host side: the file an emulated Realm streams in over the shared buffer (RSI batching), or null.</summary>
     string? PayloadFile(WorkloadSpec spec) => null;
+
+    /// <summary>Why this workload cannot run on the platform (a SKIP before anything starts), or null.</summary>
+    string? CannotRunOn(WorkloadSpec spec, Platform platform) => null;
+
+    /// <summary>
+    /// Host side, once the Realm is ready: a SUT the load generator drives directly rather than over the channel (an HTTP
+    /// endpoint the Realm serves or the user runs), given what the agent said it loaded; null for channel workloads.
+    /// </summary>
+    ISystemUnderTest? HostClient(WorkloadSpec spec, Core.Results.EffectiveRealm ready) => null;
 
     /// <summary>Memory the workload maps on the cell's page size, so a page policy that cannot provide it is a SKIP up front.</summary>
     long PageBackedBytes(WorkloadSpec spec) => 0;

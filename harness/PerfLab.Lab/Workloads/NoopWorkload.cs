@@ -10,10 +10,22 @@ public sealed class NoopWorkload : IWorkload
     public ISystemUnderTest CreateSut(WorkloadSpec spec, SutContext context) => new NullSut();
 }
 
-/// <summary>Answers every query at once with one token: measures the load generator and the channel.</summary>
-public sealed class NullSut : ISystemUnderTest
+/// <summary>
+/// Answers every query at once with one token: measures the load generator and the channel. Served a prompt, it answers
+/// with as many tokens as asked for, all at once: a server in front of it measures the HTTP path alone.
+/// </summary>
+public sealed class NullSut : ISystemUnderTest, IPromptServer
 {
     public string Name => "null";
+    public string ModelName => "null";
+    public int Vocab => 50257;
+
+    public void Generate(GenerationRequest request, IGenerationSink sink)
+    {
+        for (var i = 0; i < request.MaxTokens; i++) sink.Token(i % Vocab);
+        sink.Done(request.MaxTokens, 0);
+    }
+
     public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink)
     {
         foreach (var q in samples) sink.Complete(q.Id, 1, 0);

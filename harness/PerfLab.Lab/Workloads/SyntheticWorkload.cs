@@ -32,11 +32,11 @@ public sealed class SyntheticWorkload : IWorkload
 /// cell's page size, so TLB reach and page size cost what they really cost. Busy work, never sleeps: a
 /// sleeping SUT would measure the scheduler, not the system. Concurrency bounds the sequences served at once.
 /// </summary>
-public sealed class SyntheticTokenSut : ISystemUnderTest, ISutStatistics, IDisposable
+public sealed class SyntheticTokenSut : ISystemUnderTest, IPromptServer, ISutStatistics, IDisposable
 {
     private readonly SyntheticSettings _s;
     private readonly PageBuffer? _workingSet;
-    private readonly BlockingCollection<(QuerySample Q, IResponseSink Sink)> _queue = new();
+    private readonly BlockingCollection<(QuerySample Q, IResponseSink? Sink, GenerationRequest? Request, IGenerationSink? Server)> _queue = new();
     private readonly Thread[] _workers;
     private long _served;
 
@@ -63,26 +63,35 @@ public sealed class SyntheticTokenSut : ISystemUnderTest, ISutStatistics, IDispo
 
     public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink)
     {
-        foreach (var q in samples) _queue.Add((q, sink));
+        foreach (var q in samples) _queue.Add((q, sink, null, null));
     }
 
     public void FlushQueries() { }
 
+    public string ModelName => "synthetic";
+    public int Vocab => 50257;
+
+    /// <summary>A served prompt costs what its own length asks (prefill per prompt token, a step per output token).</summary>
+    public void Generate(GenerationRequest request, IGenerationSink sink) => _queue.Add((default, null, request, sink));
+
     private void Work()
     {
         var rng = new Random(Environment.CurrentManagedThreadId);
-        foreach (var (q, sink) in _queue.GetConsumingEnumerable())
+        foreach (var (q, sink, request, server) in _queue.GetConsumingEnumerable())
         {
             Interlocked.Increment(ref _served);
             var start = MonotonicClock.NowNs();
-            Spin(start, (long)(_s.PromptTokens * _s.PrefillUsPerToken * 1000));
-            sink.FirstToken(q.Id);
-            for (var t = 1; t < _s.OutputTokens; t++)
+            var (prompt, output) = request is null ? (_s.PromptTokens, _s.OutputTokens) : (request.PromptTokens.Length, request.MaxTokens);
+            Spin(start, (long)(prompt * _s.PrefillUsPerToken * 1000));
+            if (server is null) sink!.FirstToken(q.Id); else server.Token(0);
+            for (var t = 1; t < output; t++)
             {
                 Walk(rng);
                 Spin(MonotonicClock.NowNs(), (long)(_s.DecodeUsPerToken * 1000));
+                server?.Token(t);
             }
-            sink.Complete(q.Id, _s.OutputTokens, MonotonicClock.NowNs() - start);
+            if (server is null) sink!.Complete(q.Id, output, MonotonicClock.NowNs() - start);
+            else server.Done(output, MonotonicClock.NowNs() - start);
         }
     }
 

@@ -9,7 +9,7 @@ namespace PerfLab.Lab.Workloads;
 public static class WorkloadRegistry
 {
     private static readonly IReadOnlyDictionary<WorkloadKind, IWorkload> Entries = Check(
-        new IWorkload[] { new NoopWorkload(), new SyntheticWorkload(), new LlmWorkload(), new MicroWorkload() }.ToDictionary(w => w.Kind));
+        new IWorkload[] { new NoopWorkload(), new SyntheticWorkload(), new LlmWorkload(), new MicroWorkload(), new OpenAiWorkload() }.ToDictionary(w => w.Kind));
 
     public static IWorkload For(WorkloadKind kind) => Entries[kind];
 
