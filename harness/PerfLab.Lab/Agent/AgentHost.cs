@@ -167,6 +167,10 @@ public sealed class AgentHost(TextReader input, Stream output, AgentOptions opti
             ["peak_rss_kb"] = RealmCostInjector.PeakResidentKb(),
             ["anon_huge_pages_kb"] = smaps.GetValueOrDefault("AnonHugePages"),
             ["hugetlb_kb"] = smaps.GetValueOrDefault("Private_Hugetlb") + smaps.GetValueOrDefault("Shared_Hugetlb"),
+            // The agent's own garbage collections: a full one stops the SUT's managed threads, and shows in its latency.
+            ["gc_gen0"] = GC.CollectionCount(0),
+            ["gc_gen2"] = GC.CollectionCount(2),
+            ["gc_pause_us"] = (long)GC.GetTotalPauseDuration().TotalMicroseconds,
         };
         foreach (var (k, v) in (_sut as ISutStatistics)?.Counters ?? new Dictionary<string, long>()) stats[k] = v;
         // A Realm's counted events (an emulated one's, priced by its profile): recorded per launch, priced later by anyone.

@@ -26,6 +26,7 @@ public sealed class AgentRealm(Cell cell, LaunchState state, IReadOnlyList<IMech
     /// different length in each would otherwise spoil.
     /// </summary>
     private static bool IsCounter(string key) => key is "queries_served" or "cpu_time_us" or "tokens_digest"   // the digest is a wrapping sum
+        or "gc_gen0" or "gc_gen2" or "gc_pause_us" or "http_requests" or "http_served" or "http_failed" or "http_rejected"
         || (key.StartsWith("realm_", StringComparison.Ordinal) && key != "realm_rsi_calls");
 
     public void Attach(AgentProcess a) => _agent = a;
