@@ -26,7 +26,7 @@ public static class ServeCommand
         var threads = new Option<int>("--threads") { Description = "llm: ONNX Runtime intra-op threads per sequence", DefaultValueFactory = _ => 1 };
         var concurrency = new Option<int>("--concurrency") { Description = "sequences served at once (more requests wait their turn)", DefaultValueFactory = _ => 1 };
         var listen = new Option<string>("--listen") { Description = "address:port to listen on (port 0: any free port)", DefaultValueFactory = _ => "127.0.0.1:8000" };
-        var fault = new Option<string?>("--fault") { Description = "for testing clients: KIND@N makes every Nth request fail: 500 (an error status), cut (the stream stops half-way), hang (no answer)" };
+        var fault = new Option<string?>("--fault") { Description = "for testing clients: KIND@N makes every Nth request fail: 500 (an error status), cut (the stream ends half-way, without [DONE]), reset (the connection is reset half-way), hang (no answer)" };
         var cmd = new Command("serve", "Serve the lab's engines over the OpenAI API (/v1/completions, /v1/chat/completions, /v1/models; streaming).\n" +
                                        "Example: perflab serve --preset tiny --engine ort --listen 127.0.0.1:8000")
         {

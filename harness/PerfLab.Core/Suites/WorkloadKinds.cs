@@ -43,7 +43,9 @@ public static class WorkloadKinds
     private static readonly ParameterSpec Concurrency = new("concurrency", "1", "sequences the agent serves at once", 1, 256, Integer: true);
 
     /// <summary>Answers at once: measures the load generator and the channel, nothing else.</summary>
-    public static readonly WorkloadKind Noop = new("noop", [Samples, Concurrency]);
+    public static readonly WorkloadKind Noop = new("noop", [Samples, Concurrency,
+        new("token_interval_us", "0", "served prompts only (openai serve: noop): a token every this many µs, sleeping between, so a stream's " +
+            "per-token cost to the server shows in its CPU time (0: every token at once)", 0, 1_000_000)]);
 
     /// <summary>
     /// A token-streaming stand-in for an LLM: real CPU work for prefill and each decoded token, and a real memory walk
@@ -110,8 +112,9 @@ public static class WorkloadKinds
         new("prompt_reuse", "distinct", "distinct: each launch draws prompts no other launch of the cell sent (a prefix cache cannot flatter a rerun); same: every launch sends the same ones",
             Choices: ["distinct", "same"]),
         new("vocab", "32000", "synthetic prompts to an external server: token ids are drawn below this (its model's vocabulary; the lab's own model uses its own)", 2, 10_000_000, Integer: true),
-        .. Llm.Parameters.Where(p => p.Name is not ("weights" or "dataset")),
-        .. Synthetic.Parameters.Where(p => !Llm.Parameters.Any(l => l.Name == p.Name)),
+        // Then every parameter of the kinds it can serve, once each, for the served engine (the llm's prompt set and
+        // encrypted weights are not among them: prompts come over HTTP, and its weights are plain).
+        .. new[] { Llm, Synthetic, Noop }.SelectMany(k => k.Parameters).Where(p => p.Name is not ("weights" or "dataset")).DistinctBy(p => p.Name),
     ]);
 
     public static readonly IReadOnlyDictionary<string, WorkloadKind> All = new[] { Noop, Synthetic, Micro, Llm, OpenAi }.ToDictionary(k => k.Name);
