@@ -121,3 +121,40 @@ public class DatasetTests
         Assert.StartsWith("p.jsonl", e.Message);
     }
 }
+
+/// <summary>Prompts users bring to the openai workload: plain JSONL lines and conversations with all their turns.</summary>
+public class ServingPromptsTests
+{
+    [Fact]
+    public void A_sharegpt_conversation_is_one_request_per_answered_user_turn_with_the_turns_before_it()
+    {
+        const string jsonl = """
+            {"conversations": [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "What is a page table?"}, {"from": "gpt", "value": "A map from virtual to physical pages."}, {"from": "human", "value": "And a huge page?"}, {"from": "gpt", "value": "A bigger page: fewer TLB misses."}, {"from": "human", "value": "unanswered"}]}
+            {"text": "plain prompt", "output_tokens": 12}
+            {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello there"}]}
+            """;
+        var p = PerfLab.Llm.Datasets.ServingPrompts.FromJsonl(new StringReader(jsonl), "chats.jsonl");
+        Assert.Equal(4, p.Count);   // two answered user turns, one plain line, one OpenAI-style conversation
+        var (first, second) = (p[0], p[1]);
+        Assert.Equal(["system", "user"], first.Turns!.Select(t => t.Role));
+        Assert.Equal(["system", "user", "assistant", "user"], second.Turns!.Select(t => t.Role));
+        // The second request repeats everything the first sent and was answered: its prefix, reported.
+        Assert.Equal(0, first.PrefixTokens);
+        Assert.True(second.PrefixTokens > first.PromptTokens && second.PrefixTokens < second.PromptTokens);
+        // Output lengths are the recorded answers' lengths in GPT-2 tokens.
+        Assert.Equal(PerfLab.Llm.Datasets.Prompts.Tokenizer.CountTokens("A map from virtual to physical pages."), first.OutputTokens);
+        Assert.Equal(("plain prompt", 12), (p[2].Text, p[2].OutputTokens));
+        Assert.Equal(["user"], p[3].Turns!.Select(t => t.Role));
+    }
+
+    [Theory]
+    [InlineData("{\"conversations\": [{\"from\": \"robot\", \"value\": \"x\"}]}", "chats.jsonl:1: unknown role 'robot'")]
+    [InlineData("{\"conversations\": [{\"from\": \"human\"}]}", "chats.jsonl:1: each turn needs")]
+    [InlineData("not json", "chats.jsonl:1: not a JSON object")]
+    [InlineData("{\"conversations\": [{\"from\": \"human\", \"value\": \"no answer\"}]}", "chats.jsonl: no prompts")]
+    public void A_damaged_line_is_refused_naming_the_file_and_line(string line, string message)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => PerfLab.Llm.Datasets.ServingPrompts.FromJsonl(new StringReader(line), "chats.jsonl"));
+        Assert.StartsWith(message, e.Message);
+    }
+}

@@ -93,16 +93,20 @@ public sealed record QueryFailures(int Count, IReadOnlyList<(string Reason, int 
 
     public static QueryFailures Of(IEnumerable<QueryRecord> records)
     {
-        var failed = records.Where(r => r.IsComplete && r.Error is not null).Select(r => Normalize(r.Error!)).ToList();
+        var failed = records.Where(r => r.IsComplete && r.Error is not null).Select(r => Trim(r.Error!)).ToList();
         if (failed.Count == 0) return None;
-        return new QueryFailures(failed.Count, failed.GroupBy(x => x).Select(g => (g.Key, g.Count()))
-            .OrderByDescending(g => g.Item2).ThenBy(g => g.Key, StringComparer.Ordinal).ToList());
+        // One line per kind of failure: reasons that differ only in numbers (a query id, a chunk count) are one kind,
+        // shown as themselves when they are all alike and with N for the numbers that vary otherwise.
+        return new QueryFailures(failed.Count, failed.GroupBy(Kind).Select(g => (g.Distinct().Count() == 1 ? g.First() : g.Key, g.Count()))
+            .OrderByDescending(g => g.Item2).ThenBy(g => g.Item1, StringComparer.Ordinal).ToList());
     }
+
+    private static string Kind(string reason) => System.Text.RegularExpressions.Regex.Replace(reason, @"(?<!HTTP )\b\d+(\.\d+)?\b", "N");
 
     public string Describe(int max = 4) => string.Join("; ", ByReason.Take(max).Select(r => $"{r.Reason} ×{r.Count}"))
         + (ByReason.Count > max ? $"; {ByReason.Count - max} more reasons" : "");
 
-    private static string Normalize(string reason)
+    private static string Trim(string reason)
     {
         var t = reason.Trim();
         return t.Length > 160 ? t[..160] + "…" : t;

@@ -222,7 +222,7 @@ public static partial class SuiteLoader
                 _ => common,
             };
             r.CheckKeys(m, path, allowed);
-            var sname = r.String(m, path, "name", pattern: NamePattern(), patternText: "letters, digits, '-' and '_'") ?? kind.Value.Name();
+            var sname = r.String(m, path, "name", pattern: NamePattern(), patternText: "letters, digits, '-' and '_'") ?? (isSweep ? "sweep" : kind.Value.Name());
             // qps: search (server only) asks for the highest rate that stays VALID instead of one fixed rate.
             var search = !isSweep && kind == ScenarioKind.Server && (r.ValueNode(m, "qps") as YamlScalarNode)?.Value == "search";
             var rates = isSweep ? SweepRates(r, m, path) : null;

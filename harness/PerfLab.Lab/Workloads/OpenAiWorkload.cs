@@ -73,7 +73,7 @@ public sealed class OpenAiWorkload : IWorkload
     }
 
     /// <summary>The prompts the client draws from, by the workload's prompts: setting.</summary>
-    internal static PromptPool Pool(WorkloadSpec spec)
+    public static PromptPool Pool(WorkloadSpec spec)
     {
         var seed = spec.GetInt("dataset_seed");
         switch (spec.GetString("prompts"))
@@ -108,7 +108,7 @@ public sealed class OpenAiWorkload : IWorkload
     /// A window's prompts: generated afresh for it (synthetic), or the next slice of a fixed, shuffled set, wrapping
     /// when the set runs out (the wrap is counted: ReusedBefore).
     /// </summary>
-    internal sealed class PromptPool(IReadOnlyList<ServingPrompt>? fixedSet, Func<int, int, IReadOnlyList<ServingPrompt>>? generate)
+    public sealed class PromptPool(IReadOnlyList<ServingPrompt>? fixedSet, Func<int, int, IReadOnlyList<ServingPrompt>>? generate)
     {
         public IReadOnlyList<ServingPrompt> Window(int w, int n)
         {
