@@ -101,6 +101,14 @@ public sealed record QueryFailures(int Count, IReadOnlyList<(string Reason, int 
             .OrderByDescending(g => g.Item2).ThenBy(g => g.Item1, StringComparer.Ordinal).ToList());
     }
 
+    /// <summary>Several launches' failures as one: counts summed reason by reason.</summary>
+    public static QueryFailures Merge(IEnumerable<QueryFailures> launches)
+    {
+        var all = launches.SelectMany(f => f.ByReason).GroupBy(r => r.Reason).Select(g => (g.Key, g.Sum(r => r.Count)))
+            .OrderByDescending(g => g.Item2).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
+        return all.Count == 0 ? None : new QueryFailures(all.Sum(r => r.Item2), all);
+    }
+
     private static string Kind(string reason) => System.Text.RegularExpressions.Regex.Replace(reason, @"(?<!HTTP )\b\d+(\.\d+)?\b", "N");
 
     public string Describe(int max = 4) => string.Join("; ", ByReason.Take(max).Select(r => $"{r.Reason} ×{r.Count}"))

@@ -19,19 +19,21 @@ public sealed partial class SampleRow
     [CsvColumn("completed_ns")] public long CompletedNs { get; set; }
     [CsvColumn("tokens")] public int Tokens { get; set; }
     [CsvColumn("inside_ns")] public long InsideNs { get; set; }
+    /// <summary>Why the query failed (empty: it was served). A failed query's row is kept with its reason, never dropped.</summary>
+    [CsvColumn("error", Optional = true)] public string Error { get; set; } = "";
 
     /// <summary>Fills this row from a query (one row object is reused for a whole cell: no allocation per query).</summary>
     public void Set(in QueryRecord r)
     {
         QueryId = r.Id; SampleIndex = r.SampleIndex; ScheduledNs = r.ScheduledNs; IssuedNs = r.IssuedNs;
-        FirstTokenNs = r.FirstTokenNs; CompletedNs = r.CompletedNs; Tokens = r.Tokens; InsideNs = r.InsideNs;
+        FirstTokenNs = r.FirstTokenNs; CompletedNs = r.CompletedNs; Tokens = r.Tokens; InsideNs = r.InsideNs; Error = r.Error ?? "";
     }
 
     /// <summary>The query this row records: the one mapping from the file back to the load generator's record.</summary>
     public QueryRecord ToRecord() => new()
     {
         Id = QueryId, SampleIndex = SampleIndex, ScheduledNs = ScheduledNs, IssuedNs = IssuedNs,
-        FirstTokenNs = FirstTokenNs, CompletedNs = CompletedNs, Tokens = Tokens, InsideNs = InsideNs,
+        FirstTokenNs = FirstTokenNs, CompletedNs = CompletedNs, Tokens = Tokens, InsideNs = InsideNs, Error = Error.Length == 0 ? null : Error,
     };
 }
 
@@ -76,6 +78,10 @@ public sealed partial class SummaryRow
     [CsvColumn("upper_outliers")] public int UpperOutliers { get; set; }
     [CsvColumn("queries_per_s")] public double QueriesPerSecond { get; set; }
     [CsvColumn("tokens_per_s")] public double TokensPerSecond { get; set; }
+    /// <summary>Queries that failed alone (an HTTP error, a cut stream, a timeout): the validity's reason lists why.</summary>
+    [CsvColumn("queries_failed", Optional = true)] public long QueriesFailed { get; set; }
+    /// <summary>Queries served within every latency limit of the scenario, per second (empty without limits).</summary>
+    [CsvColumn("goodput_per_s", Optional = true)] public double? GoodputPerSecond { get; set; }
     [CsvColumn("overhead_pct")] public double? OverheadPct { get; set; }
     [CsvColumn("overhead_ci_lower_pct")] public double? OverheadLowerPct { get; set; }
     [CsvColumn("overhead_ci_upper_pct")] public double? OverheadUpperPct { get; set; }

@@ -13,9 +13,20 @@ public sealed record CellResultData(
     double DurationS, double QueriesPerS, double TokensPerS, double? EarlyStoppingPercentile, double? EarlyStoppingLatencyNs,
     IReadOnlyList<EarlyStoppingResult>? EarlyStopping, IReadOnlyDictionary<string, DistributionSummary>? Metrics)
 {
+    /// <summary>Queries that failed alone, and how many for each reason (absent when none failed).</summary>
+    public long QueriesFailed { get; init; }
+    public IReadOnlyDictionary<string, int>? FailureReasons { get; init; }
+    /// <summary>Queries served within every limit (TTFT, TPOT, latency), their share and rate; absent without limits.</summary>
+    public Goodput? Goodput { get; init; }
+
     public static CellResultData Of(ScenarioAnalysis a) => new(a.Validity.Word, a.Validity.Reasons, a.Validity.Compliant,
         a.Validity.NonCompliantReason, a.QueriesIssued, a.QueriesCompleted, a.DurationS, a.QueriesPerSecond, a.TokensPerSecond,
-        a.Percentile, a.EarlyStoppingPercentileNs, a.EarlyStopping, a.Distributions);
+        a.Percentile, a.EarlyStoppingPercentileNs, a.EarlyStopping, a.Distributions)
+    {
+        QueriesFailed = a.Failures.Count,
+        FailureReasons = a.Failures.Count == 0 ? null : a.Failures.ByReason.ToDictionary(r => r.Reason, r => r.Count),
+        Goodput = a.Goodput,
+    };
 }
 
 /// <summary>One cell of summary.json: what it was, how it ended, its figures, its overheads and its capacity.</summary>
@@ -65,6 +76,7 @@ public static class SummaryRows
                 Evidence = c.Evidence.Name(), EvidenceSource = c.EvidenceSource ?? "", Status = c.StatusWord, Result = c.Analysis?.Validity.Word ?? "", BaselineCell = c.Cell.BaselineId ?? "",
                 Reason = c.Reason ?? string.Join("; ", c.Analysis?.Validity.Reasons ?? []),
                 QueriesPerSecond = c.Analysis?.QueriesPerSecond ?? 0, TokensPerSecond = c.Analysis?.TokensPerSecond ?? 0,
+                QueriesFailed = c.Analysis?.Failures.Count ?? 0, GoodputPerSecond = c.Analysis?.Goodput?.QueriesPerSecond,
                 OtherCpus = c.Interference?.OtherCpus, StealPct = c.Interference?.StealPct, Disturbed = c.Disturbed ?? "",
             };
             if (c.Analysis is null || c.Analysis.Distributions.Count == 0)
