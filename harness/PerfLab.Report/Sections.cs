@@ -75,6 +75,7 @@ public static class ReportModel
         s.AddRange(RealmMemory(runs));
         s.AddRange(RealmStart(runs));
         s.AddRange(Capacity(runs));
+        s.AddRange(Sweeps(runs));
         if (runs.Count > 1) s.AddRange(SideBySide(runs));
         if (tco is not null) s.AddRange(Tco(tco));
         s.Add(new Heading("Charts"));
@@ -211,6 +212,22 @@ public static class ReportModel
                                    "medians with a t interval over launches. Queries of one launch: the Hodges–Lehmann ratio, whose interval " +
                                    "leaves out how launches vary and is too narrow for a verdict.");
         yield return new Table("overhead", ["run", "cell", "metric", "baseline cell", "change %", "CI %", "interval over", "evidence"], rows);
+    }
+
+    private static IEnumerable<Section> Sweeps(IReadOnlyList<RunData> runs)
+    {
+        var rows = Charts.Sweeps(runs).SelectMany(s => s.Points.Select(p => (IReadOnlyList<TableCell>)[s.Run.RunId, s.Sweep, s.Workload, s.RealmId,
+            TableCell.Num(Num(p.TargetQps, 2)), TableCell.Num(Num(p.QueriesPerSecond, 2)), TableCell.Num(Num(p.TokensPerSecond, 1)),
+            TableCell.Num(p.PerUserTokensPerSecond is { } u ? Num(u, 1) : "–"), TableCell.Num(p.P99TtftNs is { } t ? Charts.Ms(t) : "–"),
+            TableCell.Num(p.GoodputPerSecond is { } g ? Num(g, 2) : "–"), TableCell.Num(p.Failed.ToString(Inv)), p.Valid ? "VALID" : "INVALID",
+            TableCell.Ev(p.Evidence)])).ToList();
+        if (rows.Count == 0) yield break;
+        yield return new Heading("Rate sweeps");
+        yield return new Paragraph("Each rate of a sweep is a cell of its own (Poisson arrivals, its own launches). Per-user tokens/s is 1 / the " +
+                                   "median TPOT; goodput counts the queries served within every limit of the scenario, per second; failed " +
+                                   "queries (an HTTP error, a cut stream, a timeout) are counted, never dropped.");
+        yield return new Table("sweeps", ["run", "sweep", "workload", "realm", "rate (QPS)", "served (QPS)", "tokens/s", "per-user tokens/s",
+            "p99 TTFT", "goodput (QPS)", "failed", "validity", "evidence"], rows);
     }
 
     private static IEnumerable<Section> Capacity(IReadOnlyList<RunData> runs)

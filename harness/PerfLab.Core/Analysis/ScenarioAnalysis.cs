@@ -29,6 +29,13 @@ public sealed record ScenarioAnalysis(
     /// <summary>Queries served within every limit the scenario sets (TTFT, TPOT, latency), per second; null without limits.</summary>
     public Goodput? Goodput { get; init; }
 
+    /// <summary>
+    /// Set when the load generator could not keep a server scenario's schedule: its p99 issue lag (scheduled to issued)
+    /// above a millisecond and above a tenth of the mean gap between arrivals. Latency counts from the schedule, so the
+    /// figures stay honest, but the load was not the one asked for: said, not judged.
+    /// </summary>
+    public string? ScheduleNote { get; init; }
+
     /// <summary>LoadGen's verdict and each of its conditions (null for a microbenchmark, which LoadGen has no scenario for).</summary>
     public MlperfVerdict? Mlperf { get; init; }
 
@@ -39,6 +46,16 @@ public sealed record ScenarioAnalysis(
         return new ScenarioAnalysis(values.Count, values.Count, durationS, values.Count / Math.Max(1e-9, durationS), 0,
             new Dictionary<string, DistributionSummary> { [metric.Name] = d }, null, 0.5, [],
             new Validity(true, [], true, null));
+    }
+
+    private static string? Schedule(ScenarioSpec spec, Dictionary<string, double[]> values)
+    {
+        if (spec.Kind != ScenarioKind.Server || spec.TargetQps is not { } qps || !values.TryGetValue(Metrics.IssueLag.Name, out var lags) || lags.Length == 0) return null;
+        var sorted = lags.Order().ToArray();
+        var p99 = sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(0.99 * sorted.Length) - 1)];
+        var bound = Math.Max(1e6, 0.1 * 1e9 / qps);
+        return p99 <= bound ? null
+            : $"the load generator fell behind its schedule: p99 issue lag {p99 / 1e6:0.###} ms over {bound / 1e6:0.###} ms at {qps:0.###} QPS (its host is too busy or too slow for this rate)";
     }
 
     /// <param name="gate">whose threshold decides when a gated metric is too noisy to judge</param>
@@ -82,6 +99,7 @@ public sealed record ScenarioAnalysis(
             distributions, estimate, spec.TargetPercentile, verdict.EarlyStopping, validity)
         {
             Mlperf = verdict, Failures = failures, Goodput = Analysis.Goodput.Of(spec, run.Records, durationS),
+            ScheduleNote = Schedule(spec, values),
         };
     }
 }

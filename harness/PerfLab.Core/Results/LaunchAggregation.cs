@@ -99,6 +99,7 @@ public static class LaunchAggregation
             QueriesIssued = analyses.Sum(x => x.QueriesIssued), QueriesCompleted = analyses.Sum(x => x.QueriesCompleted),
             DurationS = analyses.Average(x => x.DurationS), QueriesPerSecond = analyses.Average(x => x.QueriesPerSecond),
             TokensPerSecond = analyses.Average(x => x.TokensPerSecond), Distributions = distributions, Validity = validity,
+            ScheduleNote = analyses.Select(x => x.ScheduleNote).FirstOrDefault(n => n != null),
             Failures = PerfLab.Core.Analysis.QueryFailures.Merge(analyses.Select(x => x.Failures)),
             Goodput = analyses.All(x => x.Goodput is not null)
                 ? new PerfLab.Core.Analysis.Goodput(analyses.Sum(x => x.Goodput!.GoodQueries), analyses.Sum(x => x.Goodput!.Queries), analyses.Average(x => x.Goodput!.QueriesPerSecond))

@@ -53,7 +53,7 @@ public sealed class PlainProgress(TextWriter output) : IRunProgress
         return $"{r.StatusWord} {a.Validity.Word} {r.Cell.Id}: {a.QueriesCompleted} queries, latency p50 {p50} p99 {p99}, " +
                $"{a.QueriesPerSecond:0.#} q/s, {a.TokensPerSecond:0.#} tok/s ({r.Evidence.Name()})" +
                (r.Reason is { } why ? $" — {why}" : "") + (a.Validity.Valid ? "" : " — " + string.Join("; ", a.Validity.Reasons)) +
-               (r.Disturbed is { } busy ? $" — DISTURBED, {busy}" : "");
+               (a.ScheduleNote is { } late ? " — " + late : "") + (r.Disturbed is { } busy ? $" — DISTURBED, {busy}" : "");
     }
 }
 

@@ -71,6 +71,7 @@ public static partial class Charts
             ? "no latency samples (samples.csv missing or empty)"
             : $"no finished cell to draw: samples.csv holds the queries of {unfinished} cell(s) that did not finish ok (interrupted, failed or cut short); they are kept, not charted");
         Try("throughput-latency", () => ThroughputLatency(runs, multi), "no capacity search in these runs (a server scenario with qps: search draws this curve)");
+        Try("sweep", () => SweepPareto(runs, multi), "no sweep scenario in these runs (type: sweep draws throughput against each user's speed)");
         Try("micro", () => MicroDistributions(runs, multi), "no microbenchmark cells in these runs");
         Try("rsi-batching", () => RsiBatching(runs, multi), "no cells that differ only in rsi_batch");
         Try("lifecycle", () => Lifecycle(runs, multi), "no lifecycle phases recorded");

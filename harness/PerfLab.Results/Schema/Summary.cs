@@ -18,6 +18,8 @@ public sealed record CellResultData(
     public IReadOnlyDictionary<string, int>? FailureReasons { get; init; }
     /// <summary>Queries served within every limit (TTFT, TPOT, latency), their share and rate; absent without limits.</summary>
     public Goodput? Goodput { get; init; }
+    /// <summary>Set when the load generator fell behind a server scenario's schedule (ScenarioAnalysis.ScheduleNote).</summary>
+    public string? ScheduleNote { get; init; }
 
     public static CellResultData Of(ScenarioAnalysis a) => new(a.Validity.Word, a.Validity.Reasons, a.Validity.Compliant,
         a.Validity.NonCompliantReason, a.QueriesIssued, a.QueriesCompleted, a.DurationS, a.QueriesPerSecond, a.TokensPerSecond,
@@ -25,7 +27,7 @@ public sealed record CellResultData(
     {
         QueriesFailed = a.Failures.Count,
         FailureReasons = a.Failures.Count == 0 ? null : a.Failures.ByReason.ToDictionary(r => r.Reason, r => r.Count),
-        Goodput = a.Goodput,
+        Goodput = a.Goodput, ScheduleNote = a.ScheduleNote,
     };
 }
 

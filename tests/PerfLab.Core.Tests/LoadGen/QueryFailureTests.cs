@@ -84,4 +84,28 @@ public class QueryFailureTests
         // No limits, no goodput: it would be the throughput under another name.
         Assert.Null(ScenarioAnalysis.Of(Spec(30), Run(Spec(30)), RunProfile.Ci, new GateSpec(5, 0.99, ["latency"])).Goodput);
     }
+
+    /// <summary>A fake SUT whose IssueQuery blocks the issue thread for a while (in virtual time): the schedule slips.</summary>
+    private sealed class BlockingSut(VirtualClock clock, long blockNs) : ISystemUnderTest
+    {
+        public string Name => "blocking (fake)";
+        public void FlushQueries() { }
+        public void IssueQuery(ReadOnlySpan<QuerySample> samples, IResponseSink sink)
+        {
+            foreach (var q in samples) { clock.Advance(blockNs); sink.FirstToken(q.Id); sink.Complete(q.Id, 1, 0); }
+        }
+    }
+
+    [Theory]
+    [InlineData(50_000, false)]     // 50 µs of issuing per query at 1000 QPS: the schedule holds
+    [InlineData(2_000_000, true)]   // 2 ms per query at 1000 QPS: every query later than the last
+    public void A_load_generator_that_falls_behind_its_schedule_says_so(long blockNs, bool behind)
+    {
+        var clock = new VirtualClock();
+        var spec = new ScenarioSpec("server", ScenarioKind.Server, 1000, Nanoseconds.FromSeconds(0.2), Nanoseconds.FromSeconds(60), 100, null, null, null, 0.99, 0.99);
+        var run = new LoadGenerator(new VirtualWait(clock), clock).Run(spec, new BlockingSut(clock, blockNs), new CountingSampleLibrary("t", 4), 1);
+        var a = ScenarioAnalysis.Of(spec, run, RunProfile.Ci, new GateSpec(5, 0.99, ["latency"]));
+        if (behind) Assert.StartsWith("the load generator fell behind its schedule: p99 issue lag", a.ScheduleNote);
+        else Assert.Null(a.ScheduleNote);
+    }
 }
