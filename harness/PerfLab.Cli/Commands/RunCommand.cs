@@ -63,6 +63,17 @@ public static class RunCommand
             return ExitCode.BadInput;
         }
         foreach (var w in suite.Warnings) stderr.WriteLine("warning: " + w);
+        // Files a suite names (an openai workload's prompts) are read now: a damaged one is bad input, before anything runs.
+        foreach (var w in suite.Workloads.Where(w => w.Kind == WorkloadKinds.OpenAi))
+        {
+            try { _ = Lab.Workloads.OpenAiWorkload.Pool(w); }
+            catch (Exception e) when (e is FileNotFoundException or InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"{suitePath}: workload '{w.Name}': {e.Message}");
+                stderr.WriteLine("nothing was run; prompts_file is read from the working directory (a JSONL file: plain prompts or conversations)");
+                return ExitCode.BadInput;
+            }
+        }
         return Execute(suite, runsDir, waitName, plain, stdout, stderr, cancel, repetitions);
     }
 

@@ -122,3 +122,43 @@ public class CliTests
         Assert.Contains("KVM", env.VirtualizationKind);
     }
 }
+
+/// <summary>`perflab serve` and the openai workload's files: bad input is named and exits 2, nothing runs.</summary>
+public class ServeCliTests
+{
+    [Theory]
+    [InlineData(new[] { "--serve", "noop", "--listen", "localhost" }, "--listen 'localhost': give an IP address and a port")]
+    [InlineData(new[] { "--serve", "noop", "--fault", "boom@2" }, "--fault 'boom@2': expected KIND@N")]
+    [InlineData(new[] { "--serve", "noop", "--concurrency", "0" }, "--concurrency 0: give a whole number from 1 to 256")]
+    public void Bad_serve_options_exit_2_naming_the_option(string[] args, string message)
+    {
+        var err = new StringWriter();
+        var code = ServeCommand.Create(TextWriter.Null, err).Parse(args).Invoke();
+        Assert.Equal((int)ExitCode.BadInput, code);
+        Assert.Contains(message, err.ToString());
+    }
+
+    [Theory]
+    [InlineData(null, "does not exist")]
+    [InlineData("{\"conversations\": [{\"from\": \"robot\", \"value\": \"x\"}]}\n", ":1: unknown role 'robot'")]
+    public void A_missing_or_damaged_prompts_file_exits_2_naming_it_and_runs_nothing(string? content, string message)
+    {
+        using var scratch = new Scratch();
+        var prompts = Path.Combine(scratch.Dir, "chats.jsonl");
+        if (content is not null) File.WriteAllText(prompts, content);
+        var path = scratch.Write("s.yaml", $$"""
+            name: p
+            workloads:
+              - {name: h, kind: openai, serve: noop, prompts: file, prompts_file: '{{prompts}}'}
+            scenarios:
+              - {type: single-stream, min_queries: 10, min_duration_s: 0}
+            matrix: {platform: native}
+            """);
+        var err = new StringWriter();
+        Assert.Equal(ExitCode.BadInput, RunCommand.Execute(path, scratch.Runs, "precise", true, TextWriter.Null, err, default));
+        Assert.Contains("workload 'h'", err.ToString());
+        Assert.Contains(message, err.ToString());
+        Assert.Contains("chats.jsonl", err.ToString());
+        Assert.False(Directory.Exists(scratch.Runs) && Directory.EnumerateFileSystemEntries(scratch.Runs).Any());
+    }
+}
