@@ -12,7 +12,7 @@ public class ChartTests
         using var rec = new RecordedRuns();
         var (charts, gaps) = Charts.All(rec.Load(RecordedRuns.All));
         Assert.Empty(gaps);
-        string[] kinds = ["overhead", "cdf-", "throughput-latency-", "micro-", "rsi-batching", "rsi-batching-kvm", "lifecycle"];
+        string[] kinds = ["overhead", "cdf-", "throughput-latency-", "micro-", "rsi-batching", "rsi-batching-kvm", "lifecycle", "sweep-"];
         foreach (var kind in kinds) Assert.Contains(charts, c => c.Name.StartsWith(kind, StringComparison.Ordinal));
 
         foreach (var c in charts)

@@ -5,7 +5,9 @@ namespace PerfLab.Report.Tests;
 public sealed class RecordedRuns : IDisposable
 {
     public const string Overhead = "20261124T222555Z-overhead", Micro = "20261124T215055Z-micro", Quick = "20261124T231821Z-quick";
-    public static readonly string[] All = [Overhead, Micro, Quick];
+    /// <summary>A rate sweep of the openai workload (the synthetic engine over HTTP at 20, 80 and 200 QPS).</summary>
+    public const string Sweep = "20261129T133645Z-openai-sweep";
+    public static readonly string[] All = [Overhead, Micro, Quick, Sweep];
     /// <summary>The default suite (mission.yaml), its report's answer and its Realm counts: kept apart from All, whose charts it would only repeat.</summary>
     public const string Mission = "20261128T220523Z-mission";
 

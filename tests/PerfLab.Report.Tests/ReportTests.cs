@@ -39,6 +39,26 @@ public class ReportTests
     }
 
     [Fact]
+    public void A_sweep_is_one_row_a_rate_with_its_per_user_speed_goodput_and_failures()
+    {
+        using var rec = new RecordedRuns();
+        var cells = JsonNode.Parse(File.ReadAllText(Path.Combine(rec.Folder(RecordedRuns.Sweep), "summary.json")))!["cells"]!.AsArray();
+        var o = ReportWriter.Write(rec.Load(RecordedRuns.Sweep), Path.Combine(rec.Dir, "out"));
+        var rows = Md(o).Split('\n').Where(l => l.StartsWith("| " + RecordedRuns.Sweep + " | rate | synth-http |", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, rows.Count);
+        // In rate order, each with the per-user speed its own TPOT gives: 1 / median TPOT.
+        foreach (var (rate, row) in new[] { 20, 80, 200 }.Zip(rows))
+        {
+            var cell = cells.Single(c => c!["scenario"]!.GetValue<string>() == $"rate-{rate}qps")!;
+            var tpot = cell["result"]!["metrics"]!["tpot"]!["median"]!["value"]!.GetValue<double>();
+            Assert.Contains($"| {rate:F2} |", row);
+            Assert.Contains($"| {1e9 / tpot:F1} |", row);
+            Assert.Contains("| 0 |", row);   // no query failed
+        }
+        Assert.Contains("Rate sweeps", Md(o));
+    }
+
+    [Fact]
     public void Capacity_is_reported_per_cell_with_its_change_against_the_baseline_cell()
     {
         using var rec = new RecordedRuns();
