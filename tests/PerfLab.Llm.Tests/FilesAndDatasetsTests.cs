@@ -147,6 +147,14 @@ public class ServingPromptsTests
         Assert.Equal(["user"], p[3].Turns!.Select(t => t.Role));
     }
 
+    [Fact]
+    public void A_damaged_plain_line_among_conversations_is_named_by_its_own_line()
+    {
+        const string jsonl = "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]}\n\n{\"text\": \"x\", \"output_tokens\": 0}\n";
+        var e = Assert.Throws<InvalidDataException>(() => PerfLab.Llm.Datasets.ServingPrompts.FromJsonl(new StringReader(jsonl), "chats.jsonl"));
+        Assert.Equal("chats.jsonl:3: output_tokens must be at least 1", e.Message);
+    }
+
     [Theory]
     [InlineData("{\"conversations\": [{\"from\": \"robot\", \"value\": \"x\"}]}", "chats.jsonl:1: unknown role 'robot'")]
     [InlineData("{\"conversations\": [{\"from\": \"human\"}]}", "chats.jsonl:1: each turn needs")]

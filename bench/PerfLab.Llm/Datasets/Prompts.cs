@@ -38,19 +38,24 @@ public static class Prompts
         while (reader.ReadLine() is { } line)
         {
             lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            PromptLine? p;
-            try { p = JsonSerializer.Deserialize<PromptLine>(line); }
-            catch (JsonException e) { throw new InvalidDataException($"{source}:{lineNo}: not a JSON object ({e.Message})"); }
-            if (p is null || (p.Text is null) == (p.TokenIds is null))
-                throw new InvalidDataException($"{source}:{lineNo}: give exactly one of \"text\" or \"token_ids\"");
-            if (p.OutputTokens < 1) throw new InvalidDataException($"{source}:{lineNo}: output_tokens must be at least 1");
-            var tokens = p.TokenIds ?? Tokenizer.EncodeToIds(p.Text!).Select(i => (long)i).ToArray();
-            if (tokens.Length == 0) throw new InvalidDataException($"{source}:{lineNo}: the prompt is empty");
-            list.Add(new Prompt(tokens, p.OutputTokens, p.Text));
+            if (!string.IsNullOrWhiteSpace(line)) list.Add(ParseLine(line, $"{source}:{lineNo}"));
         }
         if (list.Count == 0) throw new InvalidDataException($"{source}: no prompts");
         return list;
+    }
+
+    /// <summary>One line of a prompts file; <paramref name="where"/> (file:line) starts every error.</summary>
+    public static Prompt ParseLine(string line, string where)
+    {
+        PromptLine? p;
+        try { p = JsonSerializer.Deserialize<PromptLine>(line); }
+        catch (JsonException e) { throw new InvalidDataException($"{where}: not a JSON object ({e.Message})"); }
+        if (p is null || (p.Text is null) == (p.TokenIds is null))
+            throw new InvalidDataException($"{where}: give exactly one of \"text\" or \"token_ids\"");
+        if (p.OutputTokens < 1) throw new InvalidDataException($"{where}: output_tokens must be at least 1");
+        var tokens = p.TokenIds ?? Tokenizer.EncodeToIds(p.Text!).Select(i => (long)i).ToArray();
+        if (tokens.Length == 0) throw new InvalidDataException($"{where}: the prompt is empty");
+        return new Prompt(tokens, p.OutputTokens, p.Text);
     }
 
     /// <summary>Our own small set of English prompts, shipped inside the assembly.</summary>

@@ -48,15 +48,11 @@ public static class ServingPrompts
     }
 
     /// <summary>Our plain prompts (text and output length) as serving prompts.</summary>
-    public static IReadOnlyList<ServingPrompt> FromPrompts(IEnumerable<Prompt> prompts) =>
-        prompts.Select(p => new ServingPrompt(p.Text, p.Text is null ? p.Tokens : null, null, p.Tokens.Length, p.OutputTokens)).ToList();
+    public static IReadOnlyList<ServingPrompt> FromPrompts(IEnumerable<Prompt> prompts) => prompts.Select(Of).ToList();
 
-    private static ServingPrompt Plain(string line, string where)
-    {
-        var p = Prompts.FromJsonl(new StringReader(line), where.Split(':')[0]) is [var one] ? one
-            : throw new InvalidDataException($"{where}: expected one prompt");
-        return new ServingPrompt(p.Text, p.Text is null ? p.Tokens : null, null, p.Tokens.Length, p.OutputTokens);
-    }
+    private static ServingPrompt Of(Prompt p) => new(p.Text, p.Text is null ? p.Tokens : null, null, p.Tokens.Length, p.OutputTokens);
+
+    private static ServingPrompt Plain(string line, string where) => Of(Prompts.ParseLine(line, where));
 
     private static List<ChatTurn> Turns(JsonElement array, string roleKey, string textKey, string where)
     {

@@ -21,8 +21,8 @@ public readonly record struct ChannelMessage(MessageKind Kind, long Id = 0, long
 }
 
 /// <summary>
-/// The host↔agent line protocol, version 2. One message per line, words separated by one space:
-///   agent → host   hello perflab-channel/2 &lt;pid&gt;
+/// The host↔agent line protocol, version 3. One message per line, words separated by one space:
+///   agent → host   hello perflab-channel/3 &lt;pid&gt;
 ///   host → agent   load &lt;json: workload and realm settings&gt;
 ///   agent → host   ready &lt;load_ns&gt; &lt;json: what the agent loaded&gt;
 ///   host → agent   query &lt;id&gt; &lt;sample-index&gt;

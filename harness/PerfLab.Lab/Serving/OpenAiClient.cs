@@ -39,6 +39,7 @@ public sealed class OpenAiClientSut : ISystemUnderTest, ISutStatistics, IWindowe
     private readonly OpenAiClientOptions _o;
     private readonly HttpClient _http;
     private readonly Func<int, int, IReadOnlyList<ServingPrompt>> _window;
+    private readonly Func<int, int>? _reusedFromEarlier;
     private readonly int _samples;
     private readonly Uri _url;
     private byte[][] _bodies = [];
@@ -80,8 +81,6 @@ public sealed class OpenAiClientSut : ISystemUnderTest, ISutStatistics, IWindowe
         Model = options.Model.Length > 0 ? options.Model : FirstModel(baseText);
         BeginWindow(0);
     }
-
-    private readonly Func<int, int>? _reusedFromEarlier;
 
     public string Name => $"openai:{_url.Host}:{_url.Port}";
     public string Model { get; }
@@ -210,15 +209,15 @@ public sealed class OpenAiClientSut : ISystemUnderTest, ISutStatistics, IWindowe
             using var resp = await _http.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, cts.Token).ConfigureAwait(false);
             if (!resp.IsSuccessStatusCode)
             {
-                var text = await resp.Content.ReadAsStringAsync(cts.Token).ConfigureAwait(false);
-                Fail(sink, id, $"HTTP {(int)resp.StatusCode} {resp.ReasonPhrase}: {ErrorMessage(text)}", 0);
+                var errorBody = await resp.Content.ReadAsStringAsync(cts.Token).ConfigureAwait(false);
+                Fail(sink, id, $"HTTP {(int)resp.StatusCode} {resp.ReasonPhrase}: {ErrorMessage(errorBody)}", 0);
                 return;
             }
             phase = "no first chunk";
             await using var stream = await resp.Content.ReadAsStreamAsync(cts.Token).ConfigureAwait(false);
             using var reader = new StreamReader(stream, Encoding.UTF8);
             int? usageTokens = null;
-            var text2 = new StringBuilder();
+            var text = new StringBuilder();
             var done = false;
             long last = 0;
             while (await reader.ReadLineAsync(cts.Token).ConfigureAwait(false) is { } line)
@@ -248,7 +247,7 @@ public sealed class OpenAiClientSut : ISystemUnderTest, ISutStatistics, IWindowe
                 else lock (_lock) _gapsNs.Add(now - last);
                 last = now;
                 chunks++;
-                if (usageTokens is null) text2.Append(content);
+                if (usageTokens is null) text.Append(content);
             }
             if (!done)
             {
@@ -260,7 +259,7 @@ public sealed class OpenAiClientSut : ISystemUnderTest, ISutStatistics, IWindowe
                 Fail(sink, id, "an answer without content", 0);
                 return;
             }
-            sink.Complete(id, usageTokens ?? Math.Max(1, PerfLab.Llm.Datasets.Prompts.Tokenizer.CountTokens(text2.ToString())), 0);
+            sink.Complete(id, usageTokens ?? Math.Max(1, PerfLab.Llm.Datasets.Prompts.Tokenizer.CountTokens(text.ToString())), 0);
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
@@ -314,7 +313,4 @@ public sealed class OpenAiClientSut : ISystemUnderTest, ISutStatistics, IWindowe
     }
 
     public void Dispose() => _http.Dispose();
-
-    public static string Describe(IReadOnlyDictionary<string, long> c) =>
-        string.Join(", ", c.Select(kv => kv.Key + "=" + kv.Value.ToString(CultureInfo.InvariantCulture)));
 }

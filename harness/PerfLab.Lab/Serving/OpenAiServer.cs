@@ -93,8 +93,7 @@ public sealed class OpenAiServer : IAsyncDisposable, IDisposable
         _app.MapGet("/v1/models", () => Microsoft.AspNetCore.Http.Results.Json(new { @object = "list", data = new[] { new { id = Model, @object = "model", owned_by = "perflab" } } }));
         _app.MapGet("/health", () => Microsoft.AspNetCore.Http.Results.Text("ok"));
         _app.StartAsync().GetAwaiter().GetResult();
-        var bound = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        BaseUrl = bound;
+        BaseUrl = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
     }
 
     /// <summary>Starts serving; port 0 takes any free one (BaseUrl says which). Throws IOException if the address is taken.</summary>
@@ -163,11 +162,7 @@ public sealed class OpenAiServer : IAsyncDisposable, IDisposable
             await foreach (var token in stream.Tokens.ReadAllAsync(http.RequestAborted))
             {
                 var text = tokenizer.Decode([token % 50257]) ?? "";
-                var chunk = chat
-                    ? JsonSerializer.SerializeToUtf8Bytes(new ChatChunk(id, "chat.completion.chunk", created, Model,
-                        [new ChatChoice(0, new Delta(tokens == 0 ? "assistant" : null, text), null)], null), Json)
-                    : JsonSerializer.SerializeToUtf8Bytes(new TextChunk(id, "text_completion", created, Model, [new TextChoice(0, text, null)], null), Json);
-                var bytes = await Event(body, chunk, http.RequestAborted);
+                var bytes = await Event(body, Chunk(chat, id, created, text, first: tokens == 0, finish: null, usage: null), http.RequestAborted);
                 tokens++;
                 if (tokens == 1) _crossings?.FirstTokenOut();
                 _crossings?.BytesOut(bytes);
@@ -194,18 +189,12 @@ public sealed class OpenAiServer : IAsyncDisposable, IDisposable
                 _crossings?.QueryCompleted(tokens);
                 return;
             }
-            var last = chat
-                ? JsonSerializer.SerializeToUtf8Bytes(new ChatChunk(id, "chat.completion.chunk", created, Model, [new ChatChoice(0, new Delta(null, null), "length")], null), Json)
-                : JsonSerializer.SerializeToUtf8Bytes(new TextChunk(id, "text_completion", created, Model, [new TextChoice(0, "", "length")], null), Json);
-            long outBytes = await Event(body, last, http.RequestAborted);
+            long outBytes = await Event(body, Chunk(chat, id, created, chat ? null : "", first: false, finish: "length", usage: null), http.RequestAborted);
             if (req.IncludeUsage)
-            {
-                var usage = new Usage(req.PromptTokens.Length, done, req.PromptTokens.Length + done);
-                outBytes += await Event(body, chat
-                    ? JsonSerializer.SerializeToUtf8Bytes(new ChatChunk(id, "chat.completion.chunk", created, Model, [], usage), Json)
-                    : JsonSerializer.SerializeToUtf8Bytes(new TextChunk(id, "text_completion", created, Model, [], usage), Json), http.RequestAborted);
-            }
-            outBytes += await Raw(body, "data: [DONE]\n\n"u8.ToArray(), http.RequestAborted);
+                outBytes += await Event(body, Chunk(chat, id, created, null, first: false, finish: null,
+                    usage: new Usage(req.PromptTokens.Length, done, req.PromptTokens.Length + done)), http.RequestAborted);
+            await body.WriteAsync(DoneEvent, http.RequestAborted);
+            outBytes += DoneEvent.Length;
             await body.FlushAsync(http.RequestAborted);
             Interlocked.Increment(ref _served);
             _crossings?.BytesOut(outBytes);
@@ -249,18 +238,28 @@ public sealed class OpenAiServer : IAsyncDisposable, IDisposable
         _crossings?.QueryCompleted(done);
     }
 
-    private static async Task<long> Event(Stream body, byte[] json, CancellationToken cancel)
+    /// <summary>
+    /// One streamed chunk in either API's shape: a token's text (chat: its delta, the first with the role), the finish
+    /// reason, or the usage (no choices). A usage chunk passes text null.
+    /// </summary>
+    private byte[] Chunk(bool chat, string id, long created, string? text, bool first, string? finish, Usage? usage)
     {
-        await body.WriteAsync("data: "u8.ToArray(), cancel);
-        await body.WriteAsync(json, cancel);
-        await body.WriteAsync("\n\n"u8.ToArray(), cancel);
-        return json.Length + 8;
+        var noChoice = usage is not null;
+        return chat
+            ? JsonSerializer.SerializeToUtf8Bytes(new ChatChunk(id, "chat.completion.chunk", created, Model,
+                noChoice ? [] : [new ChatChoice(0, new Delta(first ? "assistant" : null, text), finish)], usage), Json)
+            : JsonSerializer.SerializeToUtf8Bytes(new TextChunk(id, "text_completion", created, Model,
+                noChoice ? [] : [new TextChoice(0, text ?? "", finish)], usage), Json);
     }
 
-    private static async Task<long> Raw(Stream body, byte[] bytes, CancellationToken cancel)
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray(), EventEnd = "\n\n"u8.ToArray(), DoneEvent = "data: [DONE]\n\n"u8.ToArray();
+
+    private static async Task<long> Event(Stream body, byte[] json, CancellationToken cancel)
     {
-        await body.WriteAsync(bytes, cancel);
-        return bytes.Length;
+        await body.WriteAsync(DataPrefix, cancel);
+        await body.WriteAsync(json, cancel);
+        await body.WriteAsync(EventEnd, cancel);
+        return DataPrefix.Length + json.Length + EventEnd.Length;
     }
 
     private static Task Error(HttpContext http, int status, string type, string message)
@@ -343,7 +342,7 @@ public sealed class OpenAiServer : IAsyncDisposable, IDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync(TimeSpan.FromSeconds(2) is var t ? new CancellationTokenSource(t).Token : default);
+        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2))) await _app.StopAsync(stop.Token);
         await _app.DisposeAsync();
     }
 
