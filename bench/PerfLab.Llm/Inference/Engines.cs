@@ -12,9 +12,10 @@ public interface IGreedyEngine : IDisposable
 }
 
 /// <summary>Our engine (ONNX Runtime directly, KV cache bound in place).</summary>
-public sealed class OrtGreedyEngine(OrtDecoder decoder) : IGreedyEngine
+public sealed class OrtGreedyEngine(OrtDecoder decoder, bool dispose = true) : IGreedyEngine
 {
     public string Name => "ort";
+    public OrtDecoder Decoder => decoder;
 
     public int Generate(ReadOnlySpan<long> prompt, int maxNewTokens, Action<int>? onToken = null)
     {
@@ -33,7 +34,10 @@ public sealed class OrtGreedyEngine(OrtDecoder decoder) : IGreedyEngine
         return produced;
     }
 
-    public void Dispose() => decoder.Dispose();
+    public void Dispose()
+    {
+        if (dispose) decoder.Dispose();
+    }
 }
 
 /// <summary>The peer engine: ONNX Runtime GenAI running the same files through their genai_config.json.</summary>

@@ -10,26 +10,30 @@ namespace PerfLab.Llm.Inference;
 
 /// <summary>The llm workload's parameters, read from the suite's validated values.</summary>
 public sealed record LlmSettings(int Samples, int Concurrency, ModelSpec Model, string Engine, int Threads, string Dataset, int DatasetSeed,
-    LengthDistribution Input, LengthDistribution Output)
+    LengthDistribution Input, LengthDistribution Output, bool Batching = false)
 {
     public static LlmSettings From(WorkloadSpec w) => new(
         w.GetInt("samples"), w.GetInt("concurrency"),
-        ModelSpec.FromPreset(w.GetString("preset"), w.GetString("format") == "fp32" ? WeightFormat.Fp32 : WeightFormat.Int4,
+        ModelSpec.FromPreset(w.GetString("preset"), ModelSpec.ParseFormat(w.GetString("format"), w.GetString("engine")),
             int.Parse(w.GetString("block_size"), CultureInfo.InvariantCulture), w.GetInt("accuracy_level"), (ulong)w.GetDouble("model_seed")),
         w.GetString("engine"), w.GetInt("threads"), w.GetString("dataset"), w.GetInt("dataset_seed"),
         new LengthDistribution(w.GetDouble("input_tokens_mean"), 0.6, w.GetInt("input_tokens_max")),
-        new LengthDistribution(w.GetDouble("output_tokens_mean"), 0.6, w.GetInt("output_tokens_max")));
+        new LengthDistribution(w.GetDouble("output_tokens_mean"), 0.6, w.GetInt("output_tokens_max")),
+        w.Parameters.TryGetValue("batching", out var b) && b == "on");
 }
 
 /// <summary>
 /// LLM inference as the load generator sees it: a bounded pool of sequences (concurrency) over one shared
 /// engine, each query a prompt prefilled then decoded greedily; the first token is reported when prefill
-/// produces it, completion when the answer has its expected length. Sequences decode independently: their
-/// steps are not batched together (one session serves them concurrently).
+/// produces it, completion when the answer has its expected length. Batching off: a thread per sequence, each
+/// decoding alone on the shared engine. Batching on: one thread drives a batched engine (continuous batching): it
+/// prefills whatever has arrived into free slots, then advances every live sequence by one token in one step;
+/// sequences join and leave between steps.
 /// </summary>
 public sealed class LlmSut : ISystemUnderTest, IPromptServer, ISutStatistics, IDisposable
 {
     private readonly IGreedyEngine _engine;
+    private readonly IBatchedEngine? _batched;
     private readonly IReadOnlyList<Prompt> _prompts;
     /// <summary>One unit of work for a sequence: a library sample's query (Sink set) or a served prompt (Server set).</summary>
     private readonly record struct Job(QuerySample Q, IResponseSink? Sink, GenerationRequest? Request, IGenerationSink? Server);
@@ -59,14 +63,25 @@ public sealed class LlmSut : ISystemUnderTest, IPromptServer, ISutStatistics, ID
             throw new ArgumentException($"a prompt of {tooLong.Tokens.Length} tokens plus {tooLong.OutputTokens} output tokens exceeds the model's context of {_context}; " +
                                         "lower input_tokens_max / output_tokens_max or use a larger preset");
         var session = System.Diagnostics.Stopwatch.StartNew();
-        _engine = settings.Engine == "ort-genai"
-            ? new GenAiGreedyEngine(modelDirectory, _context)
-            : new OrtGreedyEngine(new OrtDecoder(modelDirectory, new DecoderOptions(settings.Threads)));
+        _engine = settings.Engine switch
+        {
+            "ort-genai" => new GenAiGreedyEngine(modelDirectory, _context),
+            "llamacpp" => new LlamaCppEngine(modelDirectory, settings.Threads, _context),
+            _ => new OrtGreedyEngine(new OrtDecoder(modelDirectory, new DecoderOptions(settings.Threads))),
+        };
+        if (settings.Batching)
+            _batched = _engine switch
+            {
+                OrtGreedyEngine ort => new OrtBatchDecoder(ort.Decoder, settings.Concurrency, _context),
+                LlamaCppEngine cpp => cpp.Batched(settings.Concurrency),
+                _ => throw new ArgumentException($"batching: on is not available for engine {settings.Engine} (ort, llamacpp)"),
+            };
         var sessionMs = session.Elapsed.TotalMilliseconds;
         Info = new Dictionary<string, string>
         {
             ["model_dir"] = modelDirectory,
             ["engine"] = _engine.Name,
+            ["batching"] = _batched is null ? "off" : $"on ({settings.Concurrency} slots)",
             ["weights_file_bytes"] = manifest.WeightsBytes.ToString(CultureInfo.InvariantCulture),
             // Every tensor's SHA-256 checked against the manifest before the engine loads it: its rate, for the crypto report.
             ["weights_sha256_verify_gbps"] = (manifest.WeightsBytes / verifyS / 1e9).ToString("0.###", CultureInfo.InvariantCulture),
@@ -78,7 +93,9 @@ public sealed class LlmSut : ISystemUnderTest, IPromptServer, ISutStatistics, ID
             ["prompt_tokens_mean"] = _prompts.Average(p => p.Tokens.Length).ToString("0.#", CultureInfo.InvariantCulture),
             ["output_tokens_mean"] = _prompts.Average(p => p.OutputTokens).ToString("0.#", CultureInfo.InvariantCulture),
         };
-        _workers = Enumerable.Range(0, settings.Concurrency).Select(i => new Thread(Work) { IsBackground = true, Name = $"llm-{i}" }).ToArray();
+        _workers = _batched is null
+            ? Enumerable.Range(0, settings.Concurrency).Select(i => new Thread(Work) { IsBackground = true, Name = $"llm-{i}" }).ToArray()
+            : [new Thread(WorkBatched) { IsBackground = true, Name = "llm-batch" }];
         foreach (var t in _workers) t.Start();
     }
 
@@ -147,6 +164,98 @@ public sealed class LlmSut : ISystemUnderTest, IPromptServer, ISutStatistics, ID
         }
     }
 
+    /// <summary>A sequence in the batch: its job, its slot, its last token, how many it has produced and of how many.</summary>
+    private sealed class Live(Job job, int slot, int target, long start, ulong hash)
+    {
+        public Job Job = job;
+        public int Slot = slot, Target = target, Last, Produced;
+        public long Start = start;
+        public ulong Hash = hash;
+    }
+
+    private void WorkBatched()
+    {
+        var engine = _batched!;
+        var live = new List<Live>(engine.Slots);
+        var free = new Stack<int>(Enumerable.Range(0, engine.Slots).Reverse());
+        var slots = new int[engine.Slots];
+        var last = new int[engine.Slots];
+        var next = new int[engine.Slots];
+        while (true)
+        {
+            // Idle: wait for work; busy: take what has arrived without waiting, so no step waits for a query.
+            if (live.Count == 0)
+            {
+                if (!_queue.TryTake(out var first, Timeout.Infinite)) return;
+                Admit(first);
+            }
+            while (free.Count > 0 && _queue.TryTake(out var job)) Admit(job);
+            if (live.Count == 0) continue;
+            for (var i = 0; i < live.Count; i++) (slots[i], last[i]) = (live[i].Slot, live[i].Last);
+            try { engine.Step(slots.AsSpan(0, live.Count), last.AsSpan(0, live.Count), next); }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+            {
+                // A failed step fails every sequence in it: each is told, and the engine takes new ones afresh.
+                foreach (var l in live) { Failed(l.Job, e.Message); engine.Release(l.Slot); free.Push(l.Slot); }
+                live.Clear();
+                continue;
+            }
+            for (var i = live.Count - 1; i >= 0; i--)
+            {
+                var l = live[i];
+                Emit(l, next[i]);
+                if (l.Produced < l.Target) continue;
+                Finish(l);
+                engine.Release(l.Slot);
+                free.Push(l.Slot);
+                live.RemoveAt(i);
+            }
+        }
+
+        void Admit(Job job)
+        {
+            var slot = free.Pop();
+            var (prompt, target, hash) = job.Server is null
+                ? (_prompts[job.Q.SampleIndex % _prompts.Count].Tokens, _prompts[job.Q.SampleIndex % _prompts.Count].OutputTokens,
+                    (ulong)job.Q.SampleIndex * 0x9E3779B97F4A7C15UL + 1)
+                : (job.Request!.PromptTokens, job.Request.MaxTokens, 0UL);
+            var l = new Live(job, slot, target, MonotonicClock.NowNs(), hash);
+            try { Emit(l, engine.Start(slot, prompt)); }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+            {
+                Failed(job, e.Message);
+                engine.Release(slot);
+                free.Push(slot);
+                return;
+            }
+            if (l.Produced >= l.Target) { Finish(l); engine.Release(slot); free.Push(slot); }
+            else live.Add(l);
+        }
+    }
+
+    private static void Emit(Live l, int token)
+    {
+        l.Last = token;
+        l.Produced++;
+        if (l.Job.Server is { } server) { server.Token(token); return; }
+        l.Hash = (l.Hash ^ (uint)token) * 1099511628211UL;
+        if (l.Produced == 1) l.Job.Sink!.FirstToken(l.Job.Q.Id);
+    }
+
+    private void Finish(Live l)
+    {
+        Interlocked.Increment(ref _served);
+        if (l.Job.Server is { } server) { server.Done(l.Produced, MonotonicClock.NowNs() - l.Start); return; }
+        Interlocked.Add(ref _digest, (long)l.Hash);
+        l.Job.Sink!.Complete(l.Job.Q.Id, l.Produced, MonotonicClock.NowNs() - l.Start);
+    }
+
+    private static void Failed(Job job, string why)
+    {
+        if (job.Server is { } server) server.Failed(why);
+        else job.Sink!.Fail($"query {job.Q.Id} (prompt {job.Q.SampleIndex}): {why}");
+    }
+
     private void Serve(GenerationRequest request, IGenerationSink sink)
     {
         var start = MonotonicClock.NowNs();
@@ -175,6 +284,7 @@ public sealed class LlmSut : ISystemUnderTest, IPromptServer, ISutStatistics, ID
     {
         _queue.CompleteAdding();
         foreach (var t in _workers) t.Join(TimeSpan.FromSeconds(5));
+        _batched?.Dispose();
         _engine.Dispose();
     }
 }

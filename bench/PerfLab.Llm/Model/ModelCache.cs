@@ -14,6 +14,7 @@ public static class ModelCache
     {
         // Free dimensions make another model under the same preset name: their hash keeps the folders apart.
         var custom = ModelSpec.Presets.TryGetValue(s.Preset, out var p) && p == s.Shape ? "" : "-x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(s.Shape.ToString())))[..8];
+        if (s.IsGguf) return Path.Combine(Root, $"{s.Preset}{custom}-gguf-{s.FormatName}-s{s.Seed}-v{Gguf.GgufBuilder.FileVersion}");
         return Path.Combine(Root, $"{s.Preset}{custom}-{s.Format.ToString().ToLowerInvariant()}-b{s.BlockSize}-a{s.AccuracyLevel}-s{s.Seed}-g{LlamaBuilder.GraphVersion}");
     }
 
@@ -25,7 +26,8 @@ public static class ModelCache
         var dir = DirectoryFor(spec);
         if (IsBuilt(dir)) return dir;
         var tmp = dir + $".building-{Environment.ProcessId}";
-        LlamaBuilder.Build(spec, tmp);
+        if (spec.IsGguf) Gguf.GgufBuilder.Build(spec, tmp);
+        else LlamaBuilder.Build(spec, tmp);
         try { Directory.Move(tmp, dir); }
         catch (IOException) when (IsBuilt(dir)) { Directory.Delete(tmp, true); } // another process won the race
         return dir;

@@ -48,6 +48,8 @@ public static class ModelFiles
             if (sha != t.Sha256)
                 throw new InvalidDataException($"{weights}: tensor {t.Name} (offset {t.Offset}, {t.Length} bytes) hashes to {sha[..16]}…, the manifest says {t.Sha256[..16]}…");
         }
+        // A GGUF file is its own model file: its header is hashed above, as the manifest's first entry.
+        if (m.ModelFile == m.WeightsFile) return;
         var modelPath = Path.Combine(directory, m.ModelFile);
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"{modelPath}: missing", modelPath);
         var modelSha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(modelPath)));

@@ -33,7 +33,8 @@ public sealed record LlamaShape(int Layers, int Hidden, int Heads, int KvHeads, 
     }
 }
 
-public enum WeightFormat { Fp32, Int4 }
+/// <summary>Int4 and Fp32 are ONNX files (our engine, ORT GenAI); Q4_0 and F16 are GGUF files (llama.cpp).</summary>
+public enum WeightFormat { Fp32, Int4, Q4_0, F16 }
 
 /// <summary>Everything that decides a model's bytes: same spec, same files, byte for byte.</summary>
 public sealed record ModelSpec(string Preset, LlamaShape Shape, WeightFormat Format, int BlockSize, int AccuracyLevel, ulong Seed)
@@ -53,13 +54,31 @@ public sealed record ModelSpec(string Preset, LlamaShape Shape, WeightFormat For
 
     public static readonly IReadOnlyList<int> BlockSizes = [32, 64, 128];
 
+    public bool IsGguf => Format is WeightFormat.Q4_0 or WeightFormat.F16;
+    public string FormatName => Format.ToString().ToLowerInvariant();
+
     public string? Problem()
     {
         if (Shape.Problem() is { } p) return p;
+        // Q4_0's block is 32 by definition; the ONNX block sizes and accuracy levels do not apply to a GGUF file.
+        if (IsGguf) return Shape.Hidden % 32 != 0 || Shape.Intermediate % 32 != 0 ? "GGUF Q4_0/F16 files need hidden and intermediate to be multiples of 32" : null;
         if (!BlockSizes.Contains(BlockSize)) return $"block size {BlockSize} is not supported; valid: {string.Join(", ", BlockSizes)}";
         if (AccuracyLevel is < 0 or > 4) return $"accuracy level {AccuracyLevel}: valid 0 (unset), 1 (fp32), 2 (fp16), 3 (bf16), 4 (int8)";
         return null;
     }
+
+    /// <summary>
+    /// The file format of a suite's or the CLI's format word for an engine: llama.cpp runs GGUF, where int4 is Q4_0 and
+    /// f16 is F16; the ONNX engines run int4 (MatMulNBits) or fp32.
+    /// </summary>
+    public static WeightFormat ParseFormat(string format, string engine = "ort") => (format, engine == "llamacpp") switch
+    {
+        ("int4", false) => WeightFormat.Int4,
+        ("fp32", false) => WeightFormat.Fp32,
+        ("int4", true) or ("q4_0", _) => WeightFormat.Q4_0,
+        ("f16", true) or ("f16", _) => WeightFormat.F16,
+        _ => throw new ArgumentException($"format '{format}' is not one engine {engine} runs; valid: {(engine == "llamacpp" ? "int4 (Q4_0), f16" : "int4, fp32")}"),
+    };
 
     public static ModelSpec FromPreset(string preset, WeightFormat format = WeightFormat.Int4, int blockSize = 32, int accuracyLevel = 4, ulong seed = 1)
     {

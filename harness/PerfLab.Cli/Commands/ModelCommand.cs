@@ -11,8 +11,11 @@ public static class ModelCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var preset = new Option<string>("--preset") { Description = "shape: tiny, 110m, 1b (free dimensions below override it)", DefaultValueFactory = _ => "tiny" };
-        var format = new Option<string>("--format") { Description = "int4 (MatMulNBits) or fp32", DefaultValueFactory = _ => "int4" };
-        format.AcceptOnlyFromAmong("int4", "fp32");
+        var format = new Option<string>("--format")
+        {
+            Description = "int4 (MatMulNBits) or fp32: ONNX for ort and ort-genai; q4_0 or f16: GGUF for llamacpp", DefaultValueFactory = _ => "int4",
+        };
+        format.AcceptOnlyFromAmong("int4", "fp32", "q4_0", "f16");
         var block = new Option<int>("--block-size") { Description = "int4 block size: 32, 64 or 128", DefaultValueFactory = _ => 32 };
         var accuracy = new Option<int>("--accuracy-level") { Description = "MatMulNBits accuracy level, 0..4 (4: int8 activations)", DefaultValueFactory = _ => 4 };
         var seed = new Option<ulong>("--seed") { Description = "seed of the weights; the same seed gives byte-identical files", DefaultValueFactory = _ => 1 };
@@ -24,6 +27,7 @@ public static class ModelCommand
         var context = new Option<int?>("--context") { Description = "free dimension: maximum sequence length" };
         var output = new Option<string?>("--out") { Description = "folder to write; default: the model cache (PERFLAB_MODEL_CACHE or ~/.cache/perflab/models)" };
         var build = new Command("build", "Write model.onnx, model.weights (4 KiB-aligned tensors), manifest.json (offset, length, SHA-256 per tensor) and genai_config.json.\n" +
+                                         "With --format q4_0 or f16: model.gguf for llama.cpp (the same synthetic weights) and its manifest.json.\n" +
                                          "Example: perflab model build --preset 1b --format int4 --block-size 32")
         {
             preset, format, block, accuracy, seed, layers, hidden, heads, kvHeads, inter, context, output,
@@ -41,16 +45,15 @@ public static class ModelCommand
                 KvHeads = p.GetValue(kvHeads) ?? shape.KvHeads, Intermediate = p.GetValue(inter) ?? shape.Intermediate,
                 MaxSequence = p.GetValue(context) ?? shape.MaxSequence,
             };
-            var spec = new ModelSpec(p.GetValue(preset)!, shape, p.GetValue(format) == "fp32" ? WeightFormat.Fp32 : WeightFormat.Int4,
-                p.GetValue(block), p.GetValue(accuracy), p.GetValue(seed));
+            var spec = new ModelSpec(p.GetValue(preset)!, shape, ModelSpec.ParseFormat(p.GetValue(format)!), p.GetValue(block), p.GetValue(accuracy), p.GetValue(seed));
             if (spec.Problem() is { } problem)
             {
                 stderr.WriteLine("model: " + problem);
                 return (int)ExitCode.BadInput;
             }
             var sw = Stopwatch.StartNew();
-            var built = p.GetValue(output) is { } dir ? LlamaBuilder.Build(spec, dir) : BuildCached(spec);
-            stdout.WriteLine($"{built.Directory}: {spec.Preset} {spec.Format.ToString().ToLowerInvariant()} block {spec.BlockSize}, " +
+            var built = p.GetValue(output) is { } dir ? spec.IsGguf ? Llm.Gguf.GgufBuilder.Build(spec, dir) : LlamaBuilder.Build(spec, dir) : BuildCached(spec);
+            stdout.WriteLine($"{built.Directory}: {spec.Preset} {spec.FormatName}{(spec.IsGguf ? " (GGUF)" : $" block {spec.BlockSize}")}, " +
                              $"{(shape.MatrixParameters + shape.EmbeddingParameters) / 1e6:0.#} M parameters, weights file {new Bytes(built.WeightsFileBytes).Value / 1e6:0.#} MB, " +
                              $"{built.StreamedBytesPerToken / 1e6:0.#} MB streamed per token, built in {sw.Elapsed.TotalSeconds:0.#} s");
             return 0;

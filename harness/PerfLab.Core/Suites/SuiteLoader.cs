@@ -176,6 +176,9 @@ public static partial class SuiteLoader
             if (workloadKind == WorkloadKinds.OpenAi && (values["prompts"] == "file") != (values["prompts_file"].Length > 0))
                 r.Error(r.ValueNode(m, "prompts_file") ?? r.ValueNode(m, "prompts") ?? m, path + ".prompts_file", values["prompts_file"],
                     "prompts: file and prompts_file go together: name the JSONL file and set prompts: file");
+            if ((workloadKind == WorkloadKinds.Llm || workloadKind == WorkloadKinds.OpenAi && values["serve"] == "llm") &&
+                WorkloadKinds.LlmProblem(values) is { } llm)
+                r.Error(r.ValueNode(m, llm.Parameter) ?? m, path + "." + llm.Parameter, values[llm.Parameter], llm.Why);
             if (list.Any(w => w.Name == wname)) r.Error(r.ValueNode(m, "name"), path + ".name", wname, "a workload with this name is already defined; names must be unique");
             list.Add(new WorkloadSpec(wname, workloadKind, values));
         }

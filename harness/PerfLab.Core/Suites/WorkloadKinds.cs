@@ -70,11 +70,15 @@ public static class WorkloadKinds
     [
         Samples, Concurrency,
         new("preset", "tiny", "model shape", Choices: ["tiny", "110m", "1b"]),
-        new("format", "int4", "weights: int4 (MatMulNBits) or fp32", Choices: ["int4", "fp32"]),
+        new("format", "int4", "weights: int4 (MatMulNBits; llamacpp: GGUF Q4_0), fp32 (ONNX engines) or f16 (llamacpp: GGUF F16)",
+            Choices: ["int4", "fp32", "f16"]),
         new("block_size", "32", "int4 quantization block size", Choices: ["32", "64", "128"]),
         new("accuracy_level", "4", "MatMulNBits accuracy level (4: int8 activations)", 0, 4, Integer: true),
         new("model_seed", "1", "seed of the synthetic weights", 0, 1e15, Integer: true),
-        new("engine", "ort", "ort (our engine) or ort-genai (the peer)", Choices: ["ort", "ort-genai"]),
+        new("engine", "ort", "ort (our engine), ort-genai or llamacpp (the peers: ONNX Runtime GenAI, llama.cpp through LLamaSharp)",
+            Choices: ["ort", "ort-genai", "llamacpp"]),
+        new("batching", "off", "on: concurrent sequences' decode steps run as one batch, sequences joining and leaving between steps " +
+            "(continuous batching; ort and llamacpp); off: each sequence decodes alone on the shared engine", Choices: ["off", "on"]),
         new("weights", "plain", "plain, or encrypted (AES-256-GCM shards the Realm opens with a key the broker releases after attestation)",
             Choices: ["plain", "encrypted"]),
         new("threads", "1", "ONNX Runtime intra-op threads per sequence", 1, 256, Integer: true),
@@ -85,6 +89,23 @@ public static class WorkloadKinds
         new("output_tokens_mean", "32", "synthetic prompts: mean output length (log-normal)", 1, 1_000_000),
         new("output_tokens_max", "128", "longest output for any prompt", 1, 1_000_000, Integer: true),
     ]);
+
+    /// <summary>
+    /// What no single parameter's check can see in the llm's engine, format and batching together: (parameter, why) or null.
+    /// </summary>
+    public static (string Parameter, string Why)? LlmProblem(IReadOnlyDictionary<string, string> v)
+    {
+        var engine = v["engine"];
+        if (engine == "llamacpp")
+        {
+            if (v["format"] == "fp32") return ("format", "llamacpp runs GGUF files: int4 (Q4_0) or f16, not fp32");
+            if (v["format"] == "int4" && v["block_size"] != "32") return ("block_size", "llamacpp's int4 is GGUF Q4_0, whose block is 32");
+        }
+        else if (v["format"] == "f16") return ("format", $"f16 is a GGUF format for engine llamacpp; {engine} runs int4 or fp32");
+        if (engine == "ort-genai" && v["batching"] == "on")
+            return ("batching", "ort-genai has no continuous batching here; batching: on runs with engine ort or llamacpp");
+        return null;
+    }
 
     /// <summary>The kinds <c>openai</c>'s own server can serve (serve:), each through the same engines as over the channel.</summary>
     public static readonly IReadOnlyList<WorkloadKind> Servable = [Noop, Synthetic, Llm];

@@ -7,7 +7,7 @@ using PerfLab.Llm.Model;
 namespace PerfLab.Lab.Workloads;
 
 /// <summary>
-/// The LLM workload: a Llama-architecture model built by PerfLab, served by ONNX Runtime (or its GenAI peer). Its model
+/// The LLM workload: a Llama-architecture model built by PerfLab, served by ONNX Runtime, its GenAI peer or llama.cpp. Its model
 /// is built on the host before a Realm starts; an emulated Realm streams its weights in.
 /// </summary>
 public sealed class LlmWorkload : IWorkload
@@ -16,8 +16,12 @@ public sealed class LlmWorkload : IWorkload
 
     public void PrepareOnHost(WorkloadSpec spec) => ModelCache.BuildIfMissing(LlmSettings.From(spec).Model);
 
-    public string? PayloadFile(WorkloadSpec spec) =>
-        Path.Combine(ModelCache.BuildIfMissing(LlmSettings.From(spec).Model), BuiltModel.WeightsFileName);
+    /// <summary>What an emulated Realm streams in: the ONNX weights file, or the GGUF file (header and tensors in one).</summary>
+    public string? PayloadFile(WorkloadSpec spec)
+    {
+        var model = LlmSettings.From(spec).Model;
+        return Path.Combine(ModelCache.BuildIfMissing(model), model.IsGguf ? Llm.Gguf.GgufBuilder.FileName : BuiltModel.WeightsFileName);
+    }
 
     public ISystemUnderTest CreateSut(WorkloadSpec spec, SutContext context)
     {
@@ -27,7 +31,8 @@ public sealed class LlmWorkload : IWorkload
         {
             // The weights came over the shared buffer into private memory (tmpfs): the model is read from there; the
             // host's copy on disk is never opened.
-            foreach (var f in new[] { BuiltModel.ModelFile, BuiltModel.ManifestFile, BuiltModel.GenAiConfigFile })
+            var beside = settings.Model.IsGguf ? new[] { BuiltModel.ManifestFile } : [BuiltModel.ModelFile, BuiltModel.ManifestFile, BuiltModel.GenAiConfigFile];
+            foreach (var f in beside)
                 File.Copy(Path.Combine(dir, f), Path.Combine(realmDir, f), true);
             var fromRealm = new LlmSut(settings, realmDir);
             // The session holds what it needs now (its packed copy, or a mapping of these pages): the file's name goes,
@@ -55,7 +60,7 @@ public sealed class LlmWorkload : IWorkload
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var (file, lead) = PerflabExecutable.Resolve();
         var m = settings.Model;
-        var r = ProcessRunner.TryRun(file, [.. lead, "model", "build", "--preset", m.Preset, "--format", m.Format.ToString().ToLowerInvariant(),
+        var r = ProcessRunner.TryRun(file, [.. lead, "model", "build", "--preset", m.Preset, "--format", m.FormatName,
             "--block-size", m.BlockSize.ToString(), "--accuracy-level", m.AccuracyLevel.ToString(), "--seed", m.Seed.ToString()], TimeSpan.FromHours(1));
         if (r is not { Ok: true }) throw new InvalidOperationException($"building the model failed (exit {r?.ExitCode}): {r?.Stderr.Trim()}");
         info["model_build_ms"] = sw.Elapsed.TotalMilliseconds.ToString("0");
