@@ -8,8 +8,8 @@ namespace PerfLab.Benchmarks;
 /// <summary>
 /// Decode speed of the LLM workload against the memory-bandwidth roofline, in one process, interleaved:
 /// a STREAM-style triad before every configuration, so each tokens/s figure sits beside the bandwidth the
-/// machine had at that moment. Also prefill (TTFT) time, our engine against ORT GenAI, steady-state RSS
-/// against the weights, and managed bytes allocated per decode step.
+/// machine had at that moment. Also prefill (TTFT) time, our engine against ORT GenAI and llama.cpp (GGUF Q4_0 of the
+/// same weights, through LLamaSharp), and managed bytes allocated per decode step.
 /// </summary>
 public static class LlmDecode
 {
@@ -27,6 +27,8 @@ public static class LlmDecode
         // The first engine in a process ran 10 % slower (41.6 vs 37.4 ms/token, prefill 1.31 vs 1.03 s) than every
         // later one, whichever engine it was: a throwaway session first, so the table compares engines, not order.
         Ours(ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset)), 1);
+        if (args.Length > 1 && args[1] == "profile")
+            return Profile(preset, args.Length > 2 ? int.Parse(args[2]) : 1, args.Length > 3 ? int.Parse(args[3]) : 32, o);
         if (args.Length > 1 && args[1] == "ab")
         {
             // Alternating order, to tell an engine's speed from the machine's drift.
@@ -54,6 +56,18 @@ public static class LlmDecode
                             $"{r.PrefillMs:0.0} | {(r.AllocPerStep < 0 ? "–" : r.AllocPerStep.ToString("0"))} |");
             }
             o.WriteLine($"(block {block}: weights file {m.WeightsBytes / 1e6:0} MB, nibbles+scales streamed per token {m.StreamedBytesPerToken / 1e6:0.0} MB)");
+        }
+        {
+            var dir = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset, WeightFormat.Q4_0));
+            var m = ModelFiles.ReadManifest(dir);
+            foreach (var threads in new[] { 1, 2 })
+            {
+                var bw = triad.Measure(threads);
+                var r = LlamaCpp(dir, threads);
+                var gbs = m.StreamedBytesPerToken / (r.StepMs / 1e3) / 1e9;
+                o.WriteLine($"| llamacpp | Q4_0 (32) | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | {gbs:0.0} | {gbs / bw * 100:0} | {r.PrefillMs:0.0} | – |");
+            }
+            o.WriteLine($"(Q4_0: file {m.WeightsBytes / 1e6:0} MB, blocks (fp16 scale + nibbles) streamed per token {m.StreamedBytesPerToken / 1e6:0.0} MB)");
         }
         return 0;
     }
@@ -117,6 +131,69 @@ public static class LlmDecode
             return new Result(Median(times), prefillMs, -1);
         }
         finally { File.WriteAllText(config, original); }
+    }
+
+    /// <summary>
+    /// Where a decode step's time goes, from ONNX Runtime's own profiler: kernel time per op type per step, and what the
+    /// run took beyond its kernels (the session's own work between them). Profiling adds its own cost: read shares, not speeds.
+    /// </summary>
+    private static int Profile(string preset, int threads, int block, TextWriter o)
+    {
+        var dir = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset, WeightFormat.Int4, block));
+        var prefix = Path.Combine(Path.GetTempPath(), $"perflab-ort-profile-{Environment.ProcessId}");
+        string file;
+        using (var d = new OrtDecoder(dir, new DecoderOptions(threads, ProfilePrefix: prefix)))
+        using (var seq = d.NewSequence(PromptTokens + Warmup + Steps + 1))
+        {
+            var logits = seq.Prefill(Prompt(d.Shape.Vocab));
+            var next = DecoderSequence.ArgMax(logits.Slice(logits.Length - d.Shape.Vocab));
+            for (var i = 0; i < Warmup + Steps; i++) next = DecoderSequence.ArgMax(seq.Step(next));
+            file = d.Session.EndProfiling();
+        }
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file));
+        File.Delete(file);
+        // Runs in order: the prefill, the warm-up steps, then the measured ones; a node's events fall inside its run.
+        var runs = json.RootElement.EnumerateArray().Where(e => e.GetProperty("cat").GetString() == "Session" && e.GetProperty("name").GetString() == "model_run")
+            .Select(e => (Ts: e.GetProperty("ts").GetInt64(), Dur: e.GetProperty("dur").GetInt64())).OrderBy(r => r.Ts).Skip(1 + Warmup).ToList();
+        var first = runs[0].Ts;
+        var byOp = new Dictionary<string, (double Us, int Count)>();
+        foreach (var e in json.RootElement.EnumerateArray())
+        {
+            if (e.GetProperty("cat").GetString() != "Node" || !e.GetProperty("name").GetString()!.EndsWith("_kernel_time") || e.GetProperty("ts").GetInt64() < first) continue;
+            var op = e.GetProperty("args").GetProperty("op_name").GetString()!;
+            var (us, n) = byOp.GetValueOrDefault(op);
+            byOp[op] = (us + e.GetProperty("dur").GetInt64(), n + 1);
+        }
+        var runUs = runs.Average(r => r.Dur);
+        var kernelUs = byOp.Values.Sum(v => v.Us) / runs.Count;
+        o.WriteLine($"# ONNX Runtime profile: preset {preset}, block {block}, {threads} thread(s), {runs.Count} decode steps; a step (model_run) {runUs / 1e3:0.00} ms");
+        o.WriteLine("| op | kernels per step | ms per step | % of the step |");
+        o.WriteLine("|---|---:|---:|---:|");
+        foreach (var (op, (us, n)) in byOp.OrderByDescending(kv => kv.Value.Us))
+            o.WriteLine($"| {op} | {n / (double)runs.Count:0} | {us / runs.Count / 1e3:0.000} | {us / runs.Count / runUs * 100:0.0} |");
+        o.WriteLine($"| (between kernels) | | {(runUs - kernelUs) / 1e3:0.000} | {(runUs - kernelUs) / runUs * 100:0.0} |");
+        return 0;
+    }
+
+    private static Result LlamaCpp(string dir, int threads)
+    {
+        using var e = new LlamaCppEngine(dir, threads, PromptTokens + Warmup + Steps + 1);
+        using var b = e.Batched(1);
+        var sw = Stopwatch.StartNew();
+        var next = b.Start(0, Prompt(50257));
+        var prefillMs = sw.Elapsed.TotalMilliseconds;
+        int[] slot = [0], last = [0], output = [0];
+        for (var i = 0; i < Warmup; i++) { last[0] = next; b.Step(slot, last, output); next = output[0]; }
+        var times = new double[Steps];
+        for (var i = 0; i < Steps; i++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            last[0] = next;
+            b.Step(slot, last, output);
+            next = output[0];
+            times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        return new Result(Median(times), prefillMs, -1);
     }
 
     private static double Median(double[] v)

@@ -5,7 +5,8 @@ using PerfLab.Llm.Model;
 namespace PerfLab.Llm.Inference;
 
 /// <summary>Session-wide settings of our engine.</summary>
-public sealed record DecoderOptions(int IntraOpThreads = 1, bool AllowSpinning = true);
+/// <summary>Session-wide settings of our engine. ProfilePrefix: ONNX Runtime's profiler on, its JSON written under that prefix.</summary>
+public sealed record DecoderOptions(int IntraOpThreads = 1, bool AllowSpinning = true, string? ProfilePrefix = null);
 
 /// <summary>
 /// Our engine: one ONNX Runtime session over a model built by LlamaBuilder; sequences decode greedily with a
@@ -31,6 +32,11 @@ public sealed class OrtDecoder : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
         so.AddSessionConfigEntry("session.intra_op.allow_spinning", options.AllowSpinning ? "1" : "0");
+        if (options.ProfilePrefix is { } prefix)
+        {
+            so.EnableProfiling = true;
+            so.ProfileOutputPathPrefix = prefix;
+        }
         try
         {
             Session = new InferenceSession(Path.Combine(modelDirectory, BuiltModel.ModelFile), so);
