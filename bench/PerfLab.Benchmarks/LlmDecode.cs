@@ -58,6 +58,18 @@ public static class LlmDecode
             o.WriteLine($"(block {block}: weights file {m.WeightsBytes / 1e6:0} MB, nibbles+scales streamed per token {m.StreamedBytesPerToken / 1e6:0.0} MB)");
         }
         {
+            // What packing Q, K and V into one projection buys: the same weights as three projections (the graph before).
+            var dir = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset, WeightFormat.Int4, 128) with { PackedQkv = false });
+            var m = ModelFiles.ReadManifest(dir);
+            foreach (var threads in new[] { 1, 2 })
+            {
+                var bw = triad.Measure(threads);
+                var r = Ours(dir, threads);
+                var gbs = m.StreamedBytesPerToken / (r.StepMs / 1e3) / 1e9;
+                o.WriteLine($"| ort, Q/K/V unpacked | 128 | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | {gbs:0.0} | {gbs / bw * 100:0} | {r.PrefillMs:0.0} | – |");
+            }
+        }
+        {
             var dir = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset, WeightFormat.Q4_0));
             var m = ModelFiles.ReadManifest(dir);
             foreach (var threads in new[] { 1, 2 })

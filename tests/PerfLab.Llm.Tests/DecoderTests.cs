@@ -32,6 +32,29 @@ public class DecoderTests(TinyModels models, Xunit.Abstractions.ITestOutputHelpe
 }
 
 [Collection("tiny models")]
+public class PackedQkvTests(TinyModels models)
+{
+    [Fact]
+    public void Packing_q_k_and_v_into_one_projection_changes_no_logit()
+    {
+        var unpacked = LlamaBuilder.Build(ModelSpec.FromPreset("tiny", WeightFormat.Fp32) with { PackedQkv = false }, Path.Combine(models.Root, "tiny-fp32-unpacked"));
+        float[] Logits(string dir)
+        {
+            using var d = new OrtDecoder(dir);
+            using var seq = d.NewSequence(32);
+            var l = seq.Prefill([464, 2068, 7586, 21831]).ToArray();
+            return [.. l, .. seq.Step(18045)];
+        }
+        var a = Logits(models.Fp32.Directory);
+        var b = Logits(unpacked.Directory);
+        Assert.Equal(a.Length, b.Length);
+        var maxDiff = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(maxDiff <= 1e-4, $"max difference {maxDiff}");
+        Assert.NotEqual(ModelFiles.ReadManifest(models.Fp32.Directory).ModelSha256, ModelFiles.ReadManifest(unpacked.Directory).ModelSha256);
+    }
+}
+
+[Collection("tiny models")]
 public class AllocationTests(TinyModels models)
 {
     [Fact]

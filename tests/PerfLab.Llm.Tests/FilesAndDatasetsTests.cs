@@ -22,7 +22,9 @@ public class ModelFilesTests(TinyModels models)
         var m = ModelFiles.ReadManifest(models.Int4.Directory);
         Assert.All(m.Tensors, t => Assert.Equal(0, t.Offset % WeightsFile.Alignment));
         Assert.All(m.Tensors, t => Assert.Equal(64, t.Sha256.Length));
-        Assert.Contains(m.Tensors, t => t.Name == "model.layers.0.self_attn.q_proj.qweight" && t.Dtype == "uint8");
+        // Q, K and V packed into one projection of hidden + 2 × kv_hidden outputs.
+        var qkv = Assert.Single(m.Tensors, t => t.Name == "model.layers.0.self_attn.qkv_proj.qweight" && t.Dtype == "uint8");
+        Assert.Equal(m.Shape.Hidden + 2 * m.Shape.KvHidden, qkv.Dims[0]);
         // int4 nibbles and fp32 scales of every matrix: 0.5 B per weight plus 4 B per 32 weights.
         var expected = m.Shape.MatrixParameters / 2 + m.Shape.MatrixParameters / 32 * 4;
         Assert.Equal(expected, m.StreamedBytesPerToken);

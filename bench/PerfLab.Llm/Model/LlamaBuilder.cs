@@ -30,7 +30,7 @@ public sealed record ModelManifest(int Schema, string Preset, LlamaShape Shape, 
 public static class LlamaBuilder
 {
     /// <summary>Bumped whenever the graph changes, so cached models built by an older builder are not reused.</summary>
-    public const int GraphVersion = 2;
+    public const int GraphVersion = 3;
 
     public static BuiltModel Build(ModelSpec spec, string directory)
     {
@@ -86,11 +86,14 @@ public static class LlamaBuilder
                         "com.microsoft", new Attr.F("epsilon", s.RmsEpsilon));
                     residual = $"{p}.residual_attn";
                 }
-                var q = Linear(g, w, spec, x, $"{p}.self_attn.q_proj", s.Hidden, s.Hidden, ref streamed);
-                var k = Linear(g, w, spec, x, $"{p}.self_attn.k_proj", s.Hidden, s.KvHidden, ref streamed);
-                var v = Linear(g, w, spec, x, $"{p}.self_attn.v_proj", s.Hidden, s.KvHidden, ref streamed);
+                // Packed: one projection of hidden + 2 × kv_hidden outputs, which GroupQueryAttention splits itself. Two
+                // kernels fewer per layer, and the small K and V matrices (N = kv_hidden) no longer run alone.
+                string[] qkv = spec.PackedQkv
+                    ? [Linear(g, w, spec, x, $"{p}.self_attn.qkv_proj", s.Hidden, [($"{p}.self_attn.q_proj", s.Hidden), ($"{p}.self_attn.k_proj", s.KvHidden), ($"{p}.self_attn.v_proj", s.KvHidden)], ref streamed), "", ""]
+                    : [Linear(g, w, spec, x, $"{p}.self_attn.q_proj", s.Hidden, s.Hidden, ref streamed), Linear(g, w, spec, x, $"{p}.self_attn.k_proj", s.Hidden, s.KvHidden, ref streamed),
+                        Linear(g, w, spec, x, $"{p}.self_attn.v_proj", s.Hidden, s.KvHidden, ref streamed)];
                 var attn = g.Node("GroupQueryAttention",
-                    [q, k, v, $"past_key_values.{i}.key", $"past_key_values.{i}.value", "seqlens_k", "total_sequence_length", "cos_cache", "sin_cache"],
+                    [qkv[0], qkv[1], qkv[2], $"past_key_values.{i}.key", $"past_key_values.{i}.value", "seqlens_k", "total_sequence_length", "cos_cache", "sin_cache"],
                     [$"{p}.attn", $"present.{i}.key", $"present.{i}.value"], "com.microsoft",
                     new Attr.I("num_heads", s.Heads), new Attr.I("kv_num_heads", s.KvHeads), new Attr.I("do_rotary", 1), new Attr.I("rotary_interleaved", 0));
                 var o = Linear(g, w, spec, attn, $"{p}.self_attn.o_proj", s.Hidden, s.Hidden, ref streamed);
@@ -155,9 +158,21 @@ public static class LlamaBuilder
         return name;
     }
 
-    /// <summary>y = x·W for W of K inputs and N outputs, as MatMulNBits or fp32 MatMul; counts the bytes a token streams.</summary>
-    private static string Linear(OnnxGraph g, WeightsFile w, ModelSpec spec, string x, string name, int k, int n, ref long streamed)
+    private static string Linear(OnnxGraph g, WeightsFile w, ModelSpec spec, string x, string name, int k, int n, ref long streamed) =>
+        Linear(g, w, spec, x, name, k, [(name, n)], ref streamed);
+
+    /// <summary>
+    /// y = x·W for W of K inputs and N outputs, as MatMulNBits or fp32 MatMul; counts the bytes a token streams. W may be
+    /// several matrices side by side (parts): each part's columns are drawn under its own name, so a packed projection
+    /// holds exactly the weights of the separate ones.
+    /// </summary>
+    private static string Linear(OnnxGraph g, WeightsFile w, ModelSpec spec, string x, string name, int k, (string Name, int N)[] parts, ref long streamed)
     {
+        var n = parts.Sum(p => p.N);
+        var seedName = new string[n];
+        var seedRow = new int[n];
+        for (int pi = 0, c = 0; pi < parts.Length; pi++)
+        for (var r = 0; r < parts[pi].N; r++, c++) (seedName[c], seedRow[c]) = (parts[pi].Name, r);
         var scale = 1f / MathF.Sqrt(k);
         if (spec.Format == WeightFormat.Fp32)
         {
@@ -165,7 +180,7 @@ public static class LlamaBuilder
             Parallel.For(0, n, col =>
             {
                 Span<float> row = new float[k];
-                Weights.FillRow(row, Weights.RowSeed(spec.Seed, name, col), scale);
+                Weights.FillRow(row, Weights.RowSeed(spec.Seed, seedName[col], seedRow[col]), scale);
                 for (var i = 0; i < k; i++) wt[(long)i * n + col] = row[i];
             });
             w.Add(name + ".weight", ElementType.Float, [k, n], MemoryMarshal.AsBytes(wt.AsSpan()));
@@ -181,7 +196,7 @@ public static class LlamaBuilder
         Parallel.For(0, n, col =>
         {
             Span<float> row = new float[k];
-            Weights.FillRow(row, Weights.RowSeed(spec.Seed, name, col), scale);
+            Weights.FillRow(row, Weights.RowSeed(spec.Seed, seedName[col], seedRow[col]), scale);
             Weights.QuantizeRow(row, bs, nibbles.AsSpan((int)((long)col * blocks * blob), blocks * blob), scales.AsSpan(col * blocks, blocks));
         });
         w.Add(name + ".qweight", ElementType.UInt8, [n, blocks, blob], nibbles);

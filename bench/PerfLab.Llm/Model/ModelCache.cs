@@ -15,7 +15,7 @@ public static class ModelCache
         // Free dimensions make another model under the same preset name: their hash keeps the folders apart.
         var custom = ModelSpec.Presets.TryGetValue(s.Preset, out var p) && p == s.Shape ? "" : "-x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(s.Shape.ToString())))[..8];
         if (s.IsGguf) return Path.Combine(Root, $"{s.Preset}{custom}-gguf-{s.FormatName}-s{s.Seed}-v{Gguf.GgufBuilder.FileVersion}");
-        return Path.Combine(Root, $"{s.Preset}{custom}-{s.Format.ToString().ToLowerInvariant()}-b{s.BlockSize}-a{s.AccuracyLevel}-s{s.Seed}-g{LlamaBuilder.GraphVersion}");
+        return Path.Combine(Root, $"{s.Preset}{custom}-{s.Format.ToString().ToLowerInvariant()}-b{s.BlockSize}-a{s.AccuracyLevel}-s{s.Seed}{(s.PackedQkv ? "" : "-unpacked")}-g{LlamaBuilder.GraphVersion}");
     }
 
     public static bool IsBuilt(string directory) => File.Exists(Path.Combine(directory, BuiltModel.ManifestFile));

@@ -37,7 +37,8 @@ public sealed record LlamaShape(int Layers, int Hidden, int Heads, int KvHeads, 
 public enum WeightFormat { Fp32, Int4, Q4_0, F16 }
 
 /// <summary>Everything that decides a model's bytes: same spec, same files, byte for byte.</summary>
-public sealed record ModelSpec(string Preset, LlamaShape Shape, WeightFormat Format, int BlockSize, int AccuracyLevel, ulong Seed)
+/// <summary>PackedQkv: Q, K and V as one projection (the default; off only to measure what packing buys).</summary>
+public sealed record ModelSpec(string Preset, LlamaShape Shape, WeightFormat Format, int BlockSize, int AccuracyLevel, ulong Seed, bool PackedQkv = true)
 {
     /// <summary>GPT-2's vocabulary, so that prompts go through a real tokenizer.</summary>
     public const int Gpt2Vocab = 50257;
