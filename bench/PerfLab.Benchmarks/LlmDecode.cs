@@ -101,7 +101,7 @@ public static class LlmDecode
         var sw = Stopwatch.StartNew();
         var logits = seq.Prefill(Prompt(d.Shape.Vocab));
         var prefillMs = sw.Elapsed.TotalMilliseconds;
-        var next = DecoderSequence.ArgMax(logits.Slice(logits.Length - d.Shape.Vocab));
+        var next = DecoderSequence.ArgMax(logits);
         for (var i = 0; i < Warmup; i++) next = DecoderSequence.ArgMax(seq.Step(next));
         var times = new double[Steps];
         var alloc0 = GC.GetAllocatedBytesForCurrentThread();
@@ -158,7 +158,7 @@ public static class LlmDecode
         using (var seq = d.NewSequence(PromptTokens + Warmup + Steps + 1))
         {
             var logits = seq.Prefill(Prompt(d.Shape.Vocab));
-            var next = DecoderSequence.ArgMax(logits.Slice(logits.Length - d.Shape.Vocab));
+            var next = DecoderSequence.ArgMax(logits);
             for (var i = 0; i < Warmup + Steps; i++) next = DecoderSequence.ArgMax(seq.Step(next));
             file = d.Session.EndProfiling();
         }

@@ -25,8 +25,9 @@ public class ModelFilesTests(TinyModels models)
         // Q, K and V packed into one projection of hidden + 2 × kv_hidden outputs.
         var qkv = Assert.Single(m.Tensors, t => t.Name == "model.layers.0.self_attn.qkv_proj.qweight" && t.Dtype == "uint8");
         Assert.Equal(m.Shape.Hidden + 2 * m.Shape.KvHidden, qkv.Dims[0]);
-        // int4 nibbles and fp32 scales of every matrix: 0.5 B per weight plus 4 B per 32 weights.
-        var expected = m.Shape.MatrixParameters / 2 + m.Shape.MatrixParameters / 32 * 4;
+        // int4 nibbles and fp32 scales of every matrix: 0.5 B per weight plus 4 B per block of weights.
+        Assert.Equal(ModelSpec.DefaultBlockSize, m.BlockSize);
+        var expected = m.Shape.MatrixParameters / 2 + m.Shape.MatrixParameters / m.BlockSize * 4;
         Assert.Equal(expected, m.StreamedBytesPerToken);
     }
 

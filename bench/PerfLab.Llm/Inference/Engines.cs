@@ -21,8 +21,7 @@ public sealed class OrtGreedyEngine(OrtDecoder decoder, bool dispose = true) : I
     {
         using var seq = decoder.NewSequence(Math.Min(decoder.Shape.MaxSequence, prompt.Length + maxNewTokens));
         var logits = seq.Prefill(prompt);
-        var vocab = decoder.Shape.Vocab;
-        var next = DecoderSequence.ArgMax(logits.Slice(logits.Length - vocab, vocab));
+        var next = DecoderSequence.ArgMax(logits);
         onToken?.Invoke(next);
         var produced = 1;
         while (produced < maxNewTokens)

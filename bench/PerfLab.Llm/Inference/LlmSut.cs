@@ -20,6 +20,13 @@ public sealed record LlmSettings(int Samples, int Concurrency, ModelSpec Model, 
         new LengthDistribution(w.GetDouble("input_tokens_mean"), 0.6, w.GetInt("input_tokens_max")),
         new LengthDistribution(w.GetDouble("output_tokens_mean"), 0.6, w.GetInt("output_tokens_max")),
         w.Parameters.TryGetValue("batching", out var b) && b == "on");
+
+    /// <summary>
+    /// Threads 0 takes what the CPUs allow: a batch gets them all; sequences decoding alone share them. On 2 CPUs the 1b
+    /// model decodes 1.9× faster on 2 threads than on 1 (bench/REPORT.md), and 8 sequences of 1 thread each already
+    /// fill them.
+    /// </summary>
+    public int ResolveThreads(int cpus) => Threads > 0 ? Threads : Batching ? Math.Max(1, cpus) : Math.Max(1, cpus / Concurrency);
 }
 
 /// <summary>
@@ -62,12 +69,13 @@ public sealed class LlmSut : ISystemUnderTest, IPromptServer, ISutStatistics, ID
         if (tooLong != null)
             throw new ArgumentException($"a prompt of {tooLong.Tokens.Length} tokens plus {tooLong.OutputTokens} output tokens exceeds the model's context of {_context}; " +
                                         "lower input_tokens_max / output_tokens_max or use a larger preset");
+        var threads = settings.ResolveThreads(Environment.ProcessorCount);
         var session = System.Diagnostics.Stopwatch.StartNew();
         _engine = settings.Engine switch
         {
             "ort-genai" => new GenAiGreedyEngine(modelDirectory, _context),
-            "llamacpp" => new LlamaCppEngine(modelDirectory, settings.Threads, _context),
-            _ => new OrtGreedyEngine(new OrtDecoder(modelDirectory, new DecoderOptions(settings.Threads))),
+            "llamacpp" => new LlamaCppEngine(modelDirectory, threads, _context),
+            _ => new OrtGreedyEngine(new OrtDecoder(modelDirectory, new DecoderOptions(threads))),
         };
         if (settings.Batching)
             _batched = _engine switch
@@ -82,6 +90,7 @@ public sealed class LlmSut : ISystemUnderTest, IPromptServer, ISutStatistics, ID
             ["model_dir"] = modelDirectory,
             ["engine"] = _engine.Name,
             ["batching"] = _batched is null ? "off" : $"on ({settings.Concurrency} slots)",
+            ["threads"] = settings.Engine == "ort-genai" ? "ONNX Runtime GenAI's own choice" : threads.ToString(CultureInfo.InvariantCulture),
             ["weights_file_bytes"] = manifest.WeightsBytes.ToString(CultureInfo.InvariantCulture),
             // Every tensor's SHA-256 checked against the manifest before the engine loads it: its rate, for the crypto report.
             ["weights_sha256_verify_gbps"] = (manifest.WeightsBytes / verifyS / 1e9).ToString("0.###", CultureInfo.InvariantCulture),

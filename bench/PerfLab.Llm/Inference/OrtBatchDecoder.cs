@@ -26,7 +26,8 @@ public sealed unsafe class OrtBatchDecoder : IBatchedEngine
     private int _stepRows = -1;
     private readonly List<OrtValue> _stepValues = [];
     private long[] _stepTokens = [];
-    private float[] _stepLogits = [], _prefillLogits = [];
+    private float[] _stepLogits = [];
+    private readonly float[] _prefillLogits;
 
     public OrtBatchDecoder(OrtDecoder decoder, int slots, int maxLength)
     {
@@ -41,6 +42,7 @@ public sealed unsafe class OrtBatchDecoder : IBatchedEngine
         _rowOf = Enumerable.Repeat(-1, slots).ToArray();
         _slotAt = new int[slots];
         _length = new int[slots];
+        _prefillLogits = new float[_vocab];
     }
 
     public string Name => "ort";
@@ -56,9 +58,6 @@ public sealed unsafe class OrtBatchDecoder : IBatchedEngine
         new Span<long>(_mask + (long)row * _maxLength, _maxLength).Clear();
         new Span<long>(_mask + (long)row * _maxLength, prompt.Length).Fill(1);
         var ids = prompt.ToArray();
-        var need = ids.Length * _vocab;
-        // Reused, as DecoderSequence does: a fresh L × vocab array per prompt lands on the large-object heap.
-        if (_prefillLogits.Length < need) _prefillLogits = new float[need];
         using var binding = _d.Session.CreateIoBinding();
         var owned = new List<OrtValue>();
         try
@@ -68,12 +67,12 @@ public sealed unsafe class OrtBatchDecoder : IBatchedEngine
             owned.Add(View(_mask + (long)row * _maxLength, TensorElementType.Int64, [1, _maxLength], sizeof(long)));
             binding.BindInput("attention_mask", owned[^1]);
             BindKv(binding, owned, row, 1);
-            owned.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _prefillLogits.AsMemory(0, need), [1, ids.Length, _vocab]));
+            owned.Add(OrtValue.CreateTensorValueFromMemory(_prefillLogits, [1, 1, _vocab]));
             binding.BindOutput("logits", owned[^1]);
             _d.Session.RunWithBinding(_run, binding);
         }
         finally { foreach (var v in owned) v.Dispose(); }
-        return DecoderSequence.ArgMax(_prefillLogits.AsSpan(need - _vocab, _vocab));
+        return DecoderSequence.ArgMax(_prefillLogits);
     }
 
     public void Step(ReadOnlySpan<int> slots, ReadOnlySpan<int> last, Span<int> next)

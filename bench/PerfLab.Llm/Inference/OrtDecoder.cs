@@ -100,12 +100,10 @@ public sealed class DecoderSequence : IDisposable
         _owned.Add(_stepLogitsValue);
     }
 
-    /// <summary>Runs the prompt through the model; returns the logits of every prompt position ([tokens × vocab]).</summary>
     /// <summary>
-    /// The prompt's logits for each of its positions, in a buffer this thread reuses: valid until its next prefill. A fresh
-    /// array per prompt was L × vocab floats (12.9 MB for 64 tokens of a GPT-2 vocabulary) on the large-object heap: every
-    /// third query of the tiny model set off a full GC, and the same prompt's TTFT went from 13 ms to 60-80 ms whenever it
-    /// landed on one (measured through the lab, 2026-11-29).
+    /// Runs the prompt through the model; returns the logits of its last position (valid until the next call). The graph
+    /// computes no others: before graph version 4 every position's logits came back (L × vocab floats), and a fresh array
+    /// of them per prompt set off a full GC every third query of the tiny model (TTFT 13 → 60-80 ms, 2026-11-29).
     /// </summary>
     public ReadOnlySpan<float> Prefill(ReadOnlySpan<long> tokens)
     {
@@ -117,17 +115,11 @@ public sealed class DecoderSequence : IDisposable
         _binding.BindInput("input_ids", input);
         _mask.AsSpan(0, ids.Length).Fill(1);
         _binding.BindInput("attention_mask", _maskValue);
-        var need = (long)ids.Length * _d.Shape.Vocab;
-        if (_prefillLogits is null || _prefillLogits.LongLength < need) _prefillLogits = new float[need];
-        // A view of the buffer's first L × vocab floats: ORT writes them in place.
-        using var logitsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _prefillLogits.AsMemory(0, (int)need), [1, ids.Length, _d.Shape.Vocab]);
-        _binding.BindOutput("logits", logitsValue);
+        _binding.BindOutput("logits", _stepLogitsValue);
         _d.Session.RunWithBinding(_run, _binding);
         Length = ids.Length;
-        return _prefillLogits.AsSpan(0, (int)need);
+        return _stepLogits;
     }
-
-    [ThreadStatic] private static float[]? _prefillLogits;
 
     /// <summary>Appends one token; returns the logits for the next position (valid until the next call).</summary>
     public ReadOnlySpan<float> Step(long token)
@@ -137,7 +129,6 @@ public sealed class DecoderSequence : IDisposable
         if (!_boundStep)
         {
             _binding.BindInput("input_ids", _stepInput);
-            _binding.BindOutput("logits", _stepLogitsValue);
             _boundStep = true;
         }
         _stepToken[0] = token;

@@ -30,7 +30,7 @@ public sealed record ModelManifest(int Schema, string Preset, LlamaShape Shape, 
 public static class LlamaBuilder
 {
     /// <summary>Bumped whenever the graph changes, so cached models built by an older builder are not reused.</summary>
-    public const int GraphVersion = 3;
+    public const int GraphVersion = 4;
 
     public static BuiltModel Build(ModelSpec spec, string directory)
     {
@@ -49,7 +49,9 @@ public static class LlamaBuilder
                 g.Input($"past_key_values.{i}.key", ElementType.Float, "batch_size", s.KvHeads, "past_sequence_length", s.HeadSize);
                 g.Input($"past_key_values.{i}.value", ElementType.Float, "batch_size", s.KvHeads, "past_sequence_length", s.HeadSize);
             }
-            g.Output("logits", ElementType.Float, "batch_size", "sequence_length", s.Vocab);
+            // The last position's logits only: a prompt's other positions need none, and their LM head was most of a tiny
+            // model's prefill (64 × vocab × hidden; 12.9 MB of logits per 64-token prompt).
+            g.Output("logits", ElementType.Float, "batch_size", 1, s.Vocab);
             for (var i = 0; i < s.Layers; i++)
             {
                 g.Output($"present.{i}.key", ElementType.Float, "batch_size", s.KvHeads, "total_sequence_length", s.HeadSize);
@@ -111,7 +113,10 @@ public static class LlamaBuilder
             var finalNorm = Norm(w, "model.norm.weight", s.Hidden);
             var normed = g.Node("SkipSimplifiedLayerNormalization", [pending, residual, finalNorm], ["final_norm", "", "", ""],
                 "com.microsoft", new Attr.F("epsilon", s.RmsEpsilon));
-            var logits = Linear(g, w, spec, normed, "lm_head", s.Hidden, s.Vocab, ref streamed);
+            g.ConstantInt64("last_start", [1], [-1]);
+            g.ConstantInt64("last_end", [1], [long.MaxValue]);
+            g.Node("Slice", [normed, "last_start", "last_end", "axis1_i64"], ["final_norm_last"]);
+            var logits = Linear(g, w, spec, "final_norm_last", "lm_head", s.Hidden, s.Vocab, ref streamed);
             g.Node("Identity", [logits], ["logits"]);
 
             foreach (var t in w.Tensors.Where(t => t.Name != "model.embed_tokens.weight")) g.External(t, BuiltModel.WeightsFileName);

@@ -16,7 +16,7 @@ public static class ModelCommand
             Description = "int4 (MatMulNBits) or fp32: ONNX for ort and ort-genai; q4_0 or f16: GGUF for llamacpp", DefaultValueFactory = _ => "int4",
         };
         format.AcceptOnlyFromAmong("int4", "fp32", "q4_0", "f16");
-        var block = new Option<int>("--block-size") { Description = "int4 block size: 32, 64 or 128", DefaultValueFactory = _ => 32 };
+        var block = new Option<int>("--block-size") { Description = "int4 block size: 32, 64 or 128", DefaultValueFactory = _ => ModelSpec.DefaultBlockSize };
         var accuracy = new Option<int>("--accuracy-level") { Description = "MatMulNBits accuracy level, 0..4 (4: int8 activations)", DefaultValueFactory = _ => 4 };
         var seed = new Option<ulong>("--seed") { Description = "seed of the weights; the same seed gives byte-identical files", DefaultValueFactory = _ => 1 };
         var layers = new Option<int?>("--layers") { Description = "free dimension: decoder layers" };

@@ -19,18 +19,20 @@ public static class ServeCommand
         engineKind.AcceptOnlyFromAmong([.. WorkloadKinds.Servable.Select(k => k.Name)]);
         var preset = new Option<string>("--preset") { Description = "llm: model shape (tiny, 110m, 1b)", DefaultValueFactory = _ => "tiny" };
         preset.AcceptOnlyFromAmong("tiny", "110m", "1b");
-        var engine = new Option<string>("--engine") { Description = "llm: ort (our engine) or ort-genai (the peer)", DefaultValueFactory = _ => "ort" };
-        engine.AcceptOnlyFromAmong("ort", "ort-genai");
-        var format = new Option<string>("--format") { Description = "llm: int4 or fp32 weights", DefaultValueFactory = _ => "int4" };
-        format.AcceptOnlyFromAmong("int4", "fp32");
-        var threads = new Option<int>("--threads") { Description = "llm: ONNX Runtime intra-op threads per sequence", DefaultValueFactory = _ => 1 };
+        var engine = new Option<string>("--engine") { Description = "llm: ort (our engine), ort-genai or llamacpp (the peers)", DefaultValueFactory = _ => "ort" };
+        engine.AcceptOnlyFromAmong("ort", "ort-genai", "llamacpp");
+        var format = new Option<string>("--format") { Description = "llm: int4 or fp32 weights (llamacpp: int4 is GGUF Q4_0, or f16)", DefaultValueFactory = _ => "int4" };
+        format.AcceptOnlyFromAmong("int4", "fp32", "f16");
+        var batching = new Option<string>("--batching") { Description = "llm: on batches concurrent sequences' decode steps (continuous batching; ort, llamacpp)", DefaultValueFactory = _ => "off" };
+        batching.AcceptOnlyFromAmong("off", "on");
+        var threads = new Option<int>("--threads") { Description = "llm: compute threads per sequence (of the batch with --batching on); 0: as many as the CPUs allow", DefaultValueFactory = _ => 0 };
         var concurrency = new Option<int>("--concurrency") { Description = "sequences served at once (more requests wait their turn)", DefaultValueFactory = _ => 1 };
         var listen = new Option<string>("--listen") { Description = "address:port to listen on (port 0: any free port)", DefaultValueFactory = _ => "127.0.0.1:8000" };
         var fault = new Option<string?>("--fault") { Description = "for testing clients: KIND@N makes every Nth request fail: 500 (an error status), cut (the stream ends half-way, without [DONE]), reset (the connection is reset half-way), hang (no answer)" };
         var cmd = new Command("serve", "Serve the lab's engines over the OpenAI API (/v1/completions, /v1/chat/completions, /v1/models; streaming).\n" +
                                        "Example: perflab serve --preset tiny --engine ort --listen 127.0.0.1:8000")
         {
-            engineKind, preset, engine, format, threads, concurrency, listen, fault,
+            engineKind, preset, engine, format, batching, threads, concurrency, listen, fault,
         };
         cmd.SetAction((p, cancel) =>
         {
@@ -48,14 +50,20 @@ public static class ServeCommand
                 try { injected = ServerFault.Parse(f); }
                 catch (ArgumentException e) { stderr.WriteLine(e.Message); return Task.FromResult((int)ExitCode.BadInput); }
             }
-            foreach (var (name, v) in new[] { ("--threads", p.GetValue(threads)), ("--concurrency", p.GetValue(concurrency)) })
-                if (v < 1 || v > 256) { stderr.WriteLine($"{name} {v}: give a whole number from 1 to 256"); return Task.FromResult((int)ExitCode.BadInput); }
+            foreach (var (name, v, min) in new[] { ("--threads", p.GetValue(threads), 0), ("--concurrency", p.GetValue(concurrency), 1) })
+                if (v < min || v > 256) { stderr.WriteLine($"{name} {v}: give a whole number from {min} to 256"); return Task.FromResult((int)ExitCode.BadInput); }
             var kind = WorkloadKinds.Named(p.GetValue(engineKind)!);
             var values = kind.Parameters.ToDictionary(s => s.Name, s => s.Default);
             void Put(string key, string value) { if (values.ContainsKey(key)) values[key] = value; }
             Put("preset", p.GetValue(preset)!);
             Put("engine", p.GetValue(engine)!);
             Put("format", p.GetValue(format)!);
+            Put("batching", p.GetValue(batching)!);
+            if (kind == WorkloadKinds.Llm && WorkloadKinds.LlmProblem(values) is { } problem)
+            {
+                stderr.WriteLine($"--{problem.Parameter.Replace('_', '-')} {values[problem.Parameter]}: {problem.Why}");
+                return Task.FromResult((int)ExitCode.BadInput);
+            }
             Put("threads", p.GetValue(threads).ToString(CultureInfo.InvariantCulture));
             Put("concurrency", p.GetValue(concurrency).ToString(CultureInfo.InvariantCulture));
             var spec = new WorkloadSpec("serve", kind, values);

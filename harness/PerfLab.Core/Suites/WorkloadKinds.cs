@@ -72,7 +72,7 @@ public static class WorkloadKinds
         new("preset", "tiny", "model shape", Choices: ["tiny", "110m", "1b"]),
         new("format", "int4", "weights: int4 (MatMulNBits; llamacpp: GGUF Q4_0), fp32 (ONNX engines) or f16 (llamacpp: GGUF F16)",
             Choices: ["int4", "fp32", "f16"]),
-        new("block_size", "32", "int4 quantization block size", Choices: ["32", "64", "128"]),
+        new("block_size", "128", "int4 quantization block size of the ONNX engines (128 decodes fastest here: bench/REPORT.md); llamacpp's Q4_0 has its own, 32", Choices: ["32", "64", "128"]),
         new("accuracy_level", "4", "MatMulNBits accuracy level (4: int8 activations)", 0, 4, Integer: true),
         new("model_seed", "1", "seed of the synthetic weights", 0, 1e15, Integer: true),
         new("engine", "ort", "ort (our engine), ort-genai or llamacpp (the peers: ONNX Runtime GenAI, llama.cpp through LLamaSharp)",
@@ -81,7 +81,8 @@ public static class WorkloadKinds
             "(continuous batching; ort and llamacpp); off: each sequence decodes alone on the shared engine", Choices: ["off", "on"]),
         new("weights", "plain", "plain, or encrypted (AES-256-GCM shards the Realm opens with a key the broker releases after attestation)",
             Choices: ["plain", "encrypted"]),
-        new("threads", "1", "ONNX Runtime intra-op threads per sequence", 1, 256, Integer: true),
+        new("threads", "0", "compute threads per sequence (ONNX Runtime intra-op; llama.cpp n_threads); with batching: on, of the batch. " +
+            "0: as many as the agent's CPUs allow (its CPUs ÷ concurrency, at least 1; with batching, all its CPUs)", 0, 256, Integer: true),
         new("dataset", "synthetic", "synthetic (seeded lengths) or builtin (our real-text prompts)", Choices: ["synthetic", "builtin"]),
         new("dataset_seed", "7", "seed of the synthetic prompts", 0, 1e15, Integer: true),
         new("input_tokens_mean", "64", "synthetic prompts: mean length (log-normal)", 1, 1_000_000),
@@ -99,7 +100,6 @@ public static class WorkloadKinds
         if (engine == "llamacpp")
         {
             if (v["format"] == "fp32") return ("format", "llamacpp runs GGUF files: int4 (Q4_0) or f16, not fp32");
-            if (v["format"] == "int4" && v["block_size"] != "32") return ("block_size", "llamacpp's int4 is GGUF Q4_0, whose block is 32");
         }
         else if (v["format"] == "f16") return ("format", $"f16 is a GGUF format for engine llamacpp; {engine} runs int4 or fp32");
         if (engine == "ort-genai" && v["batching"] == "on")

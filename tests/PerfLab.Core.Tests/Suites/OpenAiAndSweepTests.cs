@@ -73,4 +73,24 @@ public class OpenAiAndSweepTests
         var e = Assert.Throws<SuiteValidationException>(() => Parse(Suite("{type: single-stream}", workload)));
         Assert.Contains(message, e.Message);
     }
+
+    [Theory]
+    [InlineData("{name: l, kind: llm, engine: llamacpp, format: fp32}", "workloads[0].format", "llamacpp runs GGUF files")]
+    [InlineData("{name: l, kind: llm, engine: ort, format: f16}", "workloads[0].format", "f16 is a GGUF format")]
+    [InlineData("{name: l, kind: llm, engine: ort-genai, batching: on}", "workloads[0].batching", "ort-genai has no continuous batching")]
+    [InlineData("{name: h, kind: openai, engine: ort-genai, batching: on}", "workloads[0].batching", "ort-genai has no continuous batching")]
+    public void An_engine_format_or_batching_that_do_not_go_together_are_refused_naming_the_field(string workload, string field, string message)
+    {
+        var e = Assert.Throws<SuiteValidationException>(() => Parse(Suite("{type: single-stream}", workload)));
+        Assert.Contains(field, e.Message);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Theory]
+    [InlineData("{name: l, kind: llm, engine: llamacpp}")]
+    [InlineData("{name: l, kind: llm, engine: llamacpp, format: f16, batching: on}")]
+    [InlineData("{name: l, kind: llm, engine: ort, batching: on, block_size: 128}")]
+    [InlineData("{name: h, kind: openai, base_url: 'http://h:8000', engine: ort-genai}")]
+    public void Engines_formats_and_batching_that_go_together_are_accepted(string workload) =>
+        Assert.Single(Parse(Suite("{type: single-stream}", workload)).Workloads);
 }
