@@ -21,14 +21,14 @@ public static class LlmDecode
         o.WriteLine($"# llm-decode: preset {preset}, prompt {PromptTokens} tokens, {Warmup} warm-up + {Steps} measured decode steps; " +
                     $"{Environment.ProcessorCount} CPUs; THP {File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled").Trim()}; " +
                     $"GLIBC_TUNABLES={Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "(unset)"}");
-        o.WriteLine("| engine | block | threads | triad GB/s | decode ms/token (median) | tokens/s | nibbles+scales GB/s | % of triad | prefill ms | managed B/step |");
+        o.WriteLine("| engine | block | threads | triad GB/s | decode ms/token (median) | tokens/s | matrix GB/s | % of triad | prefill ms | managed B/step |");
         o.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var triad = new Triad(32 << 20);
         // The first engine in a process ran 10 % slower (41.6 vs 37.4 ms/token, prefill 1.31 vs 1.03 s) than every
         // later one, whichever engine it was: a throwaway session first, so the table compares engines, not order.
         Ours(ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset)), 1);
         if (args.Length > 1 && args[1] == "profile")
-            return Profile(preset, args.Length > 2 ? int.Parse(args[2]) : 1, args.Length > 3 ? int.Parse(args[3]) : 32, o);
+            return Profile(preset, args.Length > 2 ? int.Parse(args[2]) : 1, args.Length > 3 ? int.Parse(args[3]) : ModelSpec.DefaultBlockSize, o);
         if (args.Length > 1 && args[1] == "ab")
         {
             // Alternating order, to tell an engine's speed from the machine's drift.
@@ -38,48 +38,34 @@ public static class LlmDecode
             {
                 var bw = triad.Measure(threads);
                 var r = engine == "ort" ? Ours(dir, threads) : Peer(dir, threads);
-                o.WriteLine($"| {engine} | 32 | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | | | {r.PrefillMs:0.0} | |");
+                o.WriteLine($"| {engine} | {ModelSpec.DefaultBlockSize} | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | | | {r.PrefillMs:0.0} | |");
             }
             return 0;
         }
-        foreach (var block in new[] { 32, 128 })
+        // Every engine at one thread count, then at the next: the rows compared with each other ran minutes apart at most.
+        var b32 = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset, WeightFormat.Int4, 32));
+        var b128 = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset, WeightFormat.Int4, 128));
+        // What packing Q, K and V into one projection buys: the same weights as three projections (the graph before).
+        var unpacked = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset, WeightFormat.Int4, 128) with { PackedQkv = false });
+        var q40 = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset, WeightFormat.Q4_0));
+        (string Engine, string Block, string Dir, Func<string, int, Result> Run)[] rows =
+        [
+            ("ort", "32", b32, Ours), ("ort-genai", "32", b32, Peer), ("ort", "128", b128, Ours), ("ort-genai", "128", b128, Peer),
+            ("ort, Q/K/V unpacked", "128", unpacked, Ours), ("llamacpp", "Q4_0 (32)", q40, LlamaCpp),
+        ];
+        foreach (var threads in new[] { 1, 2 })
+        foreach (var (engine, block, dir, run) in rows)
         {
-            var dir = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset, WeightFormat.Int4, block));
-            var m = ModelFiles.ReadManifest(dir);
-            foreach (var threads in new[] { 1, 2 })
-            foreach (var engine in block == 32 ? new[] { "ort", "ort-genai" } : new[] { "ort" })
-            {
-                var bw = triad.Measure(threads);
-                var r = engine == "ort" ? Ours(dir, threads) : Peer(dir, threads);
-                var gbs = m.StreamedBytesPerToken / (r.StepMs / 1e3) / 1e9;
-                o.WriteLine($"| {engine} | {block} | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | {gbs:0.0} | {gbs / bw * 100:0} | " +
-                            $"{r.PrefillMs:0.0} | {(r.AllocPerStep < 0 ? "–" : r.AllocPerStep.ToString("0"))} |");
-            }
-            o.WriteLine($"(block {block}: weights file {m.WeightsBytes / 1e6:0} MB, nibbles+scales streamed per token {m.StreamedBytesPerToken / 1e6:0.0} MB)");
+            var bw = triad.Measure(threads);
+            var r = run(dir, threads);
+            var gbs = ModelFiles.ReadManifest(dir).StreamedBytesPerToken / (r.StepMs / 1e3) / 1e9;
+            o.WriteLine($"| {engine} | {block} | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | {gbs:0.0} | {gbs / bw * 100:0} | " +
+                        $"{r.PrefillMs:0.0} | {(r.AllocPerStep < 0 ? "–" : r.AllocPerStep.ToString("0"))} |");
         }
+        foreach (var (name, dir) in new[] { ("block 32", b32), ("block 128", b128), ("GGUF Q4_0", q40) })
         {
-            // What packing Q, K and V into one projection buys: the same weights as three projections (the graph before).
-            var dir = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset, WeightFormat.Int4, 128) with { PackedQkv = false });
             var m = ModelFiles.ReadManifest(dir);
-            foreach (var threads in new[] { 1, 2 })
-            {
-                var bw = triad.Measure(threads);
-                var r = Ours(dir, threads);
-                var gbs = m.StreamedBytesPerToken / (r.StepMs / 1e3) / 1e9;
-                o.WriteLine($"| ort, Q/K/V unpacked | 128 | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | {gbs:0.0} | {gbs / bw * 100:0} | {r.PrefillMs:0.0} | – |");
-            }
-        }
-        {
-            var dir = ModelCache.BuildIfMissing(ModelSpec.FromPreset(preset, WeightFormat.Q4_0));
-            var m = ModelFiles.ReadManifest(dir);
-            foreach (var threads in new[] { 1, 2 })
-            {
-                var bw = triad.Measure(threads);
-                var r = LlamaCpp(dir, threads);
-                var gbs = m.StreamedBytesPerToken / (r.StepMs / 1e3) / 1e9;
-                o.WriteLine($"| llamacpp | Q4_0 (32) | {threads} | {bw:0.0} | {r.StepMs:0.00} | {1000 / r.StepMs:0.0} | {gbs:0.0} | {gbs / bw * 100:0} | {r.PrefillMs:0.0} | – |");
-            }
-            o.WriteLine($"(Q4_0: file {m.WeightsBytes / 1e6:0} MB, blocks (fp16 scale + nibbles) streamed per token {m.StreamedBytesPerToken / 1e6:0.0} MB)");
+            o.WriteLine($"({name}: file {m.WeightsBytes / 1e6:0} MB, matrix bytes streamed per token (nibbles and scales) {m.StreamedBytesPerToken / 1e6:0.0} MB)");
         }
         return 0;
     }
