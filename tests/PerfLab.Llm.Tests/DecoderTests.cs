@@ -136,3 +136,28 @@ public class EngineTests(TinyModels models)
         Assert.NotEqual(File.ReadAllBytes(models.Int4.WeightsPath), File.ReadAllBytes(other.WeightsPath));
     }
 }
+
+public class ArgMaxTests
+{
+    private static int Reference(float[] v)
+    {
+        var best = 0;
+        for (var i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    [Fact]
+    public void The_vectorised_argmax_finds_the_first_largest_value_as_the_scalar_loop_does()
+    {
+        var rng = new Random(11);
+        foreach (var length in Enumerable.Range(1, 70).Concat([127, 128, 129, 1000, ModelSpec.Gpt2Vocab]))
+        for (var trial = 0; trial < 20; trial++)
+        {
+            // Few distinct values: ties everywhere, so "first" is tested, not just "largest".
+            var v = Enumerable.Range(0, length).Select(_ => (float)rng.Next(trial % 2 == 0 ? 5 : 1_000_000) - 2).ToArray();
+            if (trial == 3) v[^1] = 1e9f;               // the winner in the scalar tail
+            if (trial == 5) v[0] = 1e9f;                // the winner in the first vector
+            Assert.Equal(Reference(v), DecoderSequence.ArgMax(v));
+        }
+    }
+}

@@ -154,6 +154,36 @@ public class LlamaCppAndBatchingTests(TinyModels models, Xunit.Abstractions.ITes
     }
 
     [Fact]
+    public void An_f16_file_of_the_same_weights_loads_and_reads_back_as_f16()
+    {
+        var f16 = Gguf.GgufBuilder.Build(ModelSpec.FromPreset("tiny", WeightFormat.F16), Path.Combine(models.Root, "tiny-f16"));
+        ModelFiles.Verify(f16.Directory);
+        var m = ModelFiles.ReadManifest(f16.Directory);
+        var q = m.Tensors.Single(t => t.Name == "blk.0.attn_q.weight");
+        Assert.Equal("f16", q.Dtype);
+        Assert.Equal((long)m.Shape.Hidden * m.Shape.Hidden * 2, q.Length);
+        // F16 holds the fp32 weights to within half an F16 step: the same draw as the ONNX fp32 file's q_proj row 0.
+        using (var file = File.OpenRead(Path.Combine(f16.Directory, Gguf.GgufBuilder.FileName)))
+        {
+            var row = new byte[m.Shape.Hidden * 2];
+            file.Position = q.Offset;
+            file.ReadExactly(row);
+            var want = new float[m.Shape.Hidden];
+            Weights.FillRow(want, Weights.RowSeed(1, "model.layers.0.self_attn.q_proj", 0), 1f / MathF.Sqrt(m.Shape.Hidden));
+            for (var j = 0; j < want.Length; j++)
+            {
+                var got = (float)BitConverter.ToHalf(row, j * 2);
+                // F16 keeps 11 significant bits: half a step is 2^-11 of the value (and subnormals are below 1e-7).
+                Assert.True(Math.Abs(got - want[j]) <= Math.Abs(want[j]) / 2048 + 1e-7, $"weight {j}: {want[j]} stored as {got}");
+            }
+        }
+        using var e = new LlamaCppEngine(f16.Directory, 1, 64);
+        var tokens = new List<int>();
+        Assert.Equal(8, e.Generate(Prompts[0], 8, tokens.Add));
+        Assert.True(tokens.Distinct().Count() > 1, string.Join(",", tokens));
+    }
+
+    [Fact]
     public void Our_batched_decoder_gives_each_sequence_the_tokens_it_gets_alone()
     {
         using var d = new OrtDecoder(models.Fp32.Directory);

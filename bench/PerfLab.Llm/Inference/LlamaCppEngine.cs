@@ -21,10 +21,11 @@ public sealed class LlamaCppEngine : IGreedyEngine
 
     static LlamaCppEngine()
     {
-        // llama.cpp logs every tensor it loads to stderr; only its warnings and errors reach ours.
+        // llama.cpp logs every tensor it loads to stderr; only its warnings and errors reach ours, less the one every load of
+        // our files gives: they carry no vocabulary on purpose (the lab feeds token ids), and llama.cpp says it made one up.
         NativeLibraryConfig.All.WithLogCallback((level, message) =>
         {
-            if (level is LLamaLogLevel.Warning or LLamaLogLevel.Error) Console.Error.Write("llama.cpp: " + message);
+            if (level is LLamaLogLevel.Warning or LLamaLogLevel.Error && !message.Contains("dummy tokens")) Console.Error.Write("llama.cpp: " + message);
         });
     }
 

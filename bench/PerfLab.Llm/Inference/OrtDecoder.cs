@@ -139,10 +139,39 @@ public sealed class DecoderSequence : IDisposable
 
     private bool _boundStep;
 
+    /// <summary>
+    /// The first index of the largest value, as the scalar loop finds it, a SIMD vector at a time: over GPT-2's 50,257
+    /// logits the scalar loop took ~80 µs a token (measured 2026-11-29), serial on a batch's one driving thread.
+    /// </summary>
     public static int ArgMax(ReadOnlySpan<float> v)
     {
-        var best = 0;
-        for (var i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        var n = System.Numerics.Vector<float>.Count;
+        if (!System.Numerics.Vector.IsHardwareAccelerated || v.Length < 2 * n) return ArgMaxScalar(v, 0, 0);
+        Span<int> lanes = stackalloc int[n];
+        for (var l = 0; l < n; l++) lanes[l] = l;
+        var index = new System.Numerics.Vector<int>(lanes);
+        var bestIndex = index;
+        var best = new System.Numerics.Vector<float>(v);
+        var step = new System.Numerics.Vector<int>(n);
+        var i = n;
+        for (; i <= v.Length - n; i += n)
+        {
+            index += step;
+            var x = new System.Numerics.Vector<float>(v[i..]);
+            // Strictly greater: each lane keeps its earliest index among equal values, as the scalar loop does.
+            var greater = System.Numerics.Vector.GreaterThan(x, best);
+            best = System.Numerics.Vector.ConditionalSelect(greater, x, best);
+            bestIndex = System.Numerics.Vector.ConditionalSelect(greater, index, bestIndex);
+        }
+        var winner = bestIndex[0];
+        for (var l = 1; l < n; l++)
+            if (best[l] > v[winner] || best[l] == v[winner] && bestIndex[l] < winner) winner = bestIndex[l];
+        return ArgMaxScalar(v, i, winner);
+    }
+
+    private static int ArgMaxScalar(ReadOnlySpan<float> v, int from, int best)
+    {
+        for (var i = Math.Max(from, 1); i < v.Length; i++) if (v[i] > v[best]) best = i;
         return best;
     }
 

@@ -21,9 +21,11 @@ public class MicroTests
         var iterations = (long)r.Extra["iterations"].GetDouble();
         Assert.Equal(iterations, r.Samples.Length);
         Assert.Equal(iterations, r.Extra["exits_to_userspace"].GetInt64());
-        // KVM's own counter: the guest's exits plus a handful of its own (entry, the done port).
+        // KVM's own counter: the guest's exits plus a handful of its own (entry, the done port) and one for each host
+        // interrupt that lands while the guest runs — more on a busy host: 1,041 for 1,024 while the other tests ran (an
+        // Intel host with /dev/kvm, 2026-11-29). Never fewer than the guest's own; never many more.
         var kvm = r.Extra["kvm_exits"].GetInt64();
-        Assert.InRange(kvm, iterations, iterations + 8);
+        Assert.InRange(kvm, iterations, iterations + 8 + iterations / 10);
         Assert.True(r.TickHz > 1e8, "the counter frequency is reported");
     }
 
