@@ -23,8 +23,8 @@ public sealed record LlmSettings(int Samples, int Concurrency, ModelSpec Model, 
 
     /// <summary>
     /// Threads 0 takes what the CPUs allow: a batch gets them all; sequences decoding alone share them. On 2 CPUs the 1b
-    /// model decodes 1.9× faster on 2 threads than on 1 (bench/REPORT.md), and 8 sequences of 1 thread each already
-    /// fill them.
+    /// model decodes 1.6–1.9× faster on 2 threads than on 1 (bench/REPORT.md), and 8 sequences of 1 thread each already
+    /// fill them. Not the default: the CPUs it counts may be shared with a server or a load generator.
     /// </summary>
     public int ResolveThreads(int cpus) => Threads > 0 ? Threads : Batching ? Math.Max(1, cpus) : Math.Max(1, cpus / Concurrency);
 }

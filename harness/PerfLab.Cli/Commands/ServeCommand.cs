@@ -25,7 +25,7 @@ public static class ServeCommand
         format.AcceptOnlyFromAmong("int4", "fp32", "f16");
         var batching = new Option<string>("--batching") { Description = "llm: on batches concurrent sequences' decode steps (continuous batching; ort, llamacpp)", DefaultValueFactory = _ => "off" };
         batching.AcceptOnlyFromAmong("off", "on");
-        var threads = new Option<int>("--threads") { Description = "llm: compute threads per sequence (of the batch with --batching on); 0: as many as the CPUs allow", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "llm: compute threads per sequence (of the batch with --batching on); 0: as many as the CPUs allow", DefaultValueFactory = _ => 1 };
         var concurrency = new Option<int>("--concurrency") { Description = "sequences served at once (more requests wait their turn)", DefaultValueFactory = _ => 1 };
         var listen = new Option<string>("--listen") { Description = "address:port to listen on (port 0: any free port)", DefaultValueFactory = _ => "127.0.0.1:8000" };
         var fault = new Option<string?>("--fault") { Description = "for testing clients: KIND@N makes every Nth request fail: 500 (an error status), cut (the stream ends half-way, without [DONE]), reset (the connection is reset half-way), hang (no answer)" };

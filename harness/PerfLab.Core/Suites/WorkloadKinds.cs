@@ -81,7 +81,9 @@ public static class WorkloadKinds
             "(continuous batching; ort and llamacpp); off: each sequence decodes alone on the shared engine", Choices: ["off", "on"]),
         new("weights", "plain", "plain, or encrypted (AES-256-GCM shards the Realm opens with a key the broker releases after attestation)",
             Choices: ["plain", "encrypted"]),
-        new("threads", "0", "compute threads per sequence (ONNX Runtime intra-op; llama.cpp n_threads); with batching: on, of the batch. " +
+        // Default 1, not 0: a second spinning intra-op thread took the CPU from the lab's own HTTP server and load generator
+        // beside it (TPOT over HTTP 2.8 ms against 0.49 ms over the channel, tests under a CPU hog, 2026-11-29).
+        new("threads", "1", "compute threads per sequence (ONNX Runtime intra-op; llama.cpp n_threads); with batching: on, of the batch. " +
             "0: as many as the agent's CPUs allow (its CPUs ÷ concurrency, at least 1; with batching, all its CPUs)", 0, 256, Integer: true),
         new("dataset", "synthetic", "synthetic (seeded lengths) or builtin (our real-text prompts)", Choices: ["synthetic", "builtin"]),
         new("dataset_seed", "7", "seed of the synthetic prompts", 0, 1e15, Integer: true),
