@@ -43,26 +43,26 @@ public static class GgufBuilder
         w.Add("llama.vocab_size", (uint)s.Vocab);
         w.Add("tokenizer.ggml.model", "none");
 
-        // (gguf name, the ONNX builder's name whose seeds it shares, K inputs, N outputs, scale); null K: a norm.
-        var tensors = new List<(string Gguf, string Seed, int K, int N, float Scale)>
+        // (gguf name, the ONNX builder's name whose seeds it shares, K inputs, N outputs); N 0: a norm of K ones.
+        var tensors = new List<(string Gguf, string Seed, int K, int N)>
         {
-            ("token_embd.weight", "model.embed_tokens.weight", s.Hidden, s.Vocab, 1f),
+            ("token_embd.weight", "model.embed_tokens.weight", s.Hidden, s.Vocab),
         };
         for (var i = 0; i < s.Layers; i++)
         {
             var p = $"model.layers.{i}";
-            tensors.Add(($"blk.{i}.attn_norm.weight", "", s.Hidden, 0, 1f));
-            tensors.Add(($"blk.{i}.attn_q.weight", $"{p}.self_attn.q_proj", s.Hidden, s.Hidden, 0));
-            tensors.Add(($"blk.{i}.attn_k.weight", $"{p}.self_attn.k_proj", s.Hidden, s.KvHidden, 0));
-            tensors.Add(($"blk.{i}.attn_v.weight", $"{p}.self_attn.v_proj", s.Hidden, s.KvHidden, 0));
-            tensors.Add(($"blk.{i}.attn_output.weight", $"{p}.self_attn.o_proj", s.Hidden, s.Hidden, 0));
-            tensors.Add(($"blk.{i}.ffn_norm.weight", "", s.Hidden, 0, 1f));
-            tensors.Add(($"blk.{i}.ffn_gate.weight", $"{p}.mlp.gate_proj", s.Hidden, s.Intermediate, 0));
-            tensors.Add(($"blk.{i}.ffn_up.weight", $"{p}.mlp.up_proj", s.Hidden, s.Intermediate, 0));
-            tensors.Add(($"blk.{i}.ffn_down.weight", $"{p}.mlp.down_proj", s.Intermediate, s.Hidden, 0));
+            tensors.Add(($"blk.{i}.attn_norm.weight", "", s.Hidden, 0));
+            tensors.Add(($"blk.{i}.attn_q.weight", $"{p}.self_attn.q_proj", s.Hidden, s.Hidden));
+            tensors.Add(($"blk.{i}.attn_k.weight", $"{p}.self_attn.k_proj", s.Hidden, s.KvHidden));
+            tensors.Add(($"blk.{i}.attn_v.weight", $"{p}.self_attn.v_proj", s.Hidden, s.KvHidden));
+            tensors.Add(($"blk.{i}.attn_output.weight", $"{p}.self_attn.o_proj", s.Hidden, s.Hidden));
+            tensors.Add(($"blk.{i}.ffn_norm.weight", "", s.Hidden, 0));
+            tensors.Add(($"blk.{i}.ffn_gate.weight", $"{p}.mlp.gate_proj", s.Hidden, s.Intermediate));
+            tensors.Add(($"blk.{i}.ffn_up.weight", $"{p}.mlp.up_proj", s.Hidden, s.Intermediate));
+            tensors.Add(($"blk.{i}.ffn_down.weight", $"{p}.mlp.down_proj", s.Intermediate, s.Hidden));
         }
-        tensors.Add(("output_norm.weight", "", s.Hidden, 0, 1f));
-        tensors.Add(("output.weight", "lm_head", s.Hidden, s.Vocab, 0));
+        tensors.Add(("output_norm.weight", "", s.Hidden, 0));
+        tensors.Add(("output.weight", "lm_head", s.Hidden, s.Vocab));
         foreach (var t in tensors)
         {
             if (t.N == 0) w.Declare(t.Gguf, GgmlType.F32, t.K);
@@ -79,8 +79,9 @@ public static class GgufBuilder
             entries.Add(Entry("gguf.header", "header", [], 0, (header.LongLength, SHA256.HashData(header))));
             for (var i = 0; i < tensors.Count; i++)
             {
-                var (name, seedName, k, n, scale) = tensors[i];
-                var bytes = n == 0 ? Ones(k) : Matrix(spec, type, seedName, k, n, scale == 0 ? 1f / MathF.Sqrt(k) : scale);
+                var (name, seedName, k, n) = tensors[i];
+                // The ONNX builder's scales: 1 for the embedding, 1/√K for a projection.
+                var bytes = n == 0 ? Ones(k) : Matrix(spec, type, seedName, k, n, name == "token_embd.weight" ? 1f : 1f / MathF.Sqrt(k));
                 GgufWriter.WriteTensor(f, placed[i], bytes);
                 entries.Add(Entry(name, placed[i].Type.ToString().ToLowerInvariant(), placed[i].Dims, placed[i].Offset, (bytes.LongLength, SHA256.HashData(bytes))));
                 if (n != 0 && name != "token_embd.weight") streamed += bytes.LongLength;

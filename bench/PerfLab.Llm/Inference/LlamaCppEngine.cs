@@ -29,14 +29,14 @@ public sealed class LlamaCppEngine : IGreedyEngine
         });
     }
 
-    public LlamaCppEngine(string modelDirectory, int threads, int maxSequence, int sequences = 1)
+    public LlamaCppEngine(string modelDirectory, int threads, int maxSequence)
     {
         var manifest = ModelFiles.ReadManifest(modelDirectory);
         var path = Path.Combine(modelDirectory, manifest.ModelFile);
         _vocab = manifest.Shape.Vocab;
         _params = new ModelParams(path)
         {
-            ContextSize = (uint)(maxSequence * sequences), SeqMax = (uint)sequences, Threads = threads, BatchThreads = threads, GpuLayerCount = 0,
+            ContextSize = (uint)maxSequence, SeqMax = 1, Threads = threads, BatchThreads = threads, GpuLayerCount = 0,
             // A prompt goes in one decode call (the default batch is 512 tokens: a longer prompt would not).
             BatchSize = (uint)Math.Max(512, maxSequence), UBatchSize = (uint)Math.Max(512, maxSequence),
         };
