@@ -10,6 +10,14 @@ if (PerfLab.Lab.Hosts.CpuEmulation.WriteXorExecuteProblem(PerfLab.Lab.Hosts.CpuE
     Console.Error.WriteLine("error: " + wx);
     return (int)ExitCode.Environment;
 }
+// Under qemu-user 7.2 arm64 code sees the x86 host's /proc/cpuinfo and ONNX Runtime's CPU detection segfaults on it when
+// the library loads: refuse with the fix (an arm64 view written for it), as above, before a cell dies of it.
+if (PerfLab.Lab.Hosts.CpuEmulation.CheckCpuInfo(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
+        ".cache", "perflab", "qemu-user-root")) is { } cpuinfo)
+{
+    Console.Error.WriteLine("error: " + cpuinfo);
+    return (int)ExitCode.Environment;
+}
 
 var verbose = new Option<bool>("--verbose") { Description = "show the stack trace of an error", Recursive = true };
 var root = new RootCommand("PerfLab: what does LLM inference inside a confidential Realm cost, and which settings buy it back?\n" +

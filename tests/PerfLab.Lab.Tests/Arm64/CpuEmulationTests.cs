@@ -43,6 +43,28 @@ public class CpuEmulationTests
     }
 
     [Fact]
+    public void Arm64_code_under_qemu_user_needs_an_arm64_view_of_cpuinfo_that_keeps_the_host_named()
+    {
+        var emu = CpuEmulation.Describe(Architecture.Arm64, X86CpuInfo);
+        var problem = CpuEmulation.CpuInfoProblem(Architecture.Arm64, emu, X86CpuInfo, "/c/root");
+        Assert.Contains("QEMU_LD_PREFIX=/c/root", problem);
+        Assert.Contains("/c/root/proc/cpuinfo", problem);
+
+        var view = CpuEmulation.CpuInfoForArm64Code(X86CpuInfo + "\nprocessor\t: 1\nvendor_id\t: AuthenticAMD\n");
+        // Every processor gets the emulated CPU's identification; nothing of the host's is dropped.
+        Assert.Equal(2, view.Split('\n').Count(l => l.StartsWith("CPU implementer\t: 0x00", StringComparison.Ordinal)));
+        Assert.All(X86CpuInfo.Split('\n'), l => Assert.Contains(l, view));
+        // With the view in place: no refusal, still detected as qemu-user on the x86 host, the host's model still named.
+        Assert.Null(CpuEmulation.CpuInfoProblem(Architecture.Arm64, emu, view, "/c/root"));
+        Assert.Equal("qemu-user: arm64 code emulated on an x86-64 host (AMD EPYC 9R14)", CpuEmulation.Describe(Architecture.Arm64, view));
+        Assert.Equal("AMD EPYC 9R14", HostProbe.CpuModel(view));
+        // Not under qemu-user, or not arm64 code: nothing to fix.
+        Assert.Null(CpuEmulation.CpuInfoProblem(Architecture.X64, null, X86CpuInfo, "/c/root"));
+        Assert.Null(CpuEmulation.CpuInfoProblem(Architecture.Arm64, null, ArmCpuInfo, "/c/root"));
+        Assert.Null(CpuEmulation.CpuInfoProblem(Architecture.Arm64, "qemu-system TCG: an emulated arm64 CPU", X86CpuInfo, "/c/root"));
+    }
+
+    [Fact]
     public void An_emulated_figure_names_the_emulator_before_its_calibration_profile()
     {
         var e = new PerfLab.Core.Results.EffectiveRealm();
