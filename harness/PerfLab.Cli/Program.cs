@@ -37,6 +37,8 @@ var root = new RootCommand("PerfLab: what does LLM inference inside a confidenti
     MicroCommand.Create(Console.Out, Console.Error),
     TcoCommand.Create(Console.Out, Console.Error),
     ReportCommand.Create(Console.Out, Console.Error),
+    MergeCommand.Create(Console.Out, Console.Error),
+    FleetCommand.Create(Console.Out, Console.Error),
     ServeCommand.Create(Console.Out, Console.Error),
     AgentCommand.Create(),
 };

@@ -80,11 +80,13 @@ public sealed class RunFolderWriter : IDisposable
     }
 
     /// <summary>Creates a new folder under <paramref name="runsDir"/>; if the name is taken, a suffix is added, never reused.</summary>
-    public static RunFolderWriter Create(string runsDir, Suite suite, HostEnvironment host, IReadOnlyDictionary<string, string> packages,
-        IReadOnlyList<string>? skippedUpFront = null, DateTime? nowUtc = null, int? repetitions = null)
+    public static RunFolderWriter Create(string runsDir, Suite suite, HostEnvironment? host, IReadOnlyDictionary<string, string> packages,
+        IReadOnlyList<string>? skippedUpFront = null, DateTime? nowUtc = null, int? repetitions = null, ShardRecord? shard = null,
+        IReadOnlyList<ShardRecord>? mergedFrom = null)
     {
         Directory.CreateDirectory(runsDir);
-        var baseId = $"{nowUtc ?? DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{suite.Name}";
+        var baseId = $"{nowUtc ?? DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{suite.Name}" + (shard is { } sh ? $"-shard{sh.Index}of{sh.Count}" : "")
+                     + (mergedFrom is { Count: > 0 } ? "-merged" : "");
         for (var i = 1; ; i++)
         {
             var id = i == 1 ? baseId : $"{baseId}-{i}";
@@ -98,7 +100,10 @@ public sealed class RunFolderWriter : IDisposable
                 var manifest = new RunManifest(RunFiles.SchemaVersion, id, DateTime.UtcNow.ToString("O"), null, false, RunState.Running,
                     new SuiteRecord(suite.Name, suite.SourcePath, suite.Description, suite.Seed, suite.Profile.ToString().ToLowerInvariant(),
                         suite.AgentTimeout.Seconds, suite.Gate, suite.SourceText) { CalibrationProfile = suite.CalibrationProfile, Repetitions = launches },
-                    suite.Cells.Select(RequestedCell.Of).ToList(), host, host.VirtualizationKind, packages, [], skippedUpFront ?? []);
+                    suite.Cells.Select(RequestedCell.Of).ToList(), host, host?.VirtualizationKind, packages, [], skippedUpFront ?? [])
+                {
+                    Shard = shard, MergedFrom = mergedFrom ?? [],
+                };
                 return new RunFolderWriter(path, id, suite, launches, manifest, Lock(path));
             }
             catch (IOException) when (i < 1000) { }

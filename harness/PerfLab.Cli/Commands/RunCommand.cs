@@ -32,10 +32,21 @@ public static class RunCommand
             if (r.Tokens.Count == 1 && int.TryParse(r.Tokens[0].Value, System.Globalization.CultureInfo.InvariantCulture, out var n) && (n < 1 || n > Suite.MaxRepetitions))
                 r.AddError($"--repetitions {n}: give a whole number of launches from 1 to {Suite.MaxRepetitions}");
         });
+        var shard = new Option<string?>("--shard")
+        {
+            Description = "run shard i of N of the suite (i/N): its cells by the suite's shard plan, a baseline always with the cells compared with it; " +
+                          "the folder records the shard, the host, and the scheduler's job and node. perflab merge makes one run of the shards",
+        };
+        shard.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 1)
+                try { Shard.Parse(r.Tokens[0].Value); }
+                catch (FormatException e) { r.AddError(e.Message); }
+        });
         var cmd = new Command("run", "Run a suite: every cell of its matrix, with results written as the run goes.\n" +
                                      "Example: perflab run --suite bench/suites/mission.yaml; perflab run --resume results/runs/20261128T180000Z-mission")
         {
-            suite, results, wait, plain, repetitions, resume,
+            suite, results, wait, plain, repetitions, resume, shard,
         };
         cmd.Validators.Add(r =>
         {
@@ -43,16 +54,17 @@ public static class RunCommand
             var hasResume = r.GetResult(resume) is { Implicit: false };
             if (hasSuite == hasResume) r.AddError("give --suite (a new run) or --resume (an unfinished run folder), one of the two");
             else if (hasResume && r.GetResult(repetitions) is { Implicit: false }) r.AddError("--repetitions cannot change a run being resumed: its launches per cell are the ones it started with");
+            else if (hasResume && r.GetResult(shard) is { Implicit: false }) r.AddError("--shard cannot change a run being resumed: it resumes the shard it started as");
         });
         cmd.SetAction(async (p, cancel) => (int)await Task.Run(() => p.GetValue(resume) is { } run
             ? Resume(run.FullName, p.GetValue(wait)!, p.GetValue(plain), stdout, stderr, cancel)
             : Execute(p.GetValue(suite)!.FullName, p.GetValue(results)!.FullName, p.GetValue(wait)!, p.GetValue(plain), stdout, stderr, cancel,
-                p.GetValue(repetitions))));
+                p.GetValue(repetitions), p.GetValue(shard) is { } sh ? Shard.Parse(sh) : null)));
         return cmd;
     }
 
     public static ExitCode Execute(string suitePath, string runsDir, string waitName, bool plain, TextWriter stdout, TextWriter stderr, CancellationToken cancel,
-        int? repetitions = null)
+        int? repetitions = null, Shard? shard = null)
     {
         Suite suite;
         try { suite = SuiteLoader.Load(suitePath); }
@@ -74,7 +86,13 @@ public static class RunCommand
                 return ExitCode.BadInput;
             }
         }
-        return Execute(suite, runsDir, waitName, plain, stdout, stderr, cancel, repetitions);
+        if (shard is not { } sh) return Execute(suite, runsDir, waitName, plain, stdout, stderr, cancel, repetitions);
+        var part = ShardPlan.For(suite, sh);
+        var who = SchedulerContext.Current;
+        stdout.WriteLine($"shard {sh}: {part.Cells.Count} of {suite.Cells.Count} cells ({who.Scheduler}{(who.Job is { } j ? " job " + j : "")} on {who.Node})");
+        var record = new PerfLab.Results.Schema.ShardRecord(sh.Index, sh.Count, who.Scheduler, who.Job, who.Node, part.Cells.Select(c => c.Id).ToList());
+        var runner = Runner(part, waitName, HostProbe.Capture());
+        return Outcome(WithProgress(plain, stdout, p => runner.Run(part, runsDir, p, cancel, repetitions, record)), stdout);
     }
 
     /// <summary>
@@ -108,6 +126,8 @@ public static class RunCommand
             stderr.WriteLine($"error: {runFolder}: its suite now expands to other cells (no {missing[0]}): this PerfLab is not the one that started the run; run the suite again");
             return ExitCode.BadInput;
         }
+        // A shard resumes as the shard it is: its plan's cells, not the whole suite's.
+        if (manifest.Shard is { } shardWas) suite = ShardPlan.For(suite, new Shard(shardWas.Index, shardWas.Count));
         var host = HostProbe.Capture();
         if (manifest.Host is { } was && was.HostClass != host.HostClass)
         {
@@ -148,7 +168,7 @@ public static class RunCommand
                          (outcome.Interrupted ? ", interrupted" : ""));
         if (outcome.Interrupted) return ExitCode.Interrupted;
         if (outcome.Failed > 0) return ExitCode.Failed;
-        if (outcome.Skipped == outcome.Cells.Count) return ExitCode.Environment;
+        if (outcome.Cells.Count > 0 && outcome.Skipped == outcome.Cells.Count) return ExitCode.Environment;
         return ExitCode.Ok;
     }
 

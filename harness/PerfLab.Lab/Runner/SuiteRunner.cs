@@ -36,14 +36,15 @@ public sealed record RunContext(HostEnvironment Host, IReadOnlyDictionary<string
 public sealed class SuiteRunner(IReadOnlyList<IRealmBackend> backends, RunContext context)
 {
     /// <param name="repetitions">launches per cell (null: the suite's)</param>
-    public RunOutcome Run(Suite suite, string runsDir, IRunProgress progress, CancellationToken cancel, int? repetitions = null)
+    /// <param name="shard">the shard of a fleet run this suite's cells are (null: the whole suite)</param>
+    public RunOutcome Run(Suite suite, string runsDir, IRunProgress progress, CancellationToken cancel, int? repetitions = null, ShardRecord? shard = null)
     {
         var launches = repetitions ?? suite.Repetitions;
         var plan = suite.Cells.Select(c => (Cell: c, Skip: SkipReason(c))).ToList();
         var skipped = plan.Where(p => p.Skip != null).Select(p => $"SKIP {p.Cell.Id}: {p.Skip}").ToList();
         foreach (var s in skipped) progress.Note(s);
 
-        using var folder = RunFolderWriter.Create(runsDir, suite, context.Host, context.Packages, skipped, repetitions: launches);
+        using var folder = RunFolderWriter.Create(runsDir, suite, context.Host, context.Packages, skipped, repetitions: launches, shard: shard);
         progress.Note($"run folder: {folder.Path}");
         if (launches > 1) progress.Note($"{launches} launches of every cell, interleaved: launch 1 of every cell, then launch 2…");
         foreach (var (cell, skip) in plan.Where(p => p.Skip != null))

@@ -94,8 +94,28 @@ public sealed record RunManifest(
     /// <summary>When `perflab run --resume` took the run up again after its process died or was interrupted (UTC).</summary>
     public IReadOnlyList<string> ResumedUtc { get; init; } = [];
 
+    /// <summary>The shard of a fleet run this folder holds (null: the whole suite, on one host).</summary>
+    public ShardRecord? Shard { get; init; }
+
+    /// <summary>A merged run: the shards it was made from, each with its host, scheduler, job and node (empty: not merged).</summary>
+    public IReadOnlyList<ShardRecord> MergedFrom { get; init; } = [];
+
     /// <summary>The cells' records are their launches: cell id → its launches' records, in launch order.</summary>
     public ILookup<string, CellRecord> LaunchesByCell => Cells.OrderBy(c => c.Launch).ToLookup(c => c.Id);
+}
+
+/// <summary>
+/// One shard of a run spread over hosts: which (index of count), who ran it (scheduler: slurm, kubernetes or none; its
+/// job and the node), and the cells its plan gave it. In a merged run each also names its folder, state and host.
+/// </summary>
+public sealed record ShardRecord(int Index, int Count, string Scheduler, string? Job, string Node, IReadOnlyList<string> Cells)
+{
+    public string? RunId { get; init; }
+    public string? Folder { get; init; }
+    public RunState? State { get; init; }
+    public HostEnvironment? Host { get; init; }
+    /// <summary>Why a shard's cells are missing from a merged run, and how to run them again (null: all there).</summary>
+    public string? Missing { get; init; }
 }
 
 /// <summary>

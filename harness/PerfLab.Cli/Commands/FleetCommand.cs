@@ -1,0 +1,169 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using PerfLab.Core.Fleet;
+using PerfLab.Core.Suites;
+using PerfLab.Results;
+using PerfLab.Results.Schema;
+
+namespace PerfLab.Cli.Commands;
+
+/// <summary>
+/// `perflab fleet`: a suite spread over hosts by the scheduler a lab already has. `slurm` writes and submits an sbatch
+/// array job (one task per shard) and, with --wait, merges when it ends; `collect` merges a fleet folder's shards.
+/// </summary>
+public static class FleetCommand
+{
+    public const string PlanFile = "plan.json", JobFile = "job.sbatch";
+
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var cmd = new Command("fleet", "Spread a suite over many hosts with Slurm (an sbatch array job, a task per shard) and merge what they measured.\n" +
+                                       "Example: perflab fleet slurm --suite bench/suites/overhead.yaml --shards 10 --partition bench --wait");
+        cmd.Subcommands.Add(Slurm(stdout, stderr));
+        cmd.Subcommands.Add(Collect(stdout, stderr));
+        return cmd;
+    }
+
+    private static Command Slurm(TextWriter stdout, TextWriter stderr)
+    {
+        var suite = new Option<FileInfo>("--suite") { Description = "the suite YAML", Required = true };
+        var shards = new Option<int>("--shards") { Description = "shards (array tasks); cells keep their baseline with them", Required = true };
+        var partition = new Option<string>("--partition") { Description = "the Slurm partition", Required = true };
+        var constraint = new Option<string?>("--constraint") { Description = "node features the shards need (sbatch --constraint), e.g. an Arm or CCA host class" };
+        var results = new Option<DirectoryInfo>("--results") { Description = "fleet folders go here, on storage every node sees", DefaultValueFactory = _ => new DirectoryInfo("results/fleet") };
+        var wait = new Option<bool>("--wait") { Description = "wait for the job to end, then merge (else print the job id and return)" };
+        var share = new Option<bool>("--share-nodes") { Description = "let shards share a node (not --exclusive): functional checks only, the figures disturb each other" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "write the fleet folder and the sbatch script, submit nothing" };
+        shards.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 1 && int.TryParse(r.Tokens[0].Value, out var n) && n is < 1 or > Shard.MaxCount)
+                r.AddError($"--shards {n}: give 1 to {Shard.MaxCount}");
+        });
+        var cmd = new Command("slurm", "Write and submit an sbatch array job: task i runs perflab run --shard i/N into the fleet folder.")
+        {
+            suite, shards, partition, constraint, results, wait, share, dryRun,
+        };
+        cmd.SetAction(p => (int)SubmitSlurm(p.GetValue(suite)!.FullName, p.GetValue(shards), p.GetValue(partition)!, p.GetValue(constraint),
+            p.GetValue(results)!.FullName, p.GetValue(wait), !p.GetValue(share), p.GetValue(dryRun), stdout, stderr));
+        return cmd;
+    }
+
+    private static Command Collect(TextWriter stdout, TextWriter stderr)
+    {
+        var fleet = new Argument<DirectoryInfo>("fleet") { Description = "the fleet folder perflab fleet slurm wrote" };
+        var cmd = new Command("collect", "Merge the shards a fleet job wrote into one run folder (fleet/merged/), naming any shard missing or unfinished.")
+        {
+            fleet,
+        };
+        cmd.SetAction(p => (int)CollectFleet(p.GetValue(fleet)!.FullName, stdout, stderr));
+        return cmd;
+    }
+
+    public static ExitCode SubmitSlurm(string suitePath, int shards, string partition, string? constraint, string fleetRoot, bool wait, bool exclusive,
+        bool dryRun, TextWriter stdout, TextWriter stderr)
+    {
+        Suite suite;
+        try { suite = SuiteLoader.Load(suitePath); }
+        catch (SuiteValidationException e)
+        {
+            stderr.WriteLine(e.Message);
+            stderr.WriteLine("nothing was submitted; fix the suite (perflab suite validate checks it)");
+            return ExitCode.BadInput;
+        }
+        var plan = ShardPlan.Assign(suite, shards);
+        var dir = Path.Combine(fleetRoot, $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{suite.Name}-slurm");
+        Directory.CreateDirectory(Path.Combine(dir, "logs"));
+        Directory.CreateDirectory(Path.Combine(dir, "shards"));
+        var (file, lead) = Lab.Os.PerflabExecutable.Resolve();
+        var request = new SlurmRequest(suitePath, suite.Name, shards, partition, constraint, dir, Environment.CurrentDirectory, [file, .. lead], exclusive);
+        var minutes = SlurmBatch.TimeLimitMinutes(suite, shards, suite.Repetitions);
+        var script = Path.Combine(dir, JobFile);
+        RunFolderWriter.WriteAtomic(script, SlurmBatch.Script(request, minutes));
+        RunFolderWriter.WriteAtomic(Path.Combine(dir, PlanFile), JsonSerializer.Serialize(new
+        {
+            suite = suitePath, shards, scheduler = "slurm", partition, constraint, exclusive, time_limit_min = minutes,
+            plan = plan.Select((cells, i) => new
+            {
+                shard = $"{i + 1}/{shards}", planned_s = Math.Round(ShardPlan.PlannedSeconds(suite, cells, suite.Repetitions)), cells = cells.Select(c => c.Id),
+            }),
+        }, RunFiles.Json));
+        foreach (var (cells, i) in plan.Select((c, i) => (c, i)))
+            stdout.WriteLine($"shard {i + 1}/{shards}: {cells.Count} cells, planned {ShardPlan.PlannedSeconds(suite, cells, suite.Repetitions):0} s");
+        stdout.WriteLine($"fleet folder: {dir} (sbatch script {JobFile}, time limit {minutes} min a task)");
+        if (dryRun) return ExitCode.Ok;
+
+        var args = new List<string> { "--parsable" };
+        if (wait) args.Add("--wait");
+        args.Add(script);
+        var (code, output) = Run("sbatch", args, wait ? Timeout.InfiniteTimeSpan : TimeSpan.FromMinutes(2));
+        if (code == -2)
+        {
+            stderr.WriteLine("error: sbatch not found: this host is not a Slurm submit host (apt-get install slurm-client, and a slurm.conf naming the controller)");
+            return ExitCode.Environment;
+        }
+        var job = output.Trim().Split('\n')[0].Split(';')[0];
+        if (!wait || string.IsNullOrEmpty(job))
+        {
+            if (code != 0 || string.IsNullOrEmpty(job))
+            {
+                stderr.WriteLine($"error: sbatch refused the job (exit {code}): {output.Trim()}");
+                return ExitCode.Environment;
+            }
+            RunFolderWriter.WriteAtomic(Path.Combine(dir, "job.id"), job + "\n");
+            stdout.WriteLine($"submitted job {job}; when it ends: perflab fleet collect {dir}");
+            return ExitCode.Ok;
+        }
+        RunFolderWriter.WriteAtomic(Path.Combine(dir, "job.id"), job + "\n");
+        // sbatch --wait exits non-zero when any task did; the shards say which, and collect names them.
+        stdout.WriteLine($"job {job} ended (sbatch exit {code})");
+        return CollectFleet(dir, stdout, stderr);
+    }
+
+    public static ExitCode CollectFleet(string dir, TextWriter stdout, TextWriter stderr)
+    {
+        var shardsDir = Path.Combine(dir, "shards");
+        var folders = Directory.Exists(shardsDir) ? Directory.GetDirectories(shardsDir).Where(d => File.Exists(Path.Combine(d, RunFiles.Manifest))).OrderBy(d => d).ToList() : [];
+        if (folders.Count == 0)
+        {
+            stderr.WriteLine($"error: {shardsDir}: no shard folders yet (has the job run? see {Path.Combine(dir, "logs")})");
+            return ExitCode.BadInput;
+        }
+        // A shard rerun (sbatch --array=i) leaves its old folder beside the new one: the latest complete one counts.
+        var latest = folders.Select(f => (Folder: f, Manifest: RunFolderReader.ReadManifest(f)))
+            .Where(x => x.Manifest.Shard is not null)
+            .GroupBy(x => x.Manifest.Shard!.Index)
+            .Select(g => g.OrderBy(x => x.Manifest.State == PerfLab.Results.Schema.RunState.Complete).ThenBy(x => x.Manifest.StartedUtc).Last().Folder)
+            .ToList();
+        try
+        {
+            var outcome = RunMerge.Merge(latest, Path.Combine(dir, "merged"));
+            var code = MergeCommand.Report(outcome, stdout);
+            foreach (var s in outcome.Incomplete)
+                stdout.WriteLine($"rerun shard {s.Index} alone: sbatch --array={s.Index} {Path.Combine(dir, JobFile)}, then perflab fleet collect {dir}");
+            return code;
+        }
+        catch (ResultsFormatException e)
+        {
+            stderr.WriteLine("error: " + e.Message);
+            return ExitCode.BadInput;
+        }
+    }
+
+    /// <summary>Runs a scheduler command; -2 when it is not installed.</summary>
+    private static (int Code, string Output) Run(string file, IEnumerable<string> args, TimeSpan timeout)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        Process p;
+        try { p = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception) { return (-2, ""); }
+        using (p)
+        {
+            var err = p.StandardError.ReadToEndAsync();
+            var output = p.StandardOutput.ReadToEnd();
+            if (!p.WaitForExit(timeout)) { p.Kill(true); return (-1, "timed out: " + output + err.Result); }
+            return (p.ExitCode, output + err.Result);
+        }
+    }
+}
