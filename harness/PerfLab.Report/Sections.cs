@@ -64,6 +64,7 @@ public static class ReportModel
             s.Add(new Items("problems", problems.Select(p => $"`{p.File}`: {p.What}").ToList(), Problems: true));
         }
         s.AddRange(Hosts(runs));
+        s.AddRange(Shards(runs));
         s.Add(new Heading("Cells"));
         s.Add(new Paragraph("Times in ms. With more than one launch a cell's median and p99 are the geometric mean of its launches' own " +
                             "Harrell–Davis estimates, and their intervals (in summary.csv) are over launches; result is VALID only when every launch was."));
@@ -159,6 +160,24 @@ public static class ReportModel
         var differ = keys.Select((k, i) => (k, i)).Where(x => runs.Select(r => r.Host.GetValueOrDefault(x.k, "–")).Distinct().Count() > 1).Select(x => x.i).ToHashSet();
         yield return new Heading("Host environments");
         yield return new Table("hosts", ["property", .. runs.Select(r => r.RunId)], rows, differ);
+    }
+
+    /// <summary>
+    /// A merged run's shards side by side: the host each ran on (overheads are computed within a shard, never across two
+    /// hosts), the scheduler's job and node, and any shard missing with the command that runs it again.
+    /// </summary>
+    private static IEnumerable<Section> Shards(IReadOnlyList<RunData> runs)
+    {
+        var merged = runs.Where(r => r.Manifest is { MergedFrom.Count: > 0 }).ToList();
+        if (merged.Count == 0) yield break;
+        yield return new Heading("Shards: which host measured which cells");
+        yield return new Paragraph("A merged run's cells were measured on the hosts below, a shard each. A baseline was always in the shard of the " +
+                                   "cells compared with it, so every overhead is between launches interleaved on one host; figures of different " +
+                                   "shards compare hosts as well as settings when their host classes differ.");
+        var rows = merged.SelectMany(r => r.Manifest!.MergedFrom.Select(sh => (IReadOnlyList<TableCell>)[
+            r.RunId, $"{sh.Index}/{sh.Count}", sh.Host?.HostClass ?? "–", sh.Scheduler, sh.Job ?? "–", sh.Node,
+            sh.State?.ToString().ToLowerInvariant() ?? "missing", TableCell.Num(sh.Cells.Count.ToString(Inv)), sh.Missing ?? ""])).ToList();
+        yield return new Table("shards", ["run", "shard", "host class", "scheduler", "job", "node", "state", "cells", "missing"], rows);
     }
 
     /// <summary>One row per cell: its headline figures in ms.</summary>
