@@ -17,6 +17,8 @@ ls /boot/vmlinuz-* >/dev/null 2>&1 || need+=(linux-image-amd64)
 # Reports: charts need a font; the browser test opens the report in Debian's Chromium, headless.
 [[ -d /usr/share/fonts/truetype/dejavu ]] || need+=(fonts-dejavu-core)
 command -v chromium >/dev/null || need+=(chromium)
+# The fleet's integration test starts a one-node Slurm (slurmctld, slurmd, munge) as root and submits a suite in shards.
+command -v slurmctld >/dev/null || need+=(slurm-wlm munge)
 # The arm64 tiers (x86-64 hosts): the lab's linux-arm64 build runs under qemu-user through binfmt, with Debian's arm64
 # runtime libraries from multiarch, and in an arm64 VM under qemu-system-aarch64.
 arm64=()

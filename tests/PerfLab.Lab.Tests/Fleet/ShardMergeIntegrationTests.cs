@@ -1,0 +1,75 @@
+using System.Text.Json;
+using PerfLab.Cli;
+using PerfLab.Cli.Commands;
+using PerfLab.Results;
+
+namespace PerfLab.Lab.Tests.Fleet;
+
+/// <summary>
+/// Integration (real agents): a suite run in three shards and merged is the suite — every cell, every launch, overheads
+/// against baselines of the same shard — and a shard left out is named, its cells skipped with the command that runs them.
+/// </summary>
+public class ShardMergeIntegrationTests
+{
+    [Fact]
+    public void Three_shards_merge_into_one_run_and_a_missing_shard_is_named_with_its_rerun()
+    {
+        using var scratch = new Scratch();
+        var suite = scratch.Write("fleet.yaml", FleetSuites.Quick("fleet"));
+        var shardsDir = Path.Combine(scratch.Dir, "shards");
+        for (var i = 1; i <= 3; i++)
+        {
+            var output = new StringWriter();
+            Assert.Equal(ExitCode.Ok, RunCommand.Execute(suite, shardsDir, "precise", true, output, TextWriter.Null, default, shard: new(i, 3)));
+            Assert.Contains($"shard {i}/3:", output.ToString());
+        }
+        var folders = Directory.GetDirectories(shardsDir).Order().ToList();
+        Assert.Equal(3, folders.Count);
+        Assert.All(folders, f => Assert.Matches(@"-shard\dof3$", f));
+
+        var stdout = new StringWriter();
+        Assert.Equal(ExitCode.Ok, MergeCommand.Execute(folders, Path.Combine(scratch.Dir, "merged"), stdout, TextWriter.Null));
+        var merged = Directory.GetDirectories(Path.Combine(scratch.Dir, "merged")).Single();
+        var manifest = RunFolderReader.ReadManifest(merged);
+        Assert.Equal(8, manifest.ExpandedCells.Count);
+        Assert.Equal(16, manifest.Cells.Count); // 8 cells × 2 launches, from the shards' launch records
+        Assert.All(manifest.Cells, c => Assert.Equal("ok", c.Status));
+        Assert.Equal([1, 2, 3], manifest.MergedFrom.Select(s => s.Index));
+        Assert.All(manifest.MergedFrom, s => Assert.Equal("none", s.Scheduler));
+        Assert.Equal(manifest.ExpandedCells.Select(c => c.Id).Order(), manifest.MergedFrom.SelectMany(s => s.Cells).Order());
+        Assert.NotNull(manifest.Host); // one host class: the merged run names it, as a run on one host does
+        // Every emulated Realm cell has its overhead against the native baseline of its own shard.
+        using (var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(merged, "summary.json"))))
+        {
+            var realm = summary.RootElement.GetProperty("cells").EnumerateArray().Where(c => c.GetProperty("platform").GetString() == "cca-emulated").ToList();
+            Assert.Equal(4, realm.Count);
+            Assert.All(realm, c => Assert.NotEmpty(c.GetProperty("overheads").EnumerateArray()));
+        }
+        // Samples: every shard's rows, one header.
+        var rows = File.ReadAllLines(Path.Combine(merged, "samples.csv"));
+        Assert.Equal(folders.Sum(f => File.ReadAllLines(Path.Combine(f, "samples.csv")).Length - 1), rows.Length - 1);
+        Assert.Single(rows, r => r.StartsWith("cell,", StringComparison.Ordinal));
+        Assert.All(new[] { 1, 2, 3 }, i => Assert.True(File.Exists(Path.Combine(merged, "shards", i.ToString(), "manifest.json"))));
+
+        // Shard 2 left out: named, with the command that runs it; its cells skipped, not zero; exit 1.
+        stdout = new StringWriter();
+        Assert.Equal(ExitCode.Failed, MergeCommand.Execute([folders[0], folders[2]], Path.Combine(scratch.Dir, "partial"), stdout, TextWriter.Null));
+        Assert.Contains("--shard 2/3", stdout.ToString());
+        var partial = RunFolderReader.ReadManifest(Directory.GetDirectories(Path.Combine(scratch.Dir, "partial")).Single());
+        var missing = partial.MergedFrom.Single(s => s.Missing is not null);
+        Assert.Equal(2, missing.Index);
+        Assert.All(missing.Cells, id => Assert.Equal("skipped", partial.Cells.Single(c => c.Id == id).Status));
+
+        // Not shards of one suite, or the same shard twice: bad input, nothing written.
+        var other = scratch.Write("other.yaml", FleetSuites.Quick("other").Replace("min_queries: 40", "min_queries: 41"));
+        Assert.Equal(ExitCode.Ok, RunCommand.Execute(other, Path.Combine(scratch.Dir, "other"), "precise", true, TextWriter.Null, TextWriter.Null, default, shard: new(1, 3)));
+        var err = new StringWriter();
+        Assert.Equal(ExitCode.BadInput, MergeCommand.Execute([folders[0], Directory.GetDirectories(Path.Combine(scratch.Dir, "other")).Single()],
+            Path.Combine(scratch.Dir, "bad"), TextWriter.Null, err));
+        Assert.Contains("another suite", err.ToString());
+        err = new StringWriter();
+        Assert.Equal(ExitCode.BadInput, MergeCommand.Execute([folders[0], folders[0]], Path.Combine(scratch.Dir, "bad"), TextWriter.Null, err));
+        Assert.Contains("given twice", err.ToString());
+        Assert.False(Directory.Exists(Path.Combine(scratch.Dir, "bad")));
+    }
+}
