@@ -19,6 +19,8 @@ ls /boot/vmlinuz-* >/dev/null 2>&1 || need+=(linux-image-amd64)
 command -v chromium >/dev/null || need+=(chromium)
 # The fleet's integration test starts a one-node Slurm (slurmctld, slurmd, munge) as root and submits a suite in shards.
 command -v slurmctld >/dev/null || need+=(slurm-wlm munge)
+# The Kubernetes manifests' schema check runs kubernetes-models' validators under node (tests/k8s-schema).
+command -v npm >/dev/null || need+=(nodejs npm)
 # The arm64 tiers (x86-64 hosts): the lab's linux-arm64 build runs under qemu-user through binfmt, with Debian's arm64
 # runtime libraries from multiarch, and in an arm64 VM under qemu-system-aarch64.
 arm64=()
@@ -53,6 +55,10 @@ if [[ $(uname -m) == x86_64 && $(id -u) -eq 0 ]] && command -v debootstrap >/dev
   tests/arm64-vm/build-root.sh >/tmp/perflab-arm64-root.log 2>&1 &
 fi
 dotnet build PerfLab.sln -c Release -v quiet -nologo || { echo "0 passed, 1 failed"; exit 1; }
+# The Kubernetes API schema's validators, pinned by tests/k8s-schema/package-lock.json.
+if command -v npm >/dev/null; then
+  (cd tests/k8s-schema && npm ci --no-audit --no-fund --silent >/dev/null 2>&1) || echo "warning: npm ci in tests/k8s-schema failed; the Kubernetes schema tests will be skipped"
+fi
 # The notebooks' tests run them with dotnet-repl, a local tool (dotnet-tools.json).
 dotnet tool restore >/dev/null || echo "warning: dotnet tool restore failed; the notebook tests will be skipped"
 log=$(mktemp)

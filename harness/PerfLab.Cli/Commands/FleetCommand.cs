@@ -5,6 +5,7 @@ using PerfLab.Core.Fleet;
 using PerfLab.Core.Suites;
 using PerfLab.Results;
 using PerfLab.Results.Schema;
+using Platform = PerfLab.Core.Suites.Platform;
 
 namespace PerfLab.Cli.Commands;
 
@@ -21,6 +22,7 @@ public static class FleetCommand
         var cmd = new Command("fleet", "Spread a suite over many hosts with Slurm (an sbatch array job, a task per shard) and merge what they measured.\n" +
                                        "Example: perflab fleet slurm --suite bench/suites/overhead.yaml --shards 10 --partition bench --wait");
         cmd.Subcommands.Add(Slurm(stdout, stderr));
+        cmd.Subcommands.Add(Kubernetes(stdout, stderr));
         cmd.Subcommands.Add(Collect(stdout, stderr));
         return cmd;
     }
@@ -47,6 +49,74 @@ public static class FleetCommand
         cmd.SetAction(p => (int)SubmitSlurm(p.GetValue(suite)!.FullName, p.GetValue(shards), p.GetValue(partition)!, p.GetValue(constraint),
             p.GetValue(results)!.FullName, p.GetValue(wait), !p.GetValue(share), p.GetValue(dryRun), stdout, stderr));
         return cmd;
+    }
+
+    private static Command Kubernetes(TextWriter stdout, TextWriter stderr)
+    {
+        var suite = new Option<FileInfo>("--suite") { Description = "the suite YAML", Required = true };
+        var shards = new Option<int>("--shards") { Description = "shards (completion indexes over the Jobs); cells keep their baseline with them", Required = true };
+        var image = new Option<string>("--image") { Description = "a container image with perflab on its PATH", Required = true };
+        var ns = new Option<string>("--namespace") { Description = "the namespace of the Jobs", DefaultValueFactory = _ => "perflab" };
+        var arch = new Option<string>("--arch") { Description = "node architecture for cells that are not CCA (CCA cells go to arm64 nodes)", DefaultValueFactory = _ => "arm64" };
+        arch.AcceptOnlyFromAmong("arm64", "amd64");
+        var claim = new Option<string>("--results-claim") { Description = "a ReadWriteMany PersistentVolumeClaim every shard writes to", DefaultValueFactory = _ => "perflab-results" };
+        var memory = new Option<string>("--pod-memory") { Description = "memory a shard's pod requests (a Kubernetes quantity)", DefaultValueFactory = _ => "8Gi" };
+        var runtime = new Option<string[]>("--runtime-class")
+        {
+            Description = "platform=RuntimeClass for pods running cells of that platform (default cca=arm-cca-realm; cca= drops it)",
+            DefaultValueFactory = _ => ["cca=arm-cca-realm"], AllowMultipleArgumentsPerToken = false,
+        };
+        var results = new Option<DirectoryInfo>("--results") { Description = "where the manifests are written", DefaultValueFactory = _ => new DirectoryInfo("results/fleet") };
+        var cmd = new Command("k8s", "Write Kubernetes manifests: the suite as a ConfigMap, one Indexed Job per pod class (completion index = shard), and a\n" +
+                                     "collect Job. Apply with kubectl; nothing is submitted from here.")
+        {
+            suite, shards, image, ns, arch, claim, memory, runtime, results,
+        };
+        cmd.SetAction(p => (int)WriteKubernetes(p.GetValue(suite)!.FullName, p.GetValue(shards), p.GetValue(image)!, p.GetValue(ns)!, p.GetValue(arch)!,
+            p.GetValue(claim)!, p.GetValue(memory)!, p.GetValue(runtime)!, p.GetValue(results)!.FullName, stdout, stderr));
+        return cmd;
+    }
+
+    public static ExitCode WriteKubernetes(string suitePath, int shards, string image, string ns, string arch, string claim, string memory,
+        IReadOnlyList<string> runtimeClasses, string fleetRoot, TextWriter stdout, TextWriter stderr)
+    {
+        Suite suite;
+        try { suite = SuiteLoader.Load(suitePath); }
+        catch (SuiteValidationException e)
+        {
+            stderr.WriteLine(e.Message);
+            stderr.WriteLine("nothing was written; fix the suite (perflab suite validate checks it)");
+            return ExitCode.BadInput;
+        }
+        if (shards is < 1 or > Shard.MaxCount)
+        {
+            stderr.WriteLine($"error: --shards {shards}: give 1 to {Shard.MaxCount}");
+            return ExitCode.BadInput;
+        }
+        var classes = new Dictionary<Platform, string>();
+        foreach (var rc in runtimeClasses)
+        {
+            var kv = rc.Split('=', 2);
+            if (kv.Length != 2 || !Names.Platforms.TryGetValue(kv[0], out var platform))
+            {
+                stderr.WriteLine($"error: --runtime-class {rc}: give platform=name, platform one of native, vm, cca, cca-emulated (name empty: none)");
+                return ExitCode.BadInput;
+            }
+            classes[platform] = kv[1];
+        }
+        var now = DateTime.UtcNow;
+        var id = KubernetesJob.FleetId(suite.Name, now);
+        var request = new KubernetesRequest(id, ns, image, shards, arch, claim, memory, classes);
+        var (jobs, collect) = KubernetesJob.Manifests(suite, request);
+        var dir = Path.Combine(fleetRoot, $"{now:yyyyMMdd'T'HHmmss'Z'}-{suite.Name}-k8s");
+        Directory.CreateDirectory(dir);
+        RunFolderWriter.WriteAtomic(Path.Combine(dir, "jobs.yaml"), jobs);
+        RunFolderWriter.WriteAtomic(Path.Combine(dir, "collect.yaml"), collect);
+        stdout.WriteLine($"wrote {Path.Combine(dir, "jobs.yaml")} and collect.yaml (fleet {id}, {shards} shards)");
+        stdout.WriteLine($"kubectl apply -f {Path.Combine(dir, "jobs.yaml")}");
+        stdout.WriteLine($"kubectl -n {ns} wait --for=condition=complete job -l perflab.fleet={id} --timeout={SlurmBatch.TimeLimitMinutes(suite, shards, suite.Repetitions)}m");
+        stdout.WriteLine($"kubectl apply -f {Path.Combine(dir, "collect.yaml")}   # merges into /results/{id}/merged on the claim {claim}");
+        return ExitCode.Ok;
     }
 
     private static Command Collect(TextWriter stdout, TextWriter stderr)
