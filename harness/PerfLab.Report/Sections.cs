@@ -178,6 +178,9 @@ public static class ReportModel
             r.RunId, $"{sh.Index}/{sh.Count}", sh.Host?.HostClass ?? "–", sh.Scheduler, sh.Job ?? "–", sh.Node,
             sh.State?.ToString().ToLowerInvariant() ?? "missing", TableCell.Num(sh.Cells.Count.ToString(Inv)), sh.Missing ?? ""])).ToList();
         yield return new Table("shards", ["run", "shard", "host class", "scheduler", "job", "node", "state", "cells", "missing"], rows);
+        foreach (var r in merged.Where(r => r.Manifest!.CrossHostBaselines.Count > 0))
+            yield return new Paragraph($"{r.RunId}: {r.Manifest!.CrossHostBaselines.Count} cell(s) have a baseline another host measured: " +
+                                       string.Join("; ", r.Manifest.CrossHostBaselines));
     }
 
     /// <summary>One row per cell: its headline figures in ms.</summary>

@@ -82,7 +82,7 @@ public sealed class RunFolderWriter : IDisposable
     /// <summary>Creates a new folder under <paramref name="runsDir"/>; if the name is taken, a suffix is added, never reused.</summary>
     public static RunFolderWriter Create(string runsDir, Suite suite, HostEnvironment? host, IReadOnlyDictionary<string, string> packages,
         IReadOnlyList<string>? skippedUpFront = null, DateTime? nowUtc = null, int? repetitions = null, ShardRecord? shard = null,
-        IReadOnlyList<ShardRecord>? mergedFrom = null)
+        IReadOnlyList<ShardRecord>? mergedFrom = null, IReadOnlyList<string>? crossHostBaselines = null)
     {
         Directory.CreateDirectory(runsDir);
         var baseId = $"{nowUtc ?? DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{suite.Name}" + (shard is { } sh ? $"-shard{sh.Index}of{sh.Count}" : "")
@@ -102,7 +102,7 @@ public sealed class RunFolderWriter : IDisposable
                         suite.AgentTimeout.Seconds, suite.Gate, suite.SourceText) { CalibrationProfile = suite.CalibrationProfile, Repetitions = launches },
                     suite.Cells.Select(RequestedCell.Of).ToList(), host, host?.VirtualizationKind, packages, [], skippedUpFront ?? [])
                 {
-                    Shard = shard, MergedFrom = mergedFrom ?? [],
+                    Shard = shard, MergedFrom = mergedFrom ?? [], CrossHostBaselines = crossHostBaselines ?? [],
                 };
                 return new RunFolderWriter(path, id, suite, launches, manifest, Lock(path));
             }

@@ -8,6 +8,8 @@ namespace PerfLab.Results;
 /// <summary>What a merge made: the merged folder, every shard's record, and the shards whose cells are not all there.</summary>
 public sealed record MergeOutcome(string Folder, IReadOnlyList<ShardRecord> Shards, int Launches)
 {
+    public IReadOnlyList<string> CrossHostBaselines { get; init; } = [];
+
     public IReadOnlyList<ShardRecord> Incomplete => Shards.Where(s => s.Missing is not null).ToList();
 }
 
@@ -21,7 +23,8 @@ public sealed record MergeOutcome(string Folder, IReadOnlyList<ShardRecord> Shar
 /// </summary>
 public static class RunMerge
 {
-    public static MergeOutcome Merge(IReadOnlyList<string> shardFolders, string runsDir)
+    /// <param name="crossHost">compute a cell's overhead against a baseline another host measured (shard_by: platform), labelled as such</param>
+    public static MergeOutcome Merge(IReadOnlyList<string> shardFolders, string runsDir, bool crossHost = false)
     {
         if (shardFolders.Count == 0) throw new ResultsFormatException("give the shard folders to merge (perflab run --shard i/N wrote them)");
         var shards = shardFolders.Select(f => (Folder: Path.GetFullPath(f), Manifest: RunFolderReader.ReadManifest(f))).ToList();
@@ -44,7 +47,9 @@ public static class RunMerge
         Suite suite;
         try { suite = SuiteLoader.Parse(first.Manifest.Suite.Source, first.Manifest.Suite.Path); }
         catch (SuiteValidationException e) { throw new ResultsFormatException($"{first.Folder}: its recorded suite does not validate with this perflab:\n{e.Message}"); }
-        var plan = ShardPlan.Assign(suite, count);
+        IReadOnlyList<IReadOnlyList<Cell>> plan;
+        try { plan = ShardPlan.Assign(suite, count); }
+        catch (ShardPlanException e) { throw new ResultsFormatException($"{first.Folder}: {e.Message}"); }
         foreach (var s in shards)
         {
             var planned = plan[s.Manifest.Shard!.Index - 1].Select(c => c.Id).ToList();
@@ -75,12 +80,26 @@ public static class RunMerge
             records.Add(m.Shard! with { RunId = m.RunId, Folder = s.Folder, State = m.State, Host = m.Host, Missing = missing });
         }
 
+        // A baseline measured by another host gives no overhead unless asked for: the difference would be the hosts' too.
+        var nodeOf = records.SelectMany(r => r.Cells.Select(id => (id, Node: r.Folder is null ? null : $"{r.Node} ({r.Host?.HostClass ?? "unknown host"})")))
+            .ToDictionary(x => x.id, x => x.Node);
+        var crossHostNotes = new List<string>();
+        var cells = suite.Cells.Select(c =>
+        {
+            if (c.BaselineId is not { } b || nodeOf[c.Id] is not { } here || nodeOf[b] is not { } there || here == there) return c;
+            crossHostNotes.Add(crossHost
+                ? $"{c.Id}: overhead computed across two hosts, as asked (--cross-host): the cell on {here}, its baseline {b} on {there}"
+                : $"{c.Id}: no overhead: its baseline {b} ran on {there}, the cell on {here} (perflab merge --cross-host computes it anyway)");
+            return crossHost ? c : c with { BaselineId = null };
+        }).ToList();
+        suite = suite with { Cells = cells };
         var hostClasses = shards.Select(s => s.Manifest.Host?.HostClass).Distinct().ToList();
         var host = hostClasses.Count == 1 ? first.Manifest.Host : null; // hosts differ: each shard names its own
         var skippedUpFront = shards.SelectMany(s => s.Manifest.SkippedUpFront).ToList();
         var launches = 0;
         string folderPath;
-        using (var w = RunFolderWriter.Create(runsDir, suite, host, first.Manifest.Packages, skippedUpFront, repetitions: repetitions, mergedFrom: records))
+        using (var w = RunFolderWriter.Create(runsDir, suite, host, first.Manifest.Packages, skippedUpFront, repetitions: repetitions, mergedFrom: records,
+                   crossHostBaselines: crossHostNotes))
         {
             folderPath = w.Path;
             var cellsById = suite.Cells.ToDictionary(c => c.Id);
@@ -122,7 +141,7 @@ public static class RunMerge
             foreach (var f in new[] { RunFiles.Manifest, RunFiles.Audit, RunFiles.AuditHead, RunFiles.SummaryCsv })
                 if (File.Exists(Path.Combine(s.Folder, f))) File.Copy(Path.Combine(s.Folder, f), Path.Combine(keep, f), overwrite: true);
         }
-        return new MergeOutcome(folderPath, records, launches);
+        return new MergeOutcome(folderPath, records, launches) { CrossHostBaselines = crossHostNotes };
     }
 
     /// <summary>Appends a shard's CSV rows (its header dropped; the merged file's header written first if it has none).</summary>

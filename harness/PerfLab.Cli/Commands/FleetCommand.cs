@@ -32,7 +32,11 @@ public static class FleetCommand
         var suite = new Option<FileInfo>("--suite") { Description = "the suite YAML", Required = true };
         var shards = new Option<int>("--shards") { Description = "shards (array tasks); cells keep their baseline with them", Required = true };
         var partition = new Option<string>("--partition") { Description = "the Slurm partition", Required = true };
-        var constraint = new Option<string?>("--constraint") { Description = "node features the shards need (sbatch --constraint), e.g. an Arm or CCA host class" };
+        var constraint = new Option<string[]>("--constraint")
+        {
+            Description = "node features the shards need (sbatch --constraint): FEATURES for every shard, or PLATFORM=FEATURES for one platform's shards (suites with shard_by: platform), e.g. --constraint cca=cca_host --constraint native=x86",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var results = new Option<DirectoryInfo>("--results") { Description = "fleet folders go here, on storage every node sees", DefaultValueFactory = _ => new DirectoryInfo("results/fleet") };
         var wait = new Option<bool>("--wait") { Description = "wait for the job's tasks to end (squeue, once a second), then merge (else print the job id and return)" };
         var share = new Option<bool>("--share-nodes") { Description = "let shards share a node (not --exclusive): functional checks only, the figures disturb each other" };
@@ -46,7 +50,7 @@ public static class FleetCommand
         {
             suite, shards, partition, constraint, results, wait, share, dryRun,
         };
-        cmd.SetAction(p => (int)SubmitSlurm(p.GetValue(suite)!.FullName, p.GetValue(shards), p.GetValue(partition)!, p.GetValue(constraint),
+        cmd.SetAction(p => (int)SubmitSlurm(p.GetValue(suite)!.FullName, p.GetValue(shards), p.GetValue(partition)!, p.GetValue(constraint) ?? [],
             p.GetValue(results)!.FullName, p.GetValue(wait), !p.GetValue(share), p.GetValue(dryRun), stdout, stderr));
         return cmd;
     }
@@ -80,14 +84,7 @@ public static class FleetCommand
     public static ExitCode WriteKubernetes(string suitePath, int shards, string image, string ns, string arch, string claim, string memory,
         IReadOnlyList<string> runtimeClasses, string fleetRoot, TextWriter stdout, TextWriter stderr)
     {
-        Suite suite;
-        try { suite = SuiteLoader.Load(suitePath); }
-        catch (SuiteValidationException e)
-        {
-            stderr.WriteLine(e.Message);
-            stderr.WriteLine("nothing was written; fix the suite (perflab suite validate checks it)");
-            return ExitCode.BadInput;
-        }
+        if (SuiteInput.LoadOrExplain(suitePath, stderr, "nothing was written") is not { } suite) return ExitCode.BadInput;
         if (shards is < 1 or > Shard.MaxCount)
         {
             stderr.WriteLine($"error: --shards {shards}: give 1 to {Shard.MaxCount}");
@@ -107,7 +104,13 @@ public static class FleetCommand
         var now = DateTime.UtcNow;
         var id = KubernetesJob.FleetId(suite.Name, now);
         var request = new KubernetesRequest(id, ns, image, shards, arch, claim, memory, classes);
-        var (jobs, collect) = KubernetesJob.Manifests(suite, request);
+        string jobs, collect;
+        try { (jobs, collect) = KubernetesJob.Manifests(suite, request); }
+        catch (ShardPlanException e)
+        {
+            stderr.WriteLine($"error: {suitePath}: {e.Message}; nothing was written");
+            return ExitCode.BadInput;
+        }
         var dir = Path.Combine(fleetRoot, $"{now:yyyyMMdd'T'HHmmss'Z'}-{suite.Name}-k8s");
         Directory.CreateDirectory(dir);
         RunFolderWriter.WriteAtomic(Path.Combine(dir, "jobs.yaml"), jobs);
@@ -122,71 +125,91 @@ public static class FleetCommand
     private static Command Collect(TextWriter stdout, TextWriter stderr)
     {
         var fleet = new Argument<DirectoryInfo>("fleet") { Description = "the fleet folder perflab fleet slurm wrote" };
+        var crossHost = new Option<bool>("--cross-host") { Description = "compute overheads whose baseline another host measured (shard_by: platform), named as such" };
         var cmd = new Command("collect", "Merge the shards a fleet job wrote into one run folder (fleet/merged/), naming any shard missing or unfinished.")
         {
-            fleet,
+            fleet, crossHost,
         };
-        cmd.SetAction(p => (int)CollectFleet(p.GetValue(fleet)!.FullName, stdout, stderr));
+        cmd.SetAction(p => (int)CollectFleet(p.GetValue(fleet)!.FullName, stdout, stderr, p.GetValue(crossHost)));
         return cmd;
     }
 
-    public static ExitCode SubmitSlurm(string suitePath, int shards, string partition, string? constraint, string fleetRoot, bool wait, bool exclusive,
+    public static ExitCode SubmitSlurm(string suitePath, int shards, string partition, IReadOnlyList<string> constraint, string fleetRoot, bool wait, bool exclusive,
         bool dryRun, TextWriter stdout, TextWriter stderr)
     {
-        Suite suite;
-        try { suite = SuiteLoader.Load(suitePath); }
-        catch (SuiteValidationException e)
+        if (SuiteInput.LoadOrExplain(suitePath, stderr, "nothing was submitted") is not { } suite) return ExitCode.BadInput;
+        var constraints = new Dictionary<string, string>();
+        foreach (var c in constraint)
         {
-            stderr.WriteLine(e.Message);
-            stderr.WriteLine("nothing was submitted; fix the suite (perflab suite validate checks it)");
+            var kv = c.Split('=', 2);
+            if (kv.Length == 1) constraints["*"] = c;
+            else if (Names.Platforms.ContainsKey(kv[0]) && kv[1].Length > 0) constraints[kv[0]] = kv[1];
+            else
+            {
+                stderr.WriteLine($"error: --constraint {c}: give FEATURES, or PLATFORM=FEATURES with PLATFORM one of {string.Join(", ", Names.Platforms.Keys)}");
+                return ExitCode.BadInput;
+            }
+        }
+        IReadOnlyList<IReadOnlyList<Cell>> plan;
+        try { plan = ShardPlan.Assign(suite, shards); }
+        catch (ShardPlanException e)
+        {
+            stderr.WriteLine($"error: {suitePath}: {e.Message}");
             return ExitCode.BadInput;
         }
-        var plan = ShardPlan.Assign(suite, shards);
         var dir = Path.Combine(fleetRoot, $"{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}-{suite.Name}-slurm");
         Directory.CreateDirectory(Path.Combine(dir, "logs"));
         Directory.CreateDirectory(Path.Combine(dir, "shards"));
         var (file, lead) = Lab.Os.PerflabExecutable.Resolve();
-        var request = new SlurmRequest(suitePath, suite.Name, shards, partition, constraint, dir, Environment.CurrentDirectory, [file, .. lead], exclusive);
+        var all = new SlurmRequest(suitePath, suite.Name, shards, partition, null, dir, Environment.CurrentDirectory, [file, .. lead], exclusive);
         var minutes = SlurmBatch.TimeLimitMinutes(suite, shards, suite.Repetitions);
-        var script = Path.Combine(dir, JobFile);
-        RunFolderWriter.WriteAtomic(script, SlurmBatch.Script(request, minutes));
+        var scripts = SlurmBatch.Scripts(suite, all, constraints);
+        foreach (var (name, request) in scripts) RunFolderWriter.WriteAtomic(Path.Combine(dir, name), SlurmBatch.Script(request, minutes));
+        string ScriptOf(int shard) => scripts.First(s => s.Request.Tasks.Contains(shard)).Name;
         RunFolderWriter.WriteAtomic(Path.Combine(dir, PlanFile), JsonSerializer.Serialize(new
         {
-            suite = suitePath, shards, scheduler = "slurm", partition, constraint, exclusive, time_limit_min = minutes,
+            suite = suitePath, shards, shard_by = suite.ShardBy.ToString().ToLowerInvariant(), scheduler = "slurm", partition, constraints, exclusive,
+            time_limit_min = minutes,
             plan = plan.Select((cells, i) => new
             {
-                shard = $"{i + 1}/{shards}", planned_s = Math.Round(ShardPlan.PlannedSeconds(suite, cells, suite.Repetitions)), cells = cells.Select(c => c.Id),
+                shard = $"{i + 1}/{shards}", script = cells.Count > 0 ? ScriptOf(i + 1) : null,
+                planned_s = Math.Round(ShardPlan.PlannedSeconds(suite, cells, suite.Repetitions)), cells = cells.Select(c => c.Id),
             }),
         }, RunFiles.Json));
         foreach (var (cells, i) in plan.Select((c, i) => (c, i)))
             stdout.WriteLine($"shard {i + 1}/{shards}: {cells.Count} cells, planned {ShardPlan.PlannedSeconds(suite, cells, suite.Repetitions):0} s");
-        stdout.WriteLine($"fleet folder: {dir} (sbatch script {JobFile}, time limit {minutes} min a task)");
+        stdout.WriteLine($"fleet folder: {dir} (sbatch {string.Join(", ", scripts.Select(s => s.Name))}, time limit {minutes} min a task)");
         if (dryRun) return ExitCode.Ok;
 
-        var (code, output) = Run("sbatch", ["--parsable", script], TimeSpan.FromMinutes(2));
-        if (code == -2)
+        var jobs = new List<string>();
+        foreach (var (name, _) in scripts)
         {
-            stderr.WriteLine("error: sbatch not found: this host is not a Slurm submit host (apt-get install slurm-client, and a slurm.conf naming the controller)");
-            return ExitCode.Environment;
+            var (code, output) = Run("sbatch", ["--parsable", Path.Combine(dir, name)], TimeSpan.FromMinutes(2));
+            if (code == -2)
+            {
+                stderr.WriteLine("error: sbatch not found: this host is not a Slurm submit host (apt-get install slurm-client, and a slurm.conf naming the controller)");
+                return ExitCode.Environment;
+            }
+            var job = output.Trim().Split('\n')[0].Split(';')[0];
+            if (code != 0 || job.Length == 0 || !job.All(char.IsAsciiDigit))
+            {
+                stderr.WriteLine($"error: sbatch refused {name} (exit {code}): {output.Trim()}" + (jobs.Count > 0 ? $"; jobs {string.Join(", ", jobs)} were submitted" : ""));
+                return ExitCode.Environment;
+            }
+            jobs.Add(job);
         }
-        var job = output.Trim().Split('\n')[0].Split(';')[0];
-        if (code != 0 || job.Length == 0 || !job.All(char.IsAsciiDigit))
-        {
-            stderr.WriteLine($"error: sbatch refused the job (exit {code}): {output.Trim()}");
-            return ExitCode.Environment;
-        }
-        RunFolderWriter.WriteAtomic(Path.Combine(dir, "job.id"), job + "\n");
+        RunFolderWriter.WriteAtomic(Path.Combine(dir, "job.id"), string.Join('\n', jobs) + "\n");
         if (!wait)
         {
-            stdout.WriteLine($"submitted job {job}; when it ends: perflab fleet collect {dir}");
+            stdout.WriteLine($"submitted job(s) {string.Join(", ", jobs)}; when they end: perflab fleet collect {dir}");
             return ExitCode.Ok;
         }
         // Polled once a second rather than with sbatch --wait, whose own poll backs off: measured on a one-node cluster it
         // returned 29 s after the last shard had ended, longer than the three shards had run.
-        stdout.WriteLine($"submitted job {job}; waiting for its {shards} tasks");
+        stdout.WriteLine($"submitted job(s) {string.Join(", ", jobs)}; waiting for their {shards} tasks");
         while (true)
         {
-            var (q, left) = Run("squeue", ["-h", "-j", job, "-o", "%i %T"], TimeSpan.FromMinutes(1));
+            var (q, left) = Run("squeue", ["-h", "-j", string.Join(',', jobs), "-o", "%i %T"], TimeSpan.FromMinutes(1));
             if (q != 0 && !left.Contains("Invalid job id", StringComparison.Ordinal))
             {
                 stderr.WriteLine($"error: squeue failed (exit {q}): {left.Trim()}; the job may still run: perflab fleet collect {dir} when it ends");
@@ -195,11 +218,11 @@ public static class FleetCommand
             if (q != 0 || left.Trim().Length == 0) break;
             Thread.Sleep(1000);
         }
-        stdout.WriteLine($"job {job} ended");
+        stdout.WriteLine($"job(s) {string.Join(", ", jobs)} ended");
         return CollectFleet(dir, stdout, stderr);
     }
 
-    public static ExitCode CollectFleet(string dir, TextWriter stdout, TextWriter stderr)
+    public static ExitCode CollectFleet(string dir, TextWriter stdout, TextWriter stderr, bool crossHost = false)
     {
         var shardsDir = Path.Combine(dir, "shards");
         var folders = Directory.Exists(shardsDir) ? Directory.GetDirectories(shardsDir).Where(d => File.Exists(Path.Combine(d, RunFiles.Manifest))).OrderBy(d => d).ToList() : [];
@@ -216,16 +239,30 @@ public static class FleetCommand
             .ToList();
         try
         {
-            var outcome = RunMerge.Merge(latest, Path.Combine(dir, "merged"));
+            var outcome = RunMerge.Merge(latest, Path.Combine(dir, "merged"), crossHost);
             var code = MergeCommand.Report(outcome, stdout);
             foreach (var s in outcome.Incomplete)
-                stdout.WriteLine($"rerun shard {s.Index} alone: sbatch --array={s.Index} {Path.Combine(dir, JobFile)}, then perflab fleet collect {dir}");
+                stdout.WriteLine($"rerun shard {s.Index} alone: sbatch --array={s.Index} {Path.Combine(dir, ScriptOf(dir, s.Index))}, then perflab fleet collect {dir}");
             return code;
         }
         catch (ResultsFormatException e)
         {
             stderr.WriteLine("error: " + e.Message);
             return ExitCode.BadInput;
+        }
+    }
+
+    /// <summary>The sbatch script that runs a shard, as plan.json records it (job.sbatch when it does not say).</summary>
+    private static string ScriptOf(string dir, int shard)
+    {
+        try
+        {
+            using var plan = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, PlanFile)));
+            return plan.RootElement.GetProperty("plan")[shard - 1].GetProperty("script").GetString() ?? JobFile;
+        }
+        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or IndexOutOfRangeException or InvalidOperationException)
+        {
+            return JobFile;
         }
     }
 

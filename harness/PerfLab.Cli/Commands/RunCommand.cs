@@ -66,14 +66,7 @@ public static class RunCommand
     public static ExitCode Execute(string suitePath, string runsDir, string waitName, bool plain, TextWriter stdout, TextWriter stderr, CancellationToken cancel,
         int? repetitions = null, Shard? shard = null)
     {
-        Suite suite;
-        try { suite = SuiteLoader.Load(suitePath); }
-        catch (SuiteValidationException e)
-        {
-            stderr.WriteLine(e.Message);
-            stderr.WriteLine("nothing was run; fix the suite (perflab suite validate checks it without running)");
-            return ExitCode.BadInput;
-        }
+        if (SuiteInput.LoadOrExplain(suitePath, stderr, "nothing was run") is not { } suite) return ExitCode.BadInput;
         foreach (var w in suite.Warnings) stderr.WriteLine("warning: " + w);
         // Files a suite names (an openai workload's prompts) are read now: a damaged one is bad input, before anything runs.
         foreach (var w in suite.Workloads.Where(w => w.Kind == WorkloadKinds.OpenAi))
@@ -87,7 +80,13 @@ public static class RunCommand
             }
         }
         if (shard is not { } sh) return Execute(suite, runsDir, waitName, plain, stdout, stderr, cancel, repetitions);
-        var part = ShardPlan.For(suite, sh);
+        Suite part;
+        try { part = ShardPlan.For(suite, sh); }
+        catch (ShardPlanException e)
+        {
+            stderr.WriteLine($"error: {suitePath}: {e.Message}; nothing was run");
+            return ExitCode.BadInput;
+        }
         var who = SchedulerContext.Current;
         stdout.WriteLine($"shard {sh}: {part.Cells.Count} of {suite.Cells.Count} cells ({who.Scheduler}{(who.Job is { } j ? " job " + j : "")} on {who.Node})");
         var record = new PerfLab.Results.Schema.ShardRecord(sh.Index, sh.Count, who.Scheduler, who.Job, who.Node, part.Cells.Select(c => c.Id).ToList());

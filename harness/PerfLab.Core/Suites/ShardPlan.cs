@@ -22,11 +22,28 @@ public readonly record struct Shard(int Index, int Count)
     }
 }
 
+/// <summary>What a suite's shards hold (suite key shard_by).</summary>
+public enum ShardBy
+{
+    /// <summary>Whole comparison groups: a baseline with the cells compared with it, so every overhead is measured on one host.</summary>
+    Group,
+    /// <summary>
+    /// One platform's cells per shard, so a scheduler can send each to hosts of its kind (CCA cells to a CCA host, VM
+    /// cells to a KVM host). A group's cells of different platforms then run on different hosts: a merged run computes
+    /// no overhead between two hosts unless asked to (perflab merge --cross-host), and says which it left out.
+    /// </summary>
+    Platform,
+}
+
+/// <summary>A shard count a suite's plan cannot use (shard_by: platform with fewer shards than platforms).</summary>
+public sealed class ShardPlanException(string message) : Exception(message);
+
 /// <summary>
 /// Which cells each shard of a run runs. The unit is a comparison group: a baseline cell with every cell compared with
 /// it (a cell without a baseline is a group alone), so every overhead is measured on one host, between launches
-/// interleaved on it — never across two machines. Groups go to shards longest first, each to the least-loaded shard
-/// (ties to the lowest index), by planned seconds: the same suite and shard count give the same plan on every host.
+/// interleaved on it — never across two machines. With shard_by: platform, each group is cut by platform and every
+/// shard holds one platform. Groups go to shards longest first, each to the least-loaded shard (ties to the lowest
+/// index), by planned seconds: the same suite and shard count give the same plan on every host.
 /// </summary>
 public static class ShardPlan
 {
@@ -61,17 +78,39 @@ public static class ShardPlan
     }
 
     /// <summary>The cells of every shard, in suite order within each: index 0 is shard 1.</summary>
+    /// <exception cref="ShardPlanException">shard_by: platform with fewer shards than the suite has platforms</exception>
     public static IReadOnlyList<IReadOnlyList<Cell>> Assign(Suite suite, int count)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), "a run has at least one shard");
         var order = suite.Cells.Select((c, i) => (c.Id, i)).ToDictionary(x => x.Id, x => x.i);
-        var groups = Groups(suite.Cells)
-            .Select(g => (Cells: g, Seconds: PlannedSeconds(suite, g, 1)))
-            .OrderByDescending(g => g.Seconds).ThenBy(g => order[g.Cells[0].Id])
-            .ToList();
+        var groups = Groups(suite.Cells);
+        if (suite.ShardBy == ShardBy.Group) return Balance(suite, groups, count, order);
+
+        // One platform per shard: each platform gets a shard, the rest go one at a time to the platform whose shards
+        // would otherwise carry the most planned time each.
+        var platforms = suite.Cells.Select(c => c.Realm.Platform).Distinct().ToList();
+        if (count < platforms.Count)
+            throw new ShardPlanException($"shard_by: platform puts each platform's cells on hosts of their own: {platforms.Count} platforms " +
+                                         $"({string.Join(", ", platforms.Select(p => p.Name()))}) need at least {platforms.Count} shards, {count} given");
+        var parts = platforms.ToDictionary(p => p, p => groups.Select(g => (IReadOnlyList<Cell>)g.Where(c => c.Realm.Platform == p).ToList())
+            .Where(g => g.Count > 0).ToList());
+        var seconds = platforms.ToDictionary(p => p, p => parts[p].Sum(g => PlannedSeconds(suite, g, 1)));
+        var shardsOf = platforms.ToDictionary(p => p, _ => 1);
+        for (var extra = count - platforms.Count; extra > 0; extra--)
+        {
+            var busiest = platforms.OrderByDescending(p => seconds[p] / shardsOf[p]).First();
+            shardsOf[busiest]++;
+        }
+        return platforms.SelectMany(p => Balance(suite, parts[p], shardsOf[p], order)).ToList();
+    }
+
+    /// <summary>Longest group first, each to the least-loaded shard (ties to the lowest index); cells in suite order.</summary>
+    private static IReadOnlyList<IReadOnlyList<Cell>> Balance(Suite suite, IReadOnlyList<IReadOnlyList<Cell>> groups, int count, Dictionary<string, int> order)
+    {
         var load = new double[count];
         var shards = Enumerable.Range(0, count).Select(_ => new List<Cell>()).ToArray();
-        foreach (var g in groups)
+        foreach (var g in groups.Select(g => (Cells: g, Seconds: PlannedSeconds(suite, g, 1)))
+                     .OrderByDescending(g => g.Seconds).ThenBy(g => order[g.Cells[0].Id]))
         {
             var target = 0;
             for (var s = 1; s < count; s++) if (load[s] < load[target]) target = s;
@@ -84,7 +123,7 @@ public static class ShardPlan
     /// <summary>The suite as one shard runs it: the same suite, its cells those of the shard.</summary>
     public static Suite For(Suite suite, Shard shard)
     {
-        if (shard.Count == 1) return suite;
+        if (shard.Count == 1 && suite.ShardBy == ShardBy.Group) return suite;
         return suite with { Cells = Assign(suite, shard.Count)[shard.Index - 1] };
     }
 }

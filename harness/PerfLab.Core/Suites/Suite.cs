@@ -126,6 +126,9 @@ public sealed record Suite(
     /// </summary>
     public const int DefaultRepetitions = 6;
 
+    /// <summary>How a fleet run splits the suite over hosts (perflab run --shard): see <see cref="Suites.ShardBy"/>.</summary>
+    public ShardBy ShardBy { get; init; } = ShardBy.Group;
+
     /// <summary>What is allowed but probably not meant (a cell with no baseline cell): printed before anything runs.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
     public const int MaxRepetitions = 100;

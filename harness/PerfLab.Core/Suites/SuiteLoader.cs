@@ -89,7 +89,7 @@ public static partial class SuiteLoader
         }
         if (root is null) throw new SuiteValidationException(r.Errors);
 
-        r.CheckKeys(root, "", ["name", "description", "seed", "profile", "agent_timeout_s", "calibration_profile", "repetitions", "warmup_s", "warmup_max_s", "workloads", "scenarios", "matrix", "exclude", "baseline", "gate"]);
+        r.CheckKeys(root, "", ["name", "description", "seed", "profile", "agent_timeout_s", "calibration_profile", "repetitions", "warmup_s", "warmup_max_s", "shard_by", "workloads", "scenarios", "matrix", "exclude", "baseline", "gate"]);
         var calibration = r.String(root, "", "calibration_profile", pattern: NamePattern(), patternText: "letters, digits, '-' and '_'") ?? "kvm-pvm-measured";
         var name = r.String(root, "", "name", required: true, pattern: NamePattern(), patternText: "letters, digits, '-' and '_'") ?? "suite";
         var description = r.String(root, "", "description") ?? "";
@@ -97,6 +97,7 @@ public static partial class SuiteLoader
         var profile = r.Choice(root, "", "profile", new Dictionary<string, RunProfile> { ["ci"] = RunProfile.Ci, ["full"] = RunProfile.Full }) ?? RunProfile.Ci;
         var timeout = Nanoseconds.FromSeconds(r.Number(root, "", "agent_timeout_s", 0.1, 86_400) ?? 30);
         var repetitions = (int)(r.Number(root, "", "repetitions", 1, Suite.MaxRepetitions, integer: true) ?? Suite.DefaultRepetitions);
+        var shardBy = r.Choice(root, "", "shard_by", new Dictionary<string, ShardBy> { ["group"] = ShardBy.Group, ["platform"] = ShardBy.Platform }) ?? ShardBy.Group;
         var warmup = r.Number(root, "", "warmup_s", 0, 3600) is { } w ? Nanoseconds.FromSeconds(w) : Suite.DefaultWarmup;
         var warmupMax = r.Number(root, "", "warmup_max_s", 0, 3600) is { } wm ? Nanoseconds.FromSeconds(wm) : warmup;
         if (warmupMax.Value < warmup.Value)
@@ -131,7 +132,7 @@ public static partial class SuiteLoader
             }
         }
         if (r.Errors.Count > 0) throw new SuiteValidationException(r.Errors);
-        return new Suite(name, file, text, description, seed, profile, timeout, workloads, scenarios, cells, gate) { CalibrationProfile = calibration, Repetitions = repetitions, Warmup = warmup, WarmupMax = warmupMax, Warnings = warnings };
+        return new Suite(name, file, text, description, seed, profile, timeout, workloads, scenarios, cells, gate) { CalibrationProfile = calibration, Repetitions = repetitions, ShardBy = shardBy, Warmup = warmup, WarmupMax = warmupMax, Warnings = warnings };
     }
 
     [GeneratedRegex("^[A-Za-z0-9_-]+$")]

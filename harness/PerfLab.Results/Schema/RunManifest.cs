@@ -100,6 +100,12 @@ public sealed record RunManifest(
     /// <summary>A merged run: the shards it was made from, each with its host, scheduler, job and node (empty: not merged).</summary>
     public IReadOnlyList<ShardRecord> MergedFrom { get; init; } = [];
 
+    /// <summary>
+    /// A merged run's cells whose baseline ran on another host: left without an overhead, or (merge --cross-host) with
+    /// one computed across the two hosts as asked. One line each, naming both nodes.
+    /// </summary>
+    public IReadOnlyList<string> CrossHostBaselines { get; init; } = [];
+
     /// <summary>The cells' records are their launches: cell id → its launches' records, in launch order.</summary>
     public ILookup<string, CellRecord> LaunchesByCell => Cells.OrderBy(c => c.Launch).ToLookup(c => c.Id);
 }

@@ -7,8 +7,9 @@ namespace PerfLab.Core.Tests.Suites;
 public class ShardPlanTests
 {
     // 3 workloads × 2 scenarios × (native baseline + 2 page sizes of cca-emulated): 6 groups of 3 cells.
-    private static Suite Suite() => SuiteLoader.Parse("""
+    private static Suite Suite(string shardBy = "group") => SuiteLoader.Parse($$"""
         name: shards
+        shard_by: {{shardBy}}
         repetitions: 2
         workloads:
           - {name: a, kind: noop}
@@ -66,6 +67,41 @@ public class ShardPlanTests
         Assert.Equal(ShardPlan.Assign(suite, 3)[1].Select(c => c.Id), part.Cells.Select(c => c.Id));
         Assert.Equal(suite.SourceText, part.SourceText);
         Assert.Same(suite, ShardPlan.For(suite, new Shard(1, 1)));
+    }
+
+    [Fact]
+    public void By_platform_every_shard_holds_one_platform_and_every_platform_has_a_shard()
+    {
+        var suite = Suite("platform");
+        Assert.Equal(ShardBy.Platform, suite.ShardBy);
+        var plan = ShardPlan.Assign(suite, 5);
+        Assert.Equal(suite.Cells.Select(c => c.Id).Order(), plan.SelectMany(s => s).Select(c => c.Id).Order());
+        Assert.All(plan, s => Assert.Single(s.Select(c => c.Realm.Platform).Distinct()));
+        // cca-emulated has twice native's cells (two page sizes): it gets the extra shards first.
+        Assert.Equal(2, plan.Count(s => s[0].Realm.Platform == Platform.Native));
+        Assert.Equal(3, plan.Count(s => s[0].Realm.Platform == Platform.CcaEmulated));
+        var e = Assert.Throws<ShardPlanException>(() => ShardPlan.Assign(suite, 1));
+        Assert.Contains("2 platforms (native, cca-emulated) need at least 2 shards, 1 given", e.Message);
+        // By group, a shard mixes platforms: its baseline comes with it.
+        Assert.Contains(ShardPlan.Assign(Suite(), 5), s => s.Select(c => c.Realm.Platform).Distinct().Count() > 1);
+    }
+
+    [Fact]
+    public void By_platform_each_platform_gets_its_own_sbatch_script_and_node_features()
+    {
+        var suite = Suite("platform");
+        var all = new SlurmRequest("/s/shards.yaml", "shards", 5, "bench", null, "/f", "/w", ["perflab"], Exclusive: true);
+        var scripts = SlurmBatch.Scripts(suite, all, new Dictionary<string, string> { ["cca-emulated"] = "arm64", ["*"] = "x86" });
+        Assert.Equal(["job-native.sbatch", "job-cca-emulated.sbatch"], scripts.Select(s => s.Name));
+        var plan = ShardPlan.Assign(suite, 5);
+        foreach (var (_, r) in scripts)
+            Assert.All(r.Tasks, t => Assert.Equal(r.Constraint == "arm64" ? Platform.CcaEmulated : Platform.Native, plan[t - 1][0].Realm.Platform));
+        Assert.Contains("#SBATCH --constraint=arm64\n", SlurmBatch.Script(scripts[1].Request, 10));
+        Assert.Contains("#SBATCH --constraint=x86\n", SlurmBatch.Script(scripts[0].Request, 10));
+        // By group: one script for every shard, the any-platform constraint.
+        var one = Assert.Single(SlurmBatch.Scripts(Suite(), all, new Dictionary<string, string> { ["*"] = "x86" }));
+        Assert.Equal(("job.sbatch", "x86", 5), (one.Name, one.Request.Constraint, one.Request.Tasks.Count));
+        Assert.Equal("1-3,5,7-8", SlurmBatch.ArraySpec([1, 2, 3, 5, 7, 8]));
     }
 
     [Theory]

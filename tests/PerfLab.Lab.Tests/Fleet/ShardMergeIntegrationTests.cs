@@ -72,4 +72,47 @@ public class ShardMergeIntegrationTests
         Assert.Contains("given twice", err.ToString());
         Assert.False(Directory.Exists(Path.Combine(scratch.Dir, "bad")));
     }
+
+    [Fact]
+    public void By_platform_a_baseline_from_another_host_gives_no_overhead_unless_asked_and_says_so()
+    {
+        using var scratch = new Scratch();
+        var suite = scratch.Write("byplatform.yaml", FleetSuites.Quick("byplatform").Replace("repetitions: 2", "repetitions: 1\nshard_by: platform"));
+        var shardsDir = Path.Combine(scratch.Dir, "shards");
+        var err = new StringWriter();
+        Assert.Equal(ExitCode.BadInput, RunCommand.Execute(suite, shardsDir, "precise", true, TextWriter.Null, err, default, shard: new(1, 1)));
+        Assert.Contains("need at least 2 shards", err.ToString());
+        for (var i = 1; i <= 2; i++)
+            Assert.Equal(ExitCode.Ok, RunCommand.Execute(suite, shardsDir, "precise", true, TextWriter.Null, TextWriter.Null, default, shard: new(i, 2)));
+        var folders = Directory.GetDirectories(shardsDir).Order().ToList();
+        Assert.All(folders, f => Assert.Single(RunFolderReader.ReadManifest(f).ExpandedCells.Select(c => c.Realm.Platform).Distinct()));
+
+        // Same node: the overheads are computed as in one run.
+        Assert.Equal(ExitCode.Ok, MergeCommand.Execute(folders, Path.Combine(scratch.Dir, "same"), TextWriter.Null, TextWriter.Null));
+        Assert.Equal(4, RealmOverheads(Path.Combine(scratch.Dir, "same")));
+
+        // The native shard as if another machine ran it: no overhead, each named; with --cross-host, computed and named.
+        var manifest = Path.Combine(folders[0], "manifest.json");
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifest))!;
+        Assert.Equal("native", node["expanded_cells"]![0]!["realm"]!["platform"]!.GetValue<string>());
+        node["shard"]!["node"] = "another-host";
+        File.WriteAllText(manifest, node.ToJsonString());
+        var stdout = new StringWriter();
+        Assert.Equal(ExitCode.Ok, MergeCommand.Execute(folders, Path.Combine(scratch.Dir, "apart"), stdout, TextWriter.Null));
+        Assert.Equal(0, RealmOverheads(Path.Combine(scratch.Dir, "apart")));
+        Assert.Equal(4, stdout.ToString().Split('\n').Count(l => l.Contains("no overhead: its baseline", StringComparison.Ordinal) && l.Contains("another-host", StringComparison.Ordinal)));
+        Assert.Equal(4, RunFolderReader.ReadManifest(Directory.GetDirectories(Path.Combine(scratch.Dir, "apart")).Single()).CrossHostBaselines.Count);
+        stdout = new StringWriter();
+        Assert.Equal(ExitCode.Ok, MergeCommand.Execute(folders, Path.Combine(scratch.Dir, "asked"), stdout, TextWriter.Null, crossHost: true));
+        Assert.Equal(4, RealmOverheads(Path.Combine(scratch.Dir, "asked")));
+        Assert.Contains("overhead computed across two hosts, as asked", stdout.ToString());
+    }
+
+    /// <summary>How many cca-emulated cells of the one run under <paramref name="runs"/> carry an overhead.</summary>
+    private static int RealmOverheads(string runs)
+    {
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory.GetDirectories(runs).Single(), "summary.json")));
+        return summary.RootElement.GetProperty("cells").EnumerateArray()
+            .Count(c => c.GetProperty("platform").GetString() == "cca-emulated" && c.GetProperty("overheads").GetArrayLength() > 0);
+    }
 }

@@ -41,11 +41,11 @@ public class SlurmFleetIntegrationTests(Xunit.Abstractions.ITestOutputHelper out
         var stdout = new StringWriter();
         var err = new StringWriter();
         var fleet = Stopwatch.StartNew();
-        var code = FleetCommand.SubmitSlurm(suite, 3, "lab", null, Path.Combine(scratch.Dir, "fleet"), wait: true, exclusive: true, dryRun: false, stdout, err);
+        var code = FleetCommand.SubmitSlurm(suite, 3, "lab", [], Path.Combine(scratch.Dir, "fleet"), wait: true, exclusive: true, dryRun: false, stdout, err);
         fleet.Stop();
         Assert.True(code == ExitCode.Ok, $"fleet slurm exited {code}: {stdout}{err}\n{cluster.Logs()}");
         var fleetDir = Directory.GetDirectories(Path.Combine(scratch.Dir, "fleet")).Single();
-        Assert.True(File.Exists(Path.Combine(fleetDir, FleetCommand.JobFile)));
+        Assert.True(File.Exists(Path.Combine(fleetDir, FleetCommand.JobFile))); // one script: the suite shards by group
         var merged = Directory.GetDirectories(Path.Combine(fleetDir, "merged")).Single();
         var manifest = RunFolderReader.ReadManifest(merged);
         Assert.Equal(16, manifest.Cells.Count);
