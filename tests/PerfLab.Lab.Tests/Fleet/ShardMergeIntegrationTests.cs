@@ -71,6 +71,17 @@ public class ShardMergeIntegrationTests
         Assert.Equal(ExitCode.BadInput, MergeCommand.Execute([folders[0], folders[0]], Path.Combine(scratch.Dir, "bad"), TextWriter.Null, err));
         Assert.Contains("given twice", err.ToString());
         Assert.False(Directory.Exists(Path.Combine(scratch.Dir, "bad")));
+
+        // Shard 3 as if its perflab had died (its manifest still says running): what it recorded is merged, and it is
+        // named with the command that finishes it.
+        var m3 = Path.Combine(folders[2], "manifest.json");
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(m3))!;
+        node["state"] = "running";
+        File.WriteAllText(m3, node.ToJsonString());
+        stdout = new StringWriter();
+        Assert.Equal(ExitCode.Failed, MergeCommand.Execute(folders, Path.Combine(scratch.Dir, "died"), stdout, TextWriter.Null));
+        Assert.Contains($"perflab run --resume {folders[2]}", stdout.ToString());
+        Assert.Equal(16, RunFolderReader.ReadManifest(Directory.GetDirectories(Path.Combine(scratch.Dir, "died")).Single()).Cells.Count);
     }
 
     [Fact]
