@@ -11,7 +11,8 @@ namespace PerfLab.Cli.Commands;
 
 /// <summary>
 /// `perflab fleet`: a suite spread over hosts by the scheduler a lab already has. `slurm` writes and submits an sbatch
-/// array job (one task per shard) and, with --wait, merges when it ends; `collect` merges a fleet folder's shards.
+/// array job (one task per shard) and, with --wait, merges when it ends; `k8s` writes Indexed Jobs for kubectl;
+/// `collect` merges a fleet folder's shards.
 /// </summary>
 public static class FleetCommand
 {
@@ -19,7 +20,8 @@ public static class FleetCommand
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var cmd = new Command("fleet", "Spread a suite over many hosts with Slurm (an sbatch array job, a task per shard) and merge what they measured.\n" +
+        var cmd = new Command("fleet", "Spread a suite over many hosts with the scheduler a lab has — Slurm (an sbatch array job, a task per shard) or\n" +
+                                       "Kubernetes (Indexed Jobs) — and merge what they measured.\n" +
                                        "Example: perflab fleet slurm --suite bench/suites/overhead.yaml --shards 10 --partition bench --wait");
         cmd.Subcommands.Add(Slurm(stdout, stderr));
         cmd.Subcommands.Add(Kubernetes(stdout, stderr));
@@ -241,7 +243,8 @@ public static class FleetCommand
         {
             var outcome = RunMerge.Merge(latest, Path.Combine(dir, "merged"), crossHost);
             var code = MergeCommand.Report(outcome, stdout);
-            foreach (var s in outcome.Incomplete)
+            // A Slurm fleet folder knows its scripts; elsewhere (Kubernetes) the merge's own rerun command stands.
+            foreach (var s in outcome.Incomplete.Where(_ => File.Exists(Path.Combine(dir, PlanFile))))
                 stdout.WriteLine($"rerun shard {s.Index} alone: sbatch --array={s.Index} {Path.Combine(dir, ScriptOf(dir, s.Index))}, then perflab fleet collect {dir}");
             return code;
         }
