@@ -60,9 +60,9 @@ public static class RunMerge
         var repetitions = first.Manifest.Suite.Repetitions;
         var byIndex = shards.ToDictionary(s => s.Manifest.Shard!.Index);
         var records = new List<ShardRecord>();
+        var suitePath = first.Manifest.Suite.Path;
         for (var i = 1; i <= count; i++)
         {
-            var suitePath = first.Manifest.Suite.Path;
             if (!byIndex.TryGetValue(i, out var s))
             {
                 records.Add(new ShardRecord(i, count, "none", null, "-", plan[i - 1].Select(c => c.Id).ToList())

@@ -207,7 +207,7 @@ public static class FleetCommand
             return ExitCode.Ok;
         }
         // Polled once a second rather than with sbatch --wait, whose own poll backs off: measured on a one-node cluster it
-        // returned 29 s after the last shard had ended, longer than the three shards had run.
+        // returned 30 s after the last shard had ended, longer than the three shards had run.
         stdout.WriteLine($"submitted job(s) {string.Join(", ", jobs)}; waiting for their {shards} tasks");
         while (true)
         {

@@ -20,13 +20,13 @@ public static class KubernetesJob
 {
     /// <summary>
     /// A fleet id Kubernetes accepts in object names and labels (DNS-1123: lowercase letters, digits, '-'), short enough
-    /// that "perflab-{id}-collect" stays within a label's 63 characters.
+    /// that every object name ("perflab-{id}-collect", "perflab-{id}-cca-vm-2") stays within a label's 63 characters.
     /// </summary>
     public static string FleetId(string suiteName, DateTime utc)
     {
         var clean = new string(suiteName.ToLowerInvariant().Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '-').ToArray()).Trim('-');
         var stamp = utc.ToString("yyyyMMdd'-'HHmmss", CultureInfo.InvariantCulture);
-        var room = 63 - "perflab--collect".Length - stamp.Length - 1;
+        var room = 63 - "perflab--cca-vm-9".Length - stamp.Length - 1;
         if (clean.Length > room) clean = clean[..room].TrimEnd('-');
         return clean.Length == 0 ? stamp : $"{clean}-{stamp}";
     }
@@ -71,12 +71,16 @@ public static class KubernetesJob
         };
         var deadline = SlurmBatch.TimeLimitMinutes(suite, r.Shards, suite.Repetitions) * 60;
         var classes = plan.Select((cells, i) => (Shard: i + 1, Cells: cells)).Where(s => s.Cells.Count > 0)
-            .GroupBy(s => ClassOf(s.Cells, r).Name).OrderBy(g => g.Key, StringComparer.Ordinal);
+            .GroupBy(s => ClassOf(s.Cells, r) is var c ? (c.Name, c.Arch, c.RuntimeClass) : default)
+            .OrderBy(g => g.Key.Name, StringComparer.Ordinal).ThenBy(g => g.Key.RuntimeClass, StringComparer.Ordinal);
+        var named = new Dictionary<string, int>();
         foreach (var g in classes)
         {
             var pod = ClassOf(g.SelectMany(s => s.Cells).ToList(), r);
             var shards = g.Select(s => s.Shard.ToString(CultureInfo.InvariantCulture)).ToList();
-            var name = $"perflab-{r.FleetId}-{pod.Name}";
+            // Two classes share a name only when a runtime class was given to a platform the name does not show.
+            var nth = named[pod.Name] = named.GetValueOrDefault(pod.Name) + 1;
+            var name = $"perflab-{r.FleetId}-{pod.Name}" + (nth > 1 ? $"-{nth}" : "");
             // Index k of this Job runs the class's k-th shard: POSIX sh, no tools the image may lack.
             var script = $"set -- {string.Join(' ', shards)}; shift \"$JOB_COMPLETION_INDEX\"; " +
                          $"exec perflab run --suite /suite/suite.yaml --shard \"$1/{r.Shards}\" --results /results/{r.FleetId}/shards --plain";

@@ -28,16 +28,14 @@ public class KubernetesManifestTests
     [MemberData(nameof(Suites))]
     public void Every_suites_manifests_validate_against_the_Kubernetes_schema(string file)
     {
-        Skip.IfNot(File.Exists(Path.Combine(SchemaDir, "node_modules", "kubernetes-models", "package.json")) && Which("node") is not null,
-            "no node or tests/k8s-schema/node_modules (run-tests.sh runs npm ci there)");
+        SkipWithoutSchema();
         Check(SuiteLoader.Load(Path.Combine(Repo, "bench", "suites", file)), file, shards: 3);
     }
 
     [SkippableFact]
     public void Cca_and_vm_cells_get_their_devices_runtime_class_and_arm64_nodes_and_validate()
     {
-        Skip.IfNot(File.Exists(Path.Combine(SchemaDir, "node_modules", "kubernetes-models", "package.json")) && Which("node") is not null,
-            "no node or tests/k8s-schema/node_modules (run-tests.sh runs npm ci there)");
+        SkipWithoutSchema();
         // No suite in bench/suites has real CCA cells yet (this lab's hosts cannot launch them): one that has, every platform.
         var suite = SuiteLoader.Parse("""
             name: platforms
@@ -92,8 +90,7 @@ public class KubernetesManifestTests
     [SkippableFact]
     public void The_checks_refuse_a_misspelled_field_and_a_wrong_type()
     {
-        Skip.IfNot(File.Exists(Path.Combine(SchemaDir, "node_modules", "kubernetes-models", "package.json")) && Which("node") is not null,
-            "no node or tests/k8s-schema/node_modules (run-tests.sh runs npm ci there)");
+        SkipWithoutSchema();
         var suite = SuiteLoader.Load(Path.Combine(Repo, "bench", "suites", "mission.yaml"));
         var (jobs, _) = KubernetesJob.Manifests(suite, Request(2));
         Assert.Contains("completionMode:", jobs);
@@ -120,6 +117,10 @@ public class KubernetesManifestTests
         Assert.True($"perflab-{id}-collect".Length <= 63);
         Assert.Equal("20261129-120000", KubernetesJob.FleetId("___", new DateTime(2026, 11, 29, 12, 0, 0, DateTimeKind.Utc)));
     }
+
+    private static void SkipWithoutSchema() =>
+        Skip.IfNot(File.Exists(Path.Combine(SchemaDir, "node_modules", "kubernetes-models", "package.json")) && Which("node") is not null,
+            "no node or tests/k8s-schema/node_modules (run-tests.sh runs npm ci there)");
 
     /// <summary>The shard numbers a Job's completion indexes run, from its command ("set -- 1 3; shift …").</summary>
     private static List<int> ShardsOf(V1Job job)
